@@ -1,0 +1,26 @@
+# Every third-party library the project links, found once for all parts (DESIGN.md §5).
+# All come from Debian packages installed by scripts/install-deps.sh.
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(OpenSSL REQUIRED)
+find_package(RocksDB REQUIRED CONFIG)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(GTest REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(benchmark QUIET)
+
+# Boost headers are third-party: include them as SYSTEM so our warning flags do not apply.
+set_target_properties(Boost::headers PROPERTIES SYSTEM TRUE)
+
+if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  find_program(CCACHE_PROGRAM ccache)
+  if(CCACHE_PROGRAM)
+    # Precompiled headers need these sloppiness settings to be cacheable.
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
+        CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+        ${CCACHE_PROGRAM})
+    set(CMAKE_C_COMPILER_LAUNCHER ${CMAKE_CXX_COMPILER_LAUNCHER})
+  endif()
+endif()

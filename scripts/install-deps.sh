@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs to build, run and test.
+# Both README commands run this script; it is idempotent and quiet when all is present.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
+  # libraries (DESIGN.md §5)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev librocksdb-dev libssl-dev
+  libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
+  # real clients and test tools
+  awscli python3 python3-boto3 python3-pytest curl procps psmisc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

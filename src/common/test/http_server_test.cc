@@ -1,0 +1,149 @@
+// Tests for the shared HTTP server: keep-alive, limits, timeouts and graceful stop.
+#include "mysfits/common/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <future>
+#include <thread>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using namespace mysfits;
+
+namespace {
+
+http::response echo(http::request& req) {
+  http::response res{bhttp::status::ok, req.version()};
+  res.body() = std::string(req.target()) + ":" + req.body();
+  return res;
+}
+
+struct client {
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  beast::flat_buffer buf;
+  explicit client(std::uint16_t port) {
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  bhttp::response<bhttp::string_body> send(bhttp::request<bhttp::string_body> req) {
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buf, res);
+    return res;
+  }
+  bhttp::response<bhttp::string_body> post(std::string target, std::string body) {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+    req.body() = std::move(body);
+    return send(std::move(req));
+  }
+};
+
+}  // namespace
+
+// Many requests share one keep-alive connection.
+TEST(HttpServer, ServesKeepAliveRequests) {
+  http::server s({}, echo);
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  for (int i = 0; i < 5; ++i) {
+    auto res = c.post("/x", std::to_string(i));
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "/x:" + std::to_string(i));
+    EXPECT_TRUE(res.keep_alive());
+  }
+}
+
+// A body over the limit is refused with 413 from its Content-Length, before it is read.
+TEST(HttpServer, RejectsOversizedBodyWith413) {
+  http::server_options o;
+  o.body_limit = 100;
+  http::server s(o, echo);
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  auto res = c.post("/", std::string(1000, 'a'));
+  EXPECT_EQ(res.result_int(), 413);
+}
+
+// Malformed request lines get a 400 through the protocol's error responder.
+TEST(HttpServer, MalformedRequestGets400FromResponder) {
+  http::server s({}, echo, [](unsigned status, std::string_view msg) {
+    auto r = http::json_error(status, msg);
+    r.set("X-Kind", "custom");
+    return r;
+  });
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  asio::write(c.stream, asio::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(c.stream, c.buf, res);
+  EXPECT_EQ(res.result_int(), 400);
+  EXPECT_EQ(res["X-Kind"], "custom");
+}
+
+// A client that starts a request and stalls gets 408 once the deadline passes.
+TEST(HttpServer, SlowClientGets408) {
+  http::server_options o;
+  o.idle_timeout = std::chrono::milliseconds(200);
+  http::server s(o, echo);
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  asio::write(c.stream, asio::buffer(std::string("POST / HTTP/1.1\r\nHost: x\r\n")));
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(c.stream, c.buf, res);
+  EXPECT_EQ(res.result_int(), 408);
+}
+
+// A handler that throws gets a 500 and the server keeps serving.
+TEST(HttpServer, HandlerExceptionIs500) {
+  http::server s({}, [](http::request& req) -> http::response {
+    if (req.target() == "/boom") throw std::runtime_error("boom");
+    return echo(req);
+  });
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  EXPECT_EQ(c.post("/boom", "").result_int(), 500);
+  client c2(s.port());
+  EXPECT_EQ(c2.post("/ok", "").result_int(), 200);
+}
+
+// stop() lets an in-flight request finish and answers it before closing.
+TEST(HttpServer, StopFinishesInFlightRequest) {
+  std::promise<void> entered;
+  std::atomic<bool> release{false};
+  http::server s({}, [&](http::request& req) {
+    entered.set_value();
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return echo(req);
+  });
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  auto fut = std::async(std::launch::async, [&] { return c.post("/slow", "b"); });
+  entered.get_future().wait();
+  std::thread stopper([&] { s.stop(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release = true;
+  auto res = fut.get();
+  stopper.join();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "/slow:b");
+  EXPECT_FALSE(res.keep_alive());
+}
+
+// Binding a port that is taken is an error, not a crash.
+TEST(HttpServer, PortInUseIsAnError) {
+  http::server a({}, echo);
+  ASSERT_TRUE(a.start());
+  http::server_options o;
+  o.port = a.port();
+  http::server b(o, echo);
+  auto r = b.start();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::io);
+}
