@@ -1,7 +1,7 @@
 # Every third-party library the project links, found once for all parts (DESIGN.md §5).
 # All come from Debian packages installed by scripts/install-deps.sh.
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED CONFIG COMPONENTS json url)
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS json url)
 find_package(OpenSSL REQUIRED)
 find_package(RocksDB REQUIRED CONFIG)
 find_package(fmt REQUIRED)
