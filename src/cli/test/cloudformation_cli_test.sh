@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Process test of `mysfits cloudformation`: the workshop's command line deploys, re-deploys
+# (no change), describes, rejects bad input with AWS CLI exit codes, and deletes.
+# Usage: cloudformation_cli_test.sh <path to mysfits>
+set -euo pipefail
+M=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export MYSFITS_STATE_DIR=$work/state
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cat > "$work/t.yml" <<'YML'
+Parameters:
+  IsDrRegion: {Type: String, Default: 'false', AllowedValues: ['true', 'false']}
+Conditions:
+  IsDr: !Equals [!Ref IsDrRegion, 'true']
+Resources:
+  Role: {Type: AWS::IAM::Role, Properties: {RoleName: !Sub 'mm-${AWS::Region}'}}
+  Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}
+Outputs:
+  SecondaryOnly: {Condition: IsDr, Value: !Sub '${AWS::Region}-${Vpc}'}
+YML
+
+"$M" cloudformation deploy --stack-name mm-secondary-region --template-file "$work/t.yml" \
+  --capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND --parameter-overrides IsDrRegion=true \
+  --region us-east-1 | grep -q "Successfully created/updated stack - mm-secondary-region" \
+  || fail "deploy did not succeed"
+
+rc=0; "$M" cloudformation deploy --stack-name mm-secondary-region --template-file "$work/t.yml" \
+  --capabilities CAPABILITY_NAMED_IAM --region us-east-1 >"$work/out" || rc=$?
+[ "$rc" = 255 ] && grep -q "No changes to deploy" "$work/out" || fail "empty change set: rc=$rc"
+"$M" cloudformation deploy --stack-name mm-secondary-region --template-file "$work/t.yml" \
+  --capabilities CAPABILITY_NAMED_IAM --region us-east-1 --no-fail-on-empty-changeset >/dev/null \
+  || fail "--no-fail-on-empty-changeset should exit 0"
+
+"$M" cloudformation describe-stacks --stack-name mm-secondary-region --region us-east-1 >"$work/d.json"
+/usr/bin/python3 - "$work/d.json" <<'PY' || fail "describe-stacks output"
+import json, sys
+s = json.load(open(sys.argv[1]))["Stacks"][0]
+assert s["StackStatus"] == "CREATE_COMPLETE", s
+outs = {o["OutputKey"]: o["OutputValue"] for o in s["Outputs"]}
+assert outs["SecondaryOnly"].startswith("us-east-1-mm-secondary-region-Vpc-"), outs
+assert {"ParameterKey": "IsDrRegion", "ParameterValue": "true"} in s["Parameters"]
+PY
+
+rc=0; "$M" cloudformation describe-stacks --stack-name mm-secondary-region --region us-west-2 \
+  2>"$work/err" || rc=$?
+[ "$rc" = 254 ] && grep -q "does not exist" "$work/err" || fail "other region: rc=$rc"
+
+rc=0; "$M" cloudformation deploy --stack-name x --template-file "$work/t.yml" --region us-east-1 \
+  >/dev/null 2>"$work/err" || rc=$?
+[ "$rc" = 254 ] && grep -q "CAPABILITY_NAMED_IAM" "$work/err" || fail "capabilities: rc=$rc"
+
+printf 'Resources:\n  A: {Type: AWS::Nope::Thing}\n' >"$work/bad.yml"
+rc=0; "$M" cloudformation deploy --stack-name x --template-file "$work/bad.yml" --region us-east-1 \
+  >/dev/null 2>"$work/err" || rc=$?
+[ "$rc" = 254 ] && grep -q "Unrecognized resource types: \[AWS::Nope::Thing\]" "$work/err" \
+  || fail "unknown type: rc=$rc"
+
+rc=0; "$M" cloudformation deploy --stack-name x --template-file "$work/missing.yml" \
+  --region us-east-1 >/dev/null 2>&1 || rc=$?
+[ "$rc" = 255 ] || fail "missing template file: rc=$rc"
+
+"$M" cloudformation delete-stack --stack-name mm-secondary-region --region us-east-1
+"$M" cloudformation describe-stacks --region us-east-1 | grep -q '"Stacks":\[\]' \
+  || fail "stack still listed after delete"
+echo "cloudformation CLI: all checks passed"
