@@ -9,6 +9,8 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(GTest REQUIRED)
 find_package(yaml-cpp REQUIRED)
+find_package(LibArchive REQUIRED)
+find_package(ZLIB REQUIRED)
 find_package(benchmark QUIET)
 
 # Boost headers are third-party: include them as SYSTEM so our warning flags do not apply.

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang clang-format libclang-rt-14-dev
   # libraries (DESIGN.md §5)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev librocksdb-dev libssl-dev
-  libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
+  libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev libarchive-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
   # real clients and test tools
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
