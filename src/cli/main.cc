@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
                  "State directory (default $MYSFITS_STATE_DIR or ./.mysfits)");
   int exit_code = 0;
   mysfits::cli::add_cloudformation(app, g, exit_code);
+  mysfits::cli::add_ecs(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,16 +8,15 @@
 #include <sstream>
 
 #include "commands/commands.h"
-#include "mysfits/cloud/stack.h"
+#include "mysfits/cloud/local_cloud.h"
 
 namespace mysfits::cli {
 namespace json = boost::json;
 
 namespace {
 
-std::shared_ptr<cloud::provider_registry> local_providers() {
-  return std::make_shared<cloud::provider_registry>(
-      cloud::provider_registry::with_recorded_types());
+std::shared_ptr<cloud::provider_registry> local_providers(const global_options& g) {
+  return cloud::make_local_providers(g.state_dir);
 }
 
 int service_error(std::string_view op, const error& e) {
@@ -66,7 +65,7 @@ void add_cloudformation(CLI::App& app, global_options& g, int& exit_code) {
       req.parameter_overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     req.capabilities.insert(d->capabilities.begin(), d->capabilities.end());
-    cloud::stack_engine engine(g.state_dir, local_providers());
+    cloud::stack_engine engine(g.state_dir, local_providers(g));
     std::cout << "\nWaiting for changeset to be created..\n" << std::flush;
     auto r = engine.deploy(req);
     if (!r) {
@@ -88,7 +87,7 @@ void add_cloudformation(CLI::App& app, global_options& g, int& exit_code) {
   describe->add_option("--stack-name", *describe_name, "Stack name (default: every stack)");
   describe->add_option("--region", g.region, "Region");
   describe->callback([describe_name, &g, &exit_code] {
-    cloud::stack_engine engine(g.state_dir, local_providers());
+    cloud::stack_engine engine(g.state_dir, local_providers(g));
     json::array stacks;
     if (describe_name->empty()) {
       auto all = engine.list(g.region);
@@ -114,7 +113,7 @@ void add_cloudformation(CLI::App& app, global_options& g, int& exit_code) {
   del->add_option("--stack-name", *delete_name, "Stack name")->required();
   del->add_option("--region", g.region, "Region");
   del->callback([delete_name, &g, &exit_code] {
-    cloud::stack_engine engine(g.state_dir, local_providers());
+    cloud::stack_engine engine(g.state_dir, local_providers(g));
     auto r = engine.remove(g.region, *delete_name);
     if (!r) {
       exit_code = service_error("DeleteStack", r.error());

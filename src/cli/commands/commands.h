@@ -20,5 +20,7 @@ constexpr int kExitOtherError = 255;
 
 // Adds `cloudformation deploy | describe-stacks | delete-stack`; sets `exit_code` when run.
 void add_cloudformation(CLI::App& app, global_options& g, int& exit_code);
+// Adds `ecs update-service | describe-services | list-tasks` and `agent`.
+void add_ecs(CLI::App& app, global_options& g, int& exit_code);
 
 }  // namespace mysfits::cli

@@ -64,4 +64,39 @@ rc=0; "$M" cloudformation deploy --stack-name x --template-file "$work/missing.y
 "$M" cloudformation delete-stack --stack-name mm-secondary-region --region us-east-1
 "$M" cloudformation describe-stacks --region us-east-1 | grep -q '"Stacks":\[\]' \
   || fail "stack still listed after delete"
+# ECS resources become desired state that `mysfits ecs` reads and changes.
+cat > "$work/ecs.yml" <<'YML'
+Resources:
+  Repo: {Type: AWS::ECR::Repository, Properties: {RepositoryName: mm/core}}
+  Cluster: {Type: AWS::ECS::Cluster, Properties: {ClusterName: mm}}
+  TaskDef:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: core
+      ContainerDefinitions:
+        - {Name: core, Image: !Sub '${Repo.RepositoryUri}:latest', PortMappings: [{ContainerPort: 8080}]}
+  Service:
+    Type: AWS::ECS::Service
+    Properties: {ServiceName: core, Cluster: !Ref Cluster, TaskDefinition: !Ref TaskDef, DesiredCount: 2}
+Outputs:
+  RepoUri: {Value: !GetAtt Repo.RepositoryUri}
+YML
+"$M" cloudformation deploy --stack-name mm --template-file "$work/ecs.yml" --region us-west-2 >/dev/null
+"$M" cloudformation describe-stacks --stack-name mm --region us-west-2 \
+  | grep -q '"OutputValue":"123456789012.dkr.ecr.us-west-2.amazonaws.com/mm/core"' || fail "RepoUri"
+"$M" ecs describe-services --cluster mm --services core --region us-west-2 \
+  | grep -q '"desiredCount":2' || fail "describe-services"
+"$M" ecs update-service --cluster mm --service core --desired-count 0 --region us-west-2 \
+  | grep -q '"desiredCount":0' || fail "update-service"
+"$M" ecs describe-services --cluster mm --services core --region us-west-2 \
+  | grep -q '"desiredCount":0' || fail "desired count not stored"
+rc=0; "$M" ecs update-service --cluster mm --service nope --desired-count 0 --region us-west-2 \
+  2>/dev/null || rc=$?
+[ "$rc" = 254 ] || fail "unknown service: rc=$rc"
+"$M" cloudformation delete-stack --stack-name mm --region us-west-2
+rc=0; "$M" ecs update-service --cluster mm --service core --desired-count 1 --region us-west-2 \
+  2>/dev/null || rc=$?
+[ "$rc" = 254 ] || fail "service should be gone with its stack: rc=$rc"
+[ ! -d "$MYSFITS_STATE_DIR/registry/us-west-2/mm/core" ] || fail "repository left behind"
+
 echo "cloudformation CLI: all checks passed"
