@@ -22,5 +22,7 @@ constexpr int kExitOtherError = 255;
 void add_cloudformation(CLI::App& app, global_options& g, int& exit_code);
 // Adds `ecs update-service | describe-services | list-tasks` and `agent`.
 void add_ecs(CLI::App& app, global_options& g, int& exit_code);
+// Adds `pipeline run`.
+void add_pipeline(CLI::App& app, global_options& g, int& exit_code);
 
 }  // namespace mysfits::cli
