@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "expr/ast.h"
 #include "expr/expression_context.h"
@@ -18,8 +19,20 @@ namespace mysfits::table::expr {
 
 // Key attribute names of a table or index.
 struct key_schema_names {
+  key_schema_names() = default;
+  key_schema_names(std::string hash_name, std::optional<std::string> range_name,
+                   std::string hash_attribute_type = {}, std::string range_attribute_type = {})
+      : hash(std::move(hash_name)),
+        range(std::move(range_name)),
+        hash_type(std::move(hash_attribute_type)),
+        range_type(std::move(range_attribute_type)) {}
+
   std::string hash;
   std::optional<std::string> range;
+  // AttributeType ("S", "N", "B") of each key; when set, key conditions check their values'
+  // types. Default: empty (not checked).
+  std::string hash_type;
+  std::string range_type;
 };
 
 // --- parse (+ resolve) ---------------------------------------------------------------------

@@ -268,10 +268,10 @@ bool attribute_values_equal(const json::value& a, const json::value& b) {
   if (sa.size() != sb.size()) return false;
   const std::string elem_type(ta.substr(0, 1));
   for (const auto& e : sa) {
-    json::value ea = {{elem_type, e}};
+    json::value ea = json::object{{elem_type, e}};
     bool found = false;
     for (const auto& f : sb) {
-      if (attribute_values_equal(ea, json::value{{elem_type, f}})) {
+      if (attribute_values_equal(ea, json::object{{elem_type, f}})) {
         found = true;
         break;
       }
