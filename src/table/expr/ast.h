@@ -56,8 +56,8 @@ struct condition_node {
     compare,   // operands[0] cmp operands[1]
     between,   // operands[0] BETWEEN operands[1] AND operands[2]
     in,        // operands[0] IN (operands[1..])
-    and_,      // children[0] AND children[1]
-    or_,       // children[0] OR children[1]
+    and_,      // all children (two or more) hold
+    or_,       // any child holds
     not_,      // NOT children[0]
     function,  // fn(operands…): attribute_exists, attribute_not_exists, attribute_type,
                // begins_with, contains

@@ -1,6 +1,7 @@
 // Evaluation of condition trees against an item, key range matching and projection.
 // Semantics follow DynamoDB: a missing attribute or a type mismatch makes a comparison false
 // (but "<>" true); nothing here throws for stored data.
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
 #include <map>
@@ -97,9 +98,11 @@ bool eval(const condition_node& n, const json::object* item) {
     case kind::constant:
       return n.constant_value;
     case kind::and_:
-      return eval(*n.children[0], item) && eval(*n.children[1], item);
+      return std::all_of(n.children.begin(), n.children.end(),
+                         [&](const condition& c) { return eval(*c, item); });
     case kind::or_:
-      return eval(*n.children[0], item) || eval(*n.children[1], item);
+      return std::any_of(n.children.begin(), n.children.end(),
+                         [&](const condition& c) { return eval(*c, item); });
     case kind::not_:
       return !eval(*n.children[0], item);
     default:

@@ -38,11 +38,21 @@ condition cmp(std::string_view name, comparator c, const json_value& v) {
   return node(std::move(n));
 }
 
+// a AND b (or a OR b).
 condition combine(condition_node::kind k, condition a, condition b) {
-  if (!a) return b;
   condition_node n;
   n.k = k;
   n.children = {std::move(a), std::move(b)};
+  return node(std::move(n));
+}
+
+// All `parts` joined by AND/OR as one flat node (long lists stay shallow); null when empty.
+condition join(condition_node::kind k, std::vector<condition> parts) {
+  if (parts.empty()) return nullptr;
+  if (parts.size() == 1) return std::move(parts.front());
+  condition_node n;
+  n.k = k;
+  n.children = std::move(parts);
   return node(std::move(n));
 }
 
@@ -188,7 +198,7 @@ condition always_true() {
 
 condition convert_expected(const json::object& expected, std::string_view conditional_operator) {
   const auto k = conditional_kind(conditional_operator);
-  condition out;
+  std::vector<condition> parts;
   for (const auto& [name, v] : expected) {
     const json::object& spec = as_object(v);
     condition c;
@@ -219,17 +229,17 @@ condition convert_expected(const json::object& expected, std::string_view condit
       validate_attribute_value(*value);
       c = cmp(name, comparator::eq, *value);
     }
-    out = combine(k, std::move(out), std::move(c));
+    parts.push_back(std::move(c));
   }
+  condition out = join(k, std::move(parts));
   return out ? out : always_true();
 }
 
 condition convert_filter(const json::object& filter, std::string_view conditional_operator) {
   const auto k = conditional_kind(conditional_operator);
-  condition out;
-  for (const auto& [name, v] : filter) {
-    out = combine(k, std::move(out), comparison(name, as_object(v)));
-  }
+  std::vector<condition> parts;
+  for (const auto& [name, v] : filter) parts.push_back(comparison(name, as_object(v)));
+  condition out = join(k, std::move(parts));
   return out ? out : always_true();
 }
 
@@ -281,7 +291,7 @@ update convert_attribute_updates(const json::object& attribute_updates) {
 
 key_condition convert_key_conditions(const json::object& key_conditions,
                                      const key_schema_names& schema) {
-  condition all;
+  std::vector<condition> parts;
   for (const auto& [name, v] : key_conditions) {
     const json::object& spec = as_object(v);
     const std::string_view op = string_field(spec, "ComparisonOperator");
@@ -291,8 +301,9 @@ key_condition convert_key_conditions(const json::object& key_conditions,
     if (std::find(indexable.begin(), indexable.end(), op) == indexable.end()) {
       throw api_error::validation("Attempted conditional constraint is not an indexable operation");
     }
-    all = combine(condition_node::kind::and_, std::move(all), comparison(name, spec));
+    parts.push_back(comparison(name, spec));
   }
+  condition all = join(condition_node::kind::and_, std::move(parts));
   if (!all)
     throw api_error::validation("Query condition missed key schema element: " + schema.hash);
   return detail::to_key_condition(all, schema);

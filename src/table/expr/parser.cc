@@ -406,28 +406,28 @@ class parser {
   condition parse_or() {
     depth_guard g(*this);
     condition l = parse_and();
+    if (!at_keyword("OR")) return l;
+    condition_node n;  // a chain of ORs is one node, so evaluation depth stays small
+    n.k = condition_node::kind::or_;
+    n.children.push_back(std::move(l));
     while (at_keyword("OR")) {
       ++pos_;
-      condition r = parse_and();
-      condition_node n;
-      n.k = condition_node::kind::or_;
-      n.children = {std::move(l), std::move(r)};
-      l = make_node(std::move(n));
+      n.children.push_back(parse_and());
     }
-    return l;
+    return make_node(std::move(n));
   }
 
   condition parse_and() {
     condition l = parse_not();
+    if (!at_keyword("AND")) return l;
+    condition_node n;  // a chain of ANDs is one node, so evaluation depth stays small
+    n.k = condition_node::kind::and_;
+    n.children.push_back(std::move(l));
     while (at_keyword("AND")) {
       ++pos_;
-      condition r = parse_not();
-      condition_node n;
-      n.k = condition_node::kind::and_;
-      n.children = {std::move(l), std::move(r)};
-      l = make_node(std::move(n));
+      n.children.push_back(parse_not());
     }
-    return l;
+    return make_node(std::move(n));
   }
 
   condition parse_not() {

@@ -168,6 +168,9 @@ void validate_item(const json::object& item) {
     }
     validate(v, 0);
   }
+  if (item_size(item) > max_item_size) {
+    throw api_error::validation("Item size has exceeded the maximum allowed size");
+  }
 }
 
 void validate_key_attribute(std::string_view name, const json::value& v,

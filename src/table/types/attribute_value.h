@@ -22,7 +22,7 @@ inline constexpr int max_nesting_depth = 32;
 // Throws api_error::validation unless `v` is one well-formed attribute value: exactly one type
 // key, right JSON types, valid numbers and base64, non-empty duplicate-free sets, depth ≤ 32.
 void validate_attribute_value(const boost::json::value& v);
-// Validates every attribute of an item (names non-empty, values as above).
+// Validates every attribute of an item (names non-empty, values as above, total ≤ 400 KB).
 void validate_item(const boost::json::object& item);
 // As validate_attribute_value, plus the key rules: type S, N or B only (matching `expected_type`
 // when given) and no empty string/binary. `name` is used in the messages.

@@ -58,6 +58,17 @@ TEST(LegacyFilter, ComparisonOperators) {
                           "id": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "abc"}]}})"));
 }
 
+// A long ScanFilter evaluates without deep recursion (the conditions stay one flat node).
+TEST(LegacyFilter, ManyConditions) {
+  boost::json::object f;
+  for (int i = 0; i < 5000; ++i) {
+    f["a" + std::to_string(i)] = obj(R"({"ComparisonOperator": "NULL"})");
+  }
+  EXPECT_TRUE(evaluate_condition(convert_filter(f, "AND"), &item));
+  f["n"] = obj(R"({"ComparisonOperator": "NULL"})");
+  EXPECT_FALSE(evaluate_condition(convert_filter(f, "AND"), &item));  // n exists
+}
+
 // Wrong argument counts and types get DynamoDB's messages.
 TEST(LegacyFilter, Errors) {
   EXPECT_EQ(error_of([] { (void)filter(R"({"n": {"ComparisonOperator": "EQ"}})"); }),

@@ -76,6 +76,15 @@ TEST(AttributeValue, ValidatesKeyAttributes) {
   EXPECT_THROW(validate_key_attribute("id", j(R"({"BOOL":true})")), api_error);
 }
 
+// Items over 400 KB are refused; exactly 400 KB is fine.
+TEST(AttributeValue, ItemSizeLimit) {
+  boost::json::object item;
+  item["k"] = boost::json::object{{"S", std::string(400 * 1024 - 1, 'x')}};
+  EXPECT_NO_THROW(validate_item(item));
+  item["k"] = boost::json::object{{"S", std::string(400 * 1024, 'x')}};
+  EXPECT_THROW(validate_item(item), api_error);
+}
+
 // Sizes follow DynamoDB's accounting: name + value bytes.
 TEST(AttributeValue, ItemSize) {
   EXPECT_EQ(item_size(j(R"({"ab":{"S":"xyz"}})").get_object()), 5u);

@@ -36,6 +36,14 @@ TEST(Decimal, CanonicalText) {
             std::string(38, '9') + std::string(88, '0'));
 }
 
+// Forms DynamoDB accepts (from its documented and observed behaviour).
+TEST(Decimal, AcceptsDynamoDbForms) {
+  for (auto s : {"3", "-7.1234", "-17e5", "-17.4E37", "+3", ".123", "0001.23", "1e+5", "0e1000"}) {
+    EXPECT_EQ(error_of(s), "") << s;
+  }
+  for (auto s : {"Infinity", "-Infinity", "-NaN", "dog"}) EXPECT_NE(error_of(s), "") << s;
+}
+
 // Malformed text gets DynamoDB's "cannot be converted" message.
 TEST(Decimal, RejectsMalformed) {
   for (auto s : {"", "abc", "1..2", "1e", "e5", "--1", "1 ", " 1", "0x10", "1e+", ".", "NaN"}) {
@@ -82,6 +90,15 @@ TEST(Decimal, ExactAddition) {
 // Results that need more than 38 digits or leave the range are rejected as DynamoDB does.
 TEST(Decimal, ArithmeticOverflowIsValidationError) {
   EXPECT_THROW((void)(decimal::parse("1E37") + decimal::parse("0.1")), api_error);
+  try {
+    (void)(decimal::parse("1e50") + decimal::parse("1"));
+    ADD_FAILURE() << "1e50 + 1 needs 51 digits";
+  } catch (const api_error& e) {
+    // DynamoDB reports lost precision with its overflow message.
+    EXPECT_EQ(e.message(),
+              "Number overflow. Attempting to store a number with magnitude larger than "
+              "supported range");
+  }
   EXPECT_THROW((void)(decimal::parse("9.9E125") + decimal::parse("9.9E125")), api_error);
   try {
     (void)(decimal::parse(std::string(38, '9')) + decimal::parse("1"));
