@@ -145,9 +145,9 @@ key_condition to_key_condition(const condition& c, const key_schema_names& schem
       continue;
     }
     if (slot->has_value()) {
-      throw api_error::validation(prefix +
-                                  "KeyConditionExpressions must only contain one condition per "
-                                  "key");
+      // DynamoDB sends this one without the "Invalid KeyConditionExpression:" prefix.
+      throw api_error::validation(
+          "KeyConditionExpressions must only contain one condition per key");
     }
     *slot = std::move(kp);
   }

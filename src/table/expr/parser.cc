@@ -79,8 +79,10 @@ class parser {
   [[noreturn]] void syntax_error() const {
     const token& t = toks_[pos_];
     const std::string tok = t.kind == token_kind::eof ? "<EOF>" : std::string(t.text);
+    // DynamoDB quotes the previous, offending and next tokens as "near".
     const std::size_t from = pos_ > 0 ? toks_[pos_ - 1].pos : t.pos;
-    const std::size_t to = t.pos + t.text.size();
+    const token& next = pos_ + 1 < toks_.size() ? toks_[pos_ + 1] : t;
+    const std::size_t to = next.pos + next.text.size();
     fail("Syntax error; token: \"" + tok + "\", near: \"" +
          std::string(text_.substr(from, to - from)) + "\"");
   }

@@ -55,8 +55,8 @@ TEST(KeyConditionExpression, Errors) {
   EXPECT_EQ(error("pk < :h"), "Query key condition not supported");
   EXPECT_EQ(error("pk = :h AND extra = :one"), "Query key condition not supported");
   EXPECT_EQ(error("pk = :h AND pk = :h"),
-            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one "
-            "condition per key");
+            "KeyConditionExpressions must only contain one condition per key");
+  EXPECT_EQ(error("begins_with(pk, :h)"), "Query key condition not supported");
   EXPECT_EQ(error("pk = :h OR sk = :one"),
             "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR");
   EXPECT_NE(error("pk = :h AND sk <> :one"), "");

@@ -135,6 +135,11 @@ TEST(UpdateExpression, ParseErrors) {
             "operator or function: +, operand type: S");
   EXPECT_EQ(update_error("SET a = :one UPDATE"),
             "Invalid UpdateExpression: Syntax error; token: \"UPDATE\", near: \":one UPDATE\"");
+  // Both examples are messages real DynamoDB returned (quoted in public bug reports).
+  EXPECT_EQ(update_error("ADD hits : incr"),
+            "Invalid UpdateExpression: Syntax error; token: \":\", near: \"hits : incr\"");
+  EXPECT_EQ(update_error("INVALID SYNTAX HERE"),
+            "Invalid UpdateExpression: Syntax error; token: \"INVALID\", near: \"INVALID SYNTAX\"");
   EXPECT_EQ(update_error("SET"),
             "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"SET\"");
   EXPECT_EQ(update_error("  "), "Invalid UpdateExpression: The expression can not be empty;");
