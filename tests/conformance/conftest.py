@@ -69,6 +69,9 @@ class ServerProcess:
             return f.read()
 
     def stop(self):
+        """Stops the server by its pid; returns its output if it had died before being asked."""
+        died_early = self.proc.poll() is not None
+        output = self.output() if died_early else None
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
@@ -78,6 +81,7 @@ class ServerProcess:
                 self.proc.wait(timeout=10)
         self.log.close()
         self.dir.cleanup()
+        return output
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +98,10 @@ def server(request):
         return
     s = ServerProcess()
     yield s
-    s.stop()
+    crashed_output = s.stop()
+    if crashed_output is not None:
+        pytest.fail(f"mysfits-table exited during the tests (code {s.proc.returncode}); "
+                    f"its output:\n{crashed_output[-6000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -147,8 +154,9 @@ def start_server(request):
         return s
 
     yield start
-    for s in started:
-        s.stop()
+    crashed = [out for out in (s.stop() for s in started) if out is not None]
+    if crashed:
+        pytest.fail(f"a mysfits-table started by a test exited early; output:\n{crashed[0][-6000:]}")
 
 
 def _table_fixture(dynamodb, key_schema, attribute_definitions, **kwargs):
