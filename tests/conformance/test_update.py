@@ -232,7 +232,7 @@ def test_update_key_attribute(test_table_s):
     ("SET #missing = :v", None, {":v": 1}),
     ("DELETE a :v", None, {":v": 1}),
     ("FROB a", None, None),
-    ("SET a = b + c + :v + :v + :v", None, {":v": 1}),
+    ("SET a = :v + :v + :v", None, {":v": 1}),
 ])
 def test_update_expression_errors(test_table_s, expr, names, values):
     kwargs = {"Key": {"p": random_string()}, "UpdateExpression": expr}
