@@ -1,6 +1,7 @@
 // expression_context: placeholder resolution and DynamoDB's unused/undefined placeholder errors.
 #include "expr/expression_context.h"
 
+#include <algorithm>
 #include <boost/json/string.hpp>
 
 #include "api/api_error.h"
@@ -8,6 +9,14 @@
 
 namespace mysfits::table::expr {
 namespace {
+
+// "#" or ":" followed by one or more of [A-Za-z0-9_]: what the expression lexer can refer to.
+bool valid_placeholder(std::string_view k, char sigil) {
+  if (k.size() < 2 || k[0] != sigil) return false;
+  return std::all_of(k.begin() + 1, k.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
 
 std::string join_keys(const std::set<std::string, std::less<>>& keys) {
   std::string out = "{";
@@ -28,7 +37,7 @@ expression_context::expression_context(const boost::json::object* names,
   if (names) {
     if (names->empty()) throw api_error::validation("ExpressionAttributeNames must not be empty");
     for (const auto& [k, v] : *names) {
-      if (k.size() < 2 || k[0] != '#') {
+      if (!valid_placeholder(k, '#')) {
         throw api_error::validation(
             "ExpressionAttributeNames contains invalid key: Syntax error; key: \"" +
             std::string(k) + "\"");
@@ -47,7 +56,7 @@ expression_context::expression_context(const boost::json::object* names,
       throw api_error::validation("ExpressionAttributeValues must not be empty");
     }
     for (const auto& [k, v] : *values) {
-      if (k.size() < 2 || k[0] != ':') {
+      if (!valid_placeholder(k, ':')) {
         throw api_error::validation(
             "ExpressionAttributeValues contains invalid key: Syntax error; key: \"" +
             std::string(k) + "\"");

@@ -8,6 +8,8 @@
 
 #include "api/api_error.h"
 #include "expr/expressions.h"
+#include "types/decimal.h"
+#include "types/key_codec.h"
 
 namespace {
 
@@ -48,6 +50,12 @@ void guarded(F&& f) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // Numbers: canonical text and key encoding must round-trip exactly.
+  if (auto d = decimal::try_parse(text)) {
+    if (decimal::parse(d->to_string()) != *d) __builtin_trap();
+    const boost::json::value n = boost::json::object{{"N", d->to_string()}};
+    if (decode_key_value(encode_key_value(n), key_type::n) != n) __builtin_trap();
+  }
   guarded([&] {
     expr::expression_context ctx(&names(), &values());
     auto c = expr::parse_condition(text, ctx);

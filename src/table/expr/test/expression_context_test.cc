@@ -48,6 +48,10 @@ TEST(ExpressionContext, ValidatesParameters) {
             "ExpressionAttributeNames must not be empty");
   const auto bad_key = obj(R"({"v": {"N": "1"}})");
   EXPECT_NE(error_of([&] { expression_context c(nullptr, &bad_key); }), "");
+  // A real DynamoDB message (quoted in a public bug report).
+  const auto dash = obj(R"({"#sryLiyD8D-": "x"})");
+  EXPECT_EQ(error_of([&] { expression_context c(&dash, nullptr); }),
+            "ExpressionAttributeNames contains invalid key: Syntax error; key: \"#sryLiyD8D-\"");
 }
 
 }  // namespace
