@@ -57,7 +57,11 @@ void check_update_does_not_touch_keys(const update& u, const key_schema_names& k
 // the top-level attribute names the update touched (for ReturnValues UPDATED_OLD/UPDATED_NEW).
 // Throws api_error::validation for DynamoDB's runtime errors (wrong operand types, invalid
 // document path, number overflow); `item` is unchanged when it throws.
-[[nodiscard]] std::set<std::string> apply_update(const update& u, boost::json::object& item);
+// `item_exists` false: the item is new (it holds only its key); DynamoDB then ignores REMOVE of a
+// nested path whose parent is missing instead of failing. Multiple SETs appending past the end of
+// one list append in index order.
+[[nodiscard]] std::set<std::string> apply_update(const update& u, boost::json::object& item,
+                                                 bool item_exists = true);
 
 // The projected copy of `item`: only the requested paths, nested structure kept (list elements
 // renumbered in order, as DynamoDB does).

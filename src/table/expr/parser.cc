@@ -53,7 +53,8 @@ constexpr std::array<fn_spec, 8> functions = {{
     {"attribute_type", fn_role::condition, 2, true},
     {"begins_with", fn_role::condition, 2, false},
     {"contains", fn_role::condition, 2, false},
-    {"size", fn_role::operand, 1, true},
+    // size() also takes a :value (undocumented, but DynamoDB accepts it).
+    {"size", fn_role::operand, 1, false},
     {"if_not_exists", fn_role::update_operand, 2, true},
     {"list_append", fn_role::update_operand, 2, false},
 }};
@@ -319,6 +320,22 @@ class parser {
     }
     if (spec->path_first && !std::holds_alternative<path>(f.args[0].v)) {
       fail("Operator or function requires a document path; operator or function: " + f.name);
+    }
+    if (f.name == "size") {
+      // A literal without a size, or a nested size() (a number), is an error in the query.
+      std::string_view bad;
+      if (const json_value* lit = literal_of(f.args[0])) {
+        const std::string_view t = attribute_type(*lit);
+        if (t == "N" || t == "BOOL" || t == "NULL") bad = t;
+      } else if (std::holds_alternative<std::shared_ptr<const function_call>>(f.args[0].v)) {
+        bad = "N";
+      }
+      if (!bad.empty()) {
+        fail(
+            "Incorrect operand type for operator or function; operator or function: size, "
+            "operand type: " +
+            std::string(bad));
+      }
     }
     for (const auto& a : f.args) {
       const json_value* lit = literal_of(a);

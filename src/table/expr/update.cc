@@ -102,12 +102,13 @@ void set_at(json::object& item, const path& p, json_value v) {
   }
 }
 
-void remove_at(json::object& item, const path& p) {
+void remove_at(json::object& item, const path& p, bool item_exists = true) {
   if (p.elements.size() == 1) {
     item.erase(p.root());
     return;
   }
   json_value* parent = find_mut(item, p, p.elements.size() - 1);
+  if (!parent && !item_exists) return;  // DynamoDB's quirk: no error on a new item
   if (!parent) bad_path();
   const std::string_view t = attribute_type(*parent);
   if (const auto* name = std::get_if<std::string>(&p.elements.back())) {
@@ -188,13 +189,20 @@ void check_update_does_not_touch_keys(const update& u, const key_schema_names& k
   for (const auto& [p, v] : u.del) check(p);
 }
 
-std::set<std::string> apply_update(const update& u, json::object& item) {
+std::set<std::string> apply_update(const update& u, json::object& item, bool item_exists) {
   std::vector<json_value> values;
   values.reserve(u.set.size());
   for (const auto& a : u.set) values.push_back(eval(a.value, item));
+  // Paths never overlap (the parser checks), so applying SETs in path order changes nothing but
+  // the order of appends past a list's end, which DynamoDB makes ascending by index.
+  std::vector<std::size_t> order(u.set.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return u.set[a].target.elements < u.set[b].target.elements;
+  });
   json::object next = item;
   std::set<std::string> changed;
-  for (std::size_t i = 0; i < u.set.size(); ++i) {
+  for (std::size_t i : order) {
     set_at(next, u.set[i].target, std::move(values[i]));
     changed.insert(u.set[i].target.root());
   }
@@ -203,7 +211,7 @@ std::set<std::string> apply_update(const update& u, json::object& item) {
   std::sort(removes.begin(), removes.end(),
             [](const path* a, const path* b) { return a->elements > b->elements; });
   for (const path* p : removes) {
-    remove_at(next, *p);
+    remove_at(next, *p, item_exists);
     changed.insert(p->root());
   }
   for (const auto& [p, v] : u.add) {

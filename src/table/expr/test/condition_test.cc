@@ -131,6 +131,15 @@ TEST(ConditionExpression, FunctionErrors) {
             "operator or function: begins_with, operand type: N");
   EXPECT_NE(parse_error("attribute_type(n, :a)").find("Invalid attribute type name"),
             std::string::npos);
+  // size() of a constant works, but a constant without a size is an error in the query
+  // (scylladb/scylladb#14592 records DynamoDB's behaviour).
+  EXPECT_TRUE(holds("size(:ab) = :two"));
+  EXPECT_EQ(parse_error("size(:one) = :one"),
+            "Invalid ConditionExpression: Incorrect operand type for operator or function; "
+            "operator or function: size, operand type: N");
+  EXPECT_EQ(parse_error("size(size(id)) = :one"),
+            "Invalid ConditionExpression: Incorrect operand type for operator or function; "
+            "operator or function: size, operand type: N");
   EXPECT_NE(parse_error("if_not_exists(n, :one) = :one"), "");
   EXPECT_NE(parse_error("attribute_exists(n) = :one"), "");
 }

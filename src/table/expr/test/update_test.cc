@@ -65,6 +65,31 @@ TEST(UpdateExpression, Remove) {
   EXPECT_EQ(it["l"], obj(R"({"L":[{"S":"b"}]})"));
 }
 
+// List indexes refer to the original list, and appends past the end go in index order
+// (behaviour recorded by ScyllaDB's DynamoDB-verified tests).
+TEST(UpdateExpression, ListIndexSemantics) {
+  const auto six = obj(
+      R"({"a": {"L": [{"N": "2"}, {"N": "3"}, {"N": "4"}, {"N": "5"}, {"N": "6"}, {"N": "7"}]}})");
+  const auto expected =
+      obj(R"({"a": {"L": [{"N": "2"}, {"N": "4"}, {"N": "1"}, {"N": "6"}, {"N": "7"}]}})");
+  EXPECT_EQ(updated("REMOVE a[1] SET a[3] = :one", six), expected);
+  EXPECT_EQ(updated("SET a[3] = :one REMOVE a[1]", six), expected);
+  EXPECT_EQ(
+      updated("SET l[84] = :one, l[37] = :a, l[17] = :half")["l"],
+      obj(R"({"L": [{"S": "a"}, {"S": "b"}, {"S": "c"}, {"N": "0.5"}, {"S": "a"}, {"N": "1"}]})"));
+}
+
+// REMOVE x.y is an error on an existing item without x, but ignored on a new item.
+TEST(UpdateExpression, RemoveNestedOnNewItem) {
+  expression_context ctx;
+  const update u = parse_update("REMOVE x.y, z[0]", ctx);
+  auto fresh = obj(R"({"id": {"S": "k"}})");
+  EXPECT_NO_THROW((void)apply_update(u, fresh, false));
+  EXPECT_EQ(fresh, obj(R"({"id": {"S": "k"}})"));
+  EXPECT_EQ(error_of([&] { (void)apply_update(u, fresh, true); }),
+            "The document path provided in the update expression is invalid for update");
+}
+
 // ADD adds numbers, creates gone attributes and unions sets; DELETE removes set elements.
 TEST(UpdateExpression, AddAndDelete) {
   auto it = updated("ADD n :one, newn :one, tags :ss, nums :ns, m.c :one");
