@@ -35,14 +35,18 @@ std::vector<token> tokenize(std::string_view s) {
       }
       continue;
     }
-    if (is_word_char(c)) {
+    // Bare names start with a letter ("_x" and "1x" are not names to DynamoDB's lexer);
+    // a run of digits is a number (list index).
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
       std::size_t j = i;
-      bool digits = true;
-      while (j < s.size() && is_word_char(s[j])) {
-        digits = digits && s[j] >= '0' && s[j] <= '9';
-        ++j;
-      }
-      push(digits ? token_kind::number : token_kind::name, start, j - start);
+      while (j < s.size() && is_word_char(s[j])) ++j;
+      push(token_kind::name, start, j - start);
+      continue;
+    }
+    if (c >= '0' && c <= '9') {
+      std::size_t j = i;
+      while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+      push(token_kind::number, start, j - start);
       continue;
     }
     const char n = i + 1 < s.size() ? s[i + 1] : '\0';

@@ -9,7 +9,7 @@
 namespace mysfits::table::expr::detail {
 
 enum class token_kind {
-  name,       // attribute name or keyword: [A-Za-z_][A-Za-z0-9_]*
+  name,       // attribute name or keyword: [A-Za-z][A-Za-z0-9_]*
   name_ref,   // #placeholder
   value_ref,  // :placeholder
   number,     // [0-9]+ (list indexes)

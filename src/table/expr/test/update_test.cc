@@ -165,6 +165,13 @@ TEST(UpdateExpression, ParseErrors) {
             "Invalid UpdateExpression: Syntax error; token: \":\", near: \"hits : incr\"");
   EXPECT_EQ(update_error("INVALID SYNTAX HERE"),
             "Invalid UpdateExpression: Syntax error; token: \"INVALID\", near: \"INVALID SYNTAX\"");
+  // Bare names start with a letter; this message is one DynamoDB gives (per ScyllaDB's tests).
+  EXPECT_EQ(update_error("SET _123 = :one"),
+            "Invalid UpdateExpression: Syntax error; token: \"_\", near: \"SET _123\"");
+  EXPECT_NE(update_error("SET 123a = :one"), "");
+  EXPECT_NE(update_error("SET :a = :one"), "");
+  EXPECT_NE(update_error("SET a = :"), "");
+  EXPECT_EQ(updated("  set   A123_=:one  ")["A123_"], obj(R"({"N": "1"})"));
   EXPECT_EQ(update_error("SET"),
             "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"SET\"");
   EXPECT_EQ(update_error("  "), "Invalid UpdateExpression: The expression can not be empty;");
