@@ -24,6 +24,14 @@ class api_error : public std::exception {
   // The __type value on the wire: DynamoDB prefixes most names with the service namespace.
   std::string wire_type() const { return "com.amazonaws.dynamodb.v20120810#" + type_; }
 
+  // ReturnValuesOnConditionCheckFailure=ALL_OLD: the error body also carries "Item" (the
+  // serialized item JSON); empty when there is none.
+  api_error& with_item(std::string item_json) {
+    item_json_ = std::move(item_json);
+    return *this;
+  }
+  const std::string& item_json() const noexcept { return item_json_; }
+
   static api_error validation(std::string m) { return {"ValidationException", std::move(m)}; }
   static api_error resource_not_found(std::string m) {
     return {"ResourceNotFoundException", std::move(m)};
@@ -67,6 +75,7 @@ class api_error : public std::exception {
   std::string type_;
   std::string message_;
   unsigned http_status_;
+  std::string item_json_;
 };
 
 }  // namespace mysfits::table
