@@ -365,6 +365,13 @@ class parser {
     }
     for (const auto& a : f.args) {
       if (const auto* inner = std::get_if<std::shared_ptr<const function_call>>(&a.v)) {
+        // DynamoDB refuses list_append nested in another function call (ScyllaDB's tests
+        // record this); if_not_exists inside list_append is fine.
+        if ((*inner)->name == "list_append") {
+          fail(
+              "The function is not allowed to be used this way in an expression; function: "
+              "list_append");
+        }
         check_function(**inner, where == fn_role::update_operand ? where : fn_role::operand);
       }
     }

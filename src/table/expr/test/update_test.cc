@@ -176,6 +176,17 @@ TEST(UpdateExpression, ParseErrors) {
             "Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"SET\"");
   EXPECT_EQ(update_error("  "), "Invalid UpdateExpression: The expression can not be empty;");
   EXPECT_NE(update_error("SET a = size(s)"), "");
+  EXPECT_EQ(update_error("SET a = list_append(list_append(:l, :l), :l)"),
+            "Invalid UpdateExpression: The function is not allowed to be used this way in an "
+            "expression; function: list_append");
+  EXPECT_EQ(update_error("SET a = LIST_APPEND(:l, :l)"),
+            "Invalid UpdateExpression: Invalid function name; function: LIST_APPEND");
+  EXPECT_EQ(update_error("SET a = if_not_exists(:one, :one)"),
+            "Invalid UpdateExpression: Operator or function requires a document path; operator or "
+            "function: if_not_exists");
+  EXPECT_NE(update_error("SET c = if_not_exists(c, :one + :one)").find("Syntax error"),
+            std::string::npos);
+  EXPECT_EQ(updated("SET b = if_not_exists(b, :one) + :one")["b"], obj(R"({"N": "2"})"));
   EXPECT_NE(update_error("SET a = :one + :one + :one"), "");
   EXPECT_NE(update_error("ADD n n"), "");
 }
