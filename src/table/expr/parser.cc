@@ -50,7 +50,7 @@ struct fn_spec {
 constexpr std::array<fn_spec, 8> functions = {{
     {"attribute_exists", fn_role::condition, 1, true},
     {"attribute_not_exists", fn_role::condition, 1, true},
-    {"attribute_type", fn_role::condition, 2, true},
+    {"attribute_type", fn_role::condition, 2, false},  // a :value works too
     {"begins_with", fn_role::condition, 2, false},
     {"contains", fn_role::condition, 2, false},
     // size() also takes a :value (undocumented, but DynamoDB accepts it).
@@ -553,7 +553,13 @@ class parser {
       const json_value* h = literal_of(hi);
       if (l && h) {
         auto c = compare_scalar(*l, *h);
-        if (c && *c == std::strong_ordering::greater) {
+        if (!c) {
+          fail(
+              "The BETWEEN operator requires same data type for lower and upper bounds; lower "
+              "operand: " +
+              short_value(*l) + ", upper operand: " + short_value(*h));
+        }
+        if (*c == std::strong_ordering::greater) {
           fail(
               "The BETWEEN operator requires upper bound to be greater than or equal to lower "
               "bound; lower operand: " +
@@ -574,7 +580,8 @@ class parser {
         ++pos_;
       }
       expect(token_kind::rparen);
-      if (n.operands.size() - 1 > max_in_operands) {
+      // DynamoDB counts the left operand too: at most 99 listed values.
+      if (n.operands.size() > max_in_operands) {
         fail("The IN operator is provided with too many operands; number of operands: " +
              std::to_string(n.operands.size() - 1));
       }

@@ -60,6 +60,13 @@ TEST(ConditionExpression, BetweenAndIn) {
   EXPECT_FALSE(holds("n IN (:one, :two, :ten)"));
   EXPECT_TRUE(holds("n IN (:one, :five)"));
   EXPECT_FALSE(holds("gone IN (:one, :five)"));
+  // DynamoDB accepts 99 listed values (100 operands with the left one), not 100.
+  std::string in99 = "n IN (:one";
+  for (int i = 1; i < 99; ++i) in99 += ", :two";
+  EXPECT_EQ(parse_error(in99 + ")"), "");
+  EXPECT_NE(parse_error(in99 + ", :two)"), "");
+  EXPECT_NE(parse_error("n BETWEEN :one AND :a").find("same data type"), std::string::npos);
+  EXPECT_FALSE(holds("n BETWEEN n AND :a"));  // item-side type mismatch is just false
   EXPECT_EQ(parse_error("n BETWEEN :ten AND :one"),
             "Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater "
             "than or equal to lower bound; lower operand: AttributeValue: {N:10}, upper operand: "
@@ -82,6 +89,8 @@ TEST(ConditionExpression, Functions) {
   EXPECT_TRUE(holds("attribute_exists(m.deep.k)"));
   EXPECT_TRUE(holds("attribute_type(n, :n) AND attribute_type(tags, :ss)"));
   EXPECT_FALSE(holds("attribute_type(n, :s)"));
+  EXPECT_TRUE(holds("attribute_type(:one, :n)"));
+  EXPECT_NE(parse_error("attribute_type(n, id)"), "");
   EXPECT_TRUE(holds("begins_with(id, :ab) AND NOT begins_with(id, :x)"));
   EXPECT_TRUE(holds("contains(tags, :x) AND contains(id, :ab) AND contains(l, :x)"));
   EXPECT_TRUE(holds("contains(nums, :one) AND NOT contains(nums, :ten)"));
