@@ -1,0 +1,78 @@
+// mysfits-edge's public API: one proxy engine with two roles, a regional load balancer (like an
+// ALB) and a global accelerator (like Global Accelerator), configured by edge::config.
+// `mysfits-edge serve`, the local cloud and the tests start it through edge::proxy.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mysfits/common/result.h"
+#include "mysfits/edge/config.h"
+
+namespace mysfits::edge {
+
+struct options {
+  // What to proxy: role, listeners, rules, groups, health checks. Fixed at start; groups'
+  // dials, weights and members change at run time through the control API.
+  edge::config config;
+  // Address the traffic listeners bind. Default: 127.0.0.1.
+  std::string listen_address = "127.0.0.1";
+  // Loopback address and port of the control API (JSON state, changes, /metrics); port 0
+  // picks a free one. Default: 127.0.0.1:0.
+  std::string control_address = "127.0.0.1";
+  std::uint16_t control_port = 0;
+  // Worker threads, each running its own event loop (a connection lives on one). Default: 2.
+  std::size_t threads = 2;
+  // Idle keep-alive downstream connections are closed after this. Default: 60 s.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  // A client must send a whole request (after its first byte) within this, else 408. Default: 10 s.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
+  // Connecting to a target fails (and is retried elsewhere) after this. Default: 2 s.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(2)};
+  // An upstream must send its whole response within this, else 504. Default: 30 s.
+  std::chrono::milliseconds upstream_timeout{std::chrono::seconds(30)};
+  // Idle pooled upstream connections are dropped after this. Default: 30 s.
+  std::chrono::milliseconds upstream_idle_timeout{std::chrono::seconds(30)};
+  // Largest request header block; larger gets 431. Default: 16 KiB.
+  std::uint32_t header_limit = 16 * 1024;
+  // Largest request or response body the HTTP mode buffers; larger gets 413/502. Default: 16 MiB.
+  std::uint64_t body_limit = 16 * 1024 * 1024;
+  // Attempts per request in HTTP mode, the first included (retries go to other targets).
+  // Default: 3.
+  int max_attempts = 3;
+  // Seed of the traffic-dial random draws; 0 seeds from the clock. Default: 0.
+  std::uint64_t random_seed = 0;
+};
+
+class proxy {
+ public:
+  explicit proxy(options o);
+  ~proxy();  // stops if still running
+  proxy(const proxy&) = delete;
+  proxy& operator=(const proxy&) = delete;
+
+  // Resolves targets, binds the listeners and the control port, starts health checks.
+  [[nodiscard]] result<void> start();
+  // Stops accepting, closes connections and joins the threads. Idempotent.
+  void stop();
+  // Bound traffic ports, in configuration order (after start()).
+  std::vector<std::uint16_t> ports() const;
+  // Bound control API port (after start()).
+  std::uint16_t control_port() const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+// A request to a control API, as the `mysfits-edge` subcommands send it. `url` is
+// "http://127.0.0.1:PORT"; returns the response body, or an error naming the status and body.
+[[nodiscard]] result<std::string> control_request(const std::string& url, const std::string& method,
+                                                  const std::string& path,
+                                                  const std::string& body = {});
+
+}  // namespace mysfits::edge

@@ -1,0 +1,27 @@
+// target_group picks.
+#include "routing/target_group.h"
+
+#include "balance/least_outstanding_requests.h"
+#include "balance/round_robin.h"
+
+namespace mysfits::edge {
+
+target_group::target_group(const target_group_config& cfg)
+    : group(cfg.name, cfg.health, cfg.deregistration_delay),
+      algorithm_(cfg.algorithm),
+      latency_(&metrics::default_registry().get_histogram(
+          "edge_request_duration_seconds", "Time from request read to response written, per group",
+          {{"group", cfg.name}})) {}
+
+endpoint_ptr target_group::pick(const exclusion& exclude) {
+  auto list = members();
+  auto eligible = [&](const endpoint& e) {
+    return e.health().is_routable() && !e.is_draining() && !is_excluded(exclude, &e);
+  };
+  if (algorithm_ == lb_algorithm::least_outstanding_requests) {
+    return least_outstanding_pick(*list, cursor_, eligible);
+  }
+  return round_robin_pick(*list, cursor_, eligible);
+}
+
+}  // namespace mysfits::edge
