@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
   # real clients and test tools
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
+  # app page tests (chromium driven by playwright-core from npm) and the app benchmark
+  chromium nodejs npm nginx-light wrk
 )
 
 missing=()

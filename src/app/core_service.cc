@@ -1,0 +1,189 @@
+// Core service routes: the page and its assets, /mysfits (all or by GSI filter), one mysfit,
+// adopt and like, /metrics. Unknown routes are 404 JSON, wrong methods 405 JSON.
+#include "mysfits/app/core_service.h"
+
+#include "assets.h"
+#include "mysfit.h"
+#include "service_kit.h"
+#include "table_ops.h"
+
+namespace mysfits::app {
+
+namespace json = boost::json;
+namespace bhttp = http::bhttp;
+using detail::error_response;
+using detail::routed;
+
+namespace {
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string_view content_type_of(std::string_view name) {
+  if (name.ends_with(".html")) return "text/html; charset=utf-8";
+  if (name.ends_with(".css")) return "text/css; charset=utf-8";
+  if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (name.ends_with(".svg")) return "image/svg+xml";
+  return "application/octet-stream";
+}
+
+http::response asset_response(std::string_view name, std::string body, unsigned version) {
+  http::response res{bhttp::status::ok, version};
+  res.set(bhttp::field::content_type, content_type_of(name));
+  res.set(bhttp::field::cache_control, name.ends_with(".html") ? "no-cache" : "max-age=300");
+  res.body() = std::move(body);
+  return res;
+}
+
+json::object mysfit_list(const json::array& items) {
+  json::array out;
+  out.reserve(items.size());
+  for (const auto& it : items) {
+    if (it.is_object()) out.push_back(to_json(it.as_object()));
+  }
+  return {{"mysfits", std::move(out)}};
+}
+
+}  // namespace
+
+core_service::core_service(core_options options, ddbclient::table_api& table)
+    : options_(std::move(options)), table_(table) {}
+
+http::response core_service::handle(http::request& req) {
+  return detail::instrument(
+      "core", req, [this](http::request& r, const ddbclient::call_context& ctx) {
+        unsigned v = r.version();
+        auto target = detail::parse_target(r.target());
+        if (!target.ok)
+          return routed{"invalid", error_response(400, "malformed request target", v)};
+        const auto& seg = target.segments;
+        auto method = r.method();
+        bool is_get = method == bhttp::verb::get || method == bhttp::verb::head;
+
+        if (method == bhttp::verb::options) return routed{"preflight", detail::cors_preflight(r)};
+
+        // GET / and the page's static files.
+        if (seg.empty() || (seg.size() == 1 && seg[0] == "index.html")) {
+          if (!is_get) return routed{"/", detail::method_not_allowed("GET, HEAD", v)};
+          std::string page(*assets::find("index.html"));
+          const std::string marker = "__MYSFITS_REGION__";
+          for (auto pos = page.find(marker); pos != std::string::npos; pos = page.find(marker)) {
+            page.replace(pos, marker.size(), html_escape(options_.region));
+          }
+          return routed{"/", asset_response("index.html", std::move(page), v)};
+        }
+        if ((seg.size() == 1 && (seg[0] == "app.js" || seg[0] == "app.css")) ||
+            (seg.size() == 2 && seg[0] == "img")) {
+          std::string name = seg.size() == 1 ? seg[0] : "img/" + seg[1];
+          auto a = assets::find(name);
+          if (!a) return routed{"static", error_response(404, "not found", v)};
+          if (!is_get) return routed{"static", detail::method_not_allowed("GET, HEAD", v)};
+          return routed{"static", asset_response(name, std::string(*a), v)};
+        }
+        if (seg.size() == 1 && seg[0] == "metrics") {
+          if (!is_get) return routed{"/metrics", detail::method_not_allowed("GET, HEAD", v)};
+          http::response res{bhttp::status::ok, v};
+          res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+          res.body() = metrics::default_registry().render();
+          return routed{"/metrics", std::move(res)};
+        }
+        if (seg.empty() || seg[0] != "mysfits" || seg.size() > 3) {
+          return routed{"unmatched", error_response(404, "no such route", v)};
+        }
+
+        // GET /mysfits[?filter=GoodEvil|LawChaos&value=…]
+        if (seg.size() == 1) {
+          if (!is_get) return routed{"/mysfits", detail::method_not_allowed("GET, HEAD", v)};
+          auto filter = target.params.find("filter");
+          ddbclient::call_result<json::array> items = json::array{};
+          if (filter == target.params.end() || filter->second.empty()) {
+            items = detail::list_mysfits(table_, options_.table_name, ctx);
+          } else {
+            if (filter->second != "GoodEvil" && filter->second != "LawChaos") {
+              return routed{"/mysfits",
+                            error_response(400, "filter must be GoodEvil or LawChaos", v)};
+            }
+            auto value = target.params.find("value");
+            if (value == target.params.end() || value->second.empty() ||
+                value->second.size() > 64) {
+              return routed{"/mysfits", error_response(400, "value is required with filter", v)};
+            }
+            items = detail::query_mysfits(table_, options_.table_name, filter->second,
+                                          value->second, ctx);
+          }
+          if (!items) return routed{"/mysfits", detail::table_error_response(items.error(), v)};
+          return routed{"/mysfits", detail::json_response(200, mysfit_list(*items), v)};
+        }
+
+        const std::string& id = seg[1];
+        std::string route = seg.size() == 2 ? "/mysfits/{id}" : "/mysfits/{id}/" + seg[2];
+        if (seg.size() == 3 && seg[2] != "adopt" && seg[2] != "like") {
+          return routed{"unmatched", error_response(404, "no such route", v)};
+        }
+        bool wants_post = seg.size() == 3;
+        if (wants_post && method != bhttp::verb::post) {
+          return routed{route, detail::method_not_allowed("POST", v)};
+        }
+        if (!wants_post && !is_get)
+          return routed{route, detail::method_not_allowed("GET, HEAD", v)};
+        if (!is_valid_mysfit_id(id))
+          return routed{route, error_response(400, "invalid mysfit id", v)};
+
+        if (seg.size() == 2) {
+          auto item = detail::get_mysfit(table_, options_.table_name, id, ctx);
+          if (!item) return routed{route, detail::table_error_response(item.error(), v)};
+          if (!item->has_value()) return routed{route, error_response(404, "no such mysfit", v)};
+          return routed{route, detail::json_response(200, to_json(**item), v)};
+        }
+        if (seg[2] == "adopt") {
+          auto r2 = detail::adopt_mysfit(table_, options_.table_name, id, ctx);
+          if (!r2) return routed{route, detail::table_error_response(r2.error(), v)};
+          if (*r2 == detail::write_outcome::not_found) {
+            return routed{route, error_response(404, "no such mysfit", v)};
+          }
+          if (*r2 == detail::write_outcome::conflict) {
+            return routed{route, error_response(409, "already adopted", v)};
+          }
+          return routed{
+              route,
+              detail::json_response(
+                  200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"adopted", true}},
+                  v)};
+        }
+        auto r3 = detail::like_mysfit(table_, options_.table_name, id, ctx);
+        if (!r3) return routed{route, detail::table_error_response(r3.error(), v)};
+        if (r3->outcome == detail::write_outcome::not_found) {
+          return routed{route, error_response(404, "no such mysfit", v)};
+        }
+        return routed{
+            route,
+            detail::json_response(
+                200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"likes", r3->likes}},
+                v)};
+      });
+}
+
+}  // namespace mysfits::app

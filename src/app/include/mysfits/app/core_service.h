@@ -1,0 +1,32 @@
+// The core service (mysfits-core): the web page, listing and filtering mysfits through the
+// table's GSIs, one mysfit, adoption, and likes (so the page works without the like service).
+// Same contract as the workshop's Flask service; see docs/app.md for routes and errors.
+#pragma once
+
+#include <string>
+
+#include "mysfits/common/http_server.h"
+#include "mysfits/ddbclient/client.h"
+
+namespace mysfits::app {
+
+struct core_options {
+  // Region shown on the page (AWS_REGION). Default: "local".
+  std::string region = "local";
+  // Table holding the mysfits (DDB_TABLE_NAME). Default: MysfitsTable.
+  std::string table_name = "MysfitsTable";
+};
+
+class core_service {
+ public:
+  // `table` must outlive the service.
+  core_service(core_options options, ddbclient::table_api& table);
+  // Handles one request; never throws for bad input. Thread-safe.
+  [[nodiscard]] http::response handle(http::request& req);
+
+ private:
+  core_options options_;
+  ddbclient::table_api& table_;
+};
+
+}  // namespace mysfits::app

@@ -1,0 +1,167 @@
+// Mysfit conversions and the shipped data. Descriptions are the project's own words.
+#include "mysfit.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <sstream>
+
+#include "assets.h"
+
+namespace mysfits::app {
+
+namespace json = boost::json;
+
+namespace {
+
+const std::map<std::string, std::string, std::less<>>& descriptions() {
+  static const std::map<std::string, std::string, std::less<>> d = {
+      {"Chimera",
+       "Three heads, one opinion: everything should be organised by her. Files her paperwork "
+       "alphabetically and breathes fire on anyone who does not."},
+      {"Cyclops",
+       "Small, earnest and fond of rules. Sees the world through one very large eye and reports "
+       "every jaywalker he spots."},
+      {"Dragon",
+       "Five centuries old and still cannot sit still. Hoards board games instead of gold and "
+       "changes the rules halfway through."},
+      {"Gorgon",
+       "Means well-ish. Her stare turns visitors into garden statues, which she insists is just "
+       "her way of redecorating."},
+      {"Haetae",
+       "A lion-like guardian of justice who has kept watch for two billion years and would like "
+       "a quiet home with a warm rug."},
+      {"Yeti",
+       "Soft white fur and a cold heart. Builds snowmen on your doorstep, then blames you for "
+       "the mess."},
+      {"Kraken",
+       "Eight arms, no plan. Loves water parks, hates schedules, and is best kept away from "
+       "shipping lanes."},
+      {"Plesiosaurus",
+       "Shy, ancient and camera-averse. Spends most days floating in the bath pretending to be a "
+       "rumour."},
+      {"Mandrake",
+       "A root with a voice. Perfectly calm until pulled from the soil, so please do not pull "
+       "him from the soil."},
+      {"Pegasus",
+       "A winged pony who keeps every promise and sparkles slightly when happy, which is most of "
+       "the time."},
+      {"Phoenix",
+       "Bursts into flame about once a millennium and comes back cheerful. Smoke alarms are "
+       "strongly recommended."},
+      {"Troll",
+       "Lives under bridges, charges tolls nobody agreed to, and tells the worst jokes in the "
+       "valley."},
+  };
+  return d;
+}
+
+std::string str_attr(const json::object& item, std::string_view name) {
+  if (auto* a = item.if_contains(name); a && a->is_object()) {
+    if (auto* s = a->as_object().if_contains("S"); s && s->is_string()) {
+      return std::string(s->as_string());
+    }
+  }
+  return {};
+}
+
+json::value num_attr(const json::object& item, std::string_view name) {
+  if (auto* a = item.if_contains(name); a && a->is_object()) {
+    if (auto* n = a->as_object().if_contains("N"); n && n->is_string()) {
+      std::string_view text = n->as_string();
+      std::int64_t v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec == std::errc() && p == text.data() + text.size()) return v;
+      return json::string(text);  // beyond int64 or fractional: keep the exact text
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string picture_uri(std::string_view species) {
+  std::string s(species);
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return "/img/" + s + ".svg";
+}
+
+result<std::vector<mysfit_seed>> parse_mysfits_tsv(std::string_view text) {
+  std::vector<mysfit_seed> out;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    std::string field;
+    while (std::getline(fields, field, '\t')) f.push_back(field);
+    if (f.size() != 6) return error::corruption("mysfits.tsv: bad line: " + line);
+    mysfit_seed m{f[0], f[1], f[2], f[4], f[5], "", f[3]};
+    if (auto it = descriptions().find(m.species); it != descriptions().end()) {
+      m.description = it->second;
+    } else {
+      m.description = "A mysfit looking for a home.";
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+result<std::vector<mysfit_seed>> shipped_mysfits() {
+  auto tsv = assets::find("mysfits.tsv");
+  if (!tsv) return error::internal("mysfits.tsv is not embedded");
+  return parse_mysfits_tsv(*tsv);
+}
+
+json::object to_item(const mysfit_seed& m) {
+  auto s = [](std::string_view v) { return json::object{{"S", v}}; };
+  std::string pic = picture_uri(m.species);
+  return {{"MysfitId", s(m.id)},
+          {"Name", s(m.name)},
+          {"Species", s(m.species)},
+          {"Description", s(m.description)},
+          {"Age", json::object{{"N", m.age}}},
+          {"GoodEvil", s(m.good_evil)},
+          {"LawChaos", s(m.law_chaos)},
+          {"ThumbImageUri", s(pic)},
+          {"ProfileImageUri", s(pic)},
+          {"Likes", json::object{{"N", "0"}}},
+          {"Adopted", json::object{{"BOOL", false}}}};
+}
+
+json::object to_json(const json::object& item) {
+  bool adopted = false;
+  if (auto* a = item.if_contains("Adopted"); a && a->is_object()) {
+    if (auto* b = a->as_object().if_contains("BOOL"); b && b->is_bool()) adopted = b->as_bool();
+  }
+  return {{"mysfitId", str_attr(item, "MysfitId")},
+          {"name", str_attr(item, "Name")},
+          {"species", str_attr(item, "Species")},
+          {"description", str_attr(item, "Description")},
+          {"age", num_attr(item, "Age")},
+          {"goodevil", str_attr(item, "GoodEvil")},
+          {"lawchaos", str_attr(item, "LawChaos")},
+          {"thumbImageUri", str_attr(item, "ThumbImageUri")},
+          {"profileImageUri", str_attr(item, "ProfileImageUri")},
+          {"likes", num_attr(item, "Likes")},
+          {"adopted", adopted}};
+}
+
+bool is_valid_mysfit_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+}
+
+json::object key_of(std::string_view id) { return {{"MysfitId", json::object{{"S", id}}}}; }
+
+}  // namespace mysfits::app

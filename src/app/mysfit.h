@@ -1,0 +1,39 @@
+// The mysfit record: DynamoDB item <-> the app's JSON shape, the shipped reference data
+// (data/mysfits.tsv embedded at build time plus the project's own descriptions), id checks.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mysfits/common/result.h"
+
+namespace mysfits::app {
+
+struct mysfit_seed {
+  std::string id, name, species, good_evil, law_chaos, description;
+  std::string age;  // decimal digits
+};
+
+// The twelve mysfits from the embedded mysfits.tsv, with descriptions and picture paths.
+[[nodiscard]] result<std::vector<mysfit_seed>> shipped_mysfits();
+// Parses mysfits.tsv text (header line, then MysfitId Name Species Age GoodEvil LawChaos).
+[[nodiscard]] result<std::vector<mysfit_seed>> parse_mysfits_tsv(std::string_view text);
+
+// "/img/<species, lower case>.svg"
+[[nodiscard]] std::string picture_uri(std::string_view species);
+
+// The DynamoDB item for a seed record (Likes 0, Adopted false).
+[[nodiscard]] boost::json::object to_item(const mysfit_seed& m);
+// The app's JSON for a DynamoDB item: mysfitId, name, species, description, age, goodevil,
+// lawchaos, thumbImageUri, profileImageUri, likes, adopted. Missing attributes get defaults.
+[[nodiscard]] boost::json::object to_json(const boost::json::object& item);
+
+// Ids are the table's hash keys: 1–64 characters of A–Z a–z 0–9 '-' '_'.
+[[nodiscard]] bool is_valid_mysfit_id(std::string_view id);
+
+// {"MysfitId": {"S": id}}
+[[nodiscard]] boost::json::object key_of(std::string_view id);
+
+}  // namespace mysfits::app

@@ -1,0 +1,111 @@
+// Shared request plumbing for the app services.
+#include "service_kit.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <random>
+
+namespace mysfits::app::detail {
+
+namespace json = boost::json;
+namespace bhttp = http::bhttp;
+
+ddbclient::call_context trace_of(const http::request& req) {
+  if (auto it = req.find("X-Amzn-Trace-Id"); it != req.end() && !it->value().empty()) {
+    return {"X-Amzn-Trace-Id", std::string(it->value())};
+  }
+  if (auto it = req.find("traceparent"); it != req.end() && !it->value().empty()) {
+    return {"traceparent", std::string(it->value())};
+  }
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "Root=1-%08llx-%012llx%012llx",
+                static_cast<unsigned long long>(secs),
+                static_cast<unsigned long long>(gen() & 0xffffffffffffULL),
+                static_cast<unsigned long long>(gen() & 0xffffffffffffULL));
+  return {"X-Amzn-Trace-Id", buf};
+}
+
+parsed_target parse_target(std::string_view target) {
+  parsed_target out;
+  auto u = boost::urls::parse_origin_form(target);
+  if (!u) return out;
+  for (auto seg : u->segments()) out.segments.emplace_back(seg);
+  // "/mysfits/" has a trailing empty segment; drop it so it routes as "/mysfits".
+  if (!out.segments.empty() && out.segments.back().empty() && out.segments.size() > 1) {
+    out.segments.pop_back();
+  }
+  if (out.segments.size() == 1 && out.segments[0].empty()) out.segments.clear();
+  for (auto p : u->params()) out.params[p.key] = p.has_value ? std::string(p.value) : "";
+  out.ok = true;
+  return out;
+}
+
+http::response json_response(unsigned status, const json::value& body, unsigned version) {
+  http::response res{static_cast<bhttp::status>(status), version};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = json::serialize(body);
+  return res;
+}
+
+http::response error_response(unsigned status, std::string_view message, unsigned version) {
+  return json_response(status, json::object{{"message", message}}, version);
+}
+
+http::response method_not_allowed(std::string_view allow, unsigned version) {
+  auto res = error_response(405, "method not allowed", version);
+  res.set(bhttp::field::allow, allow);
+  return res;
+}
+
+http::response table_error_response(const ddbclient::api_error& e, unsigned version) {
+  if (e.is_unavailable() || e.type == "ResourceNotFoundException") {
+    return error_response(503, "table unavailable: " + e.type + ": " + e.message, version);
+  }
+  return error_response(500, "table error: " + e.type + ": " + e.message, version);
+}
+
+http::response cors_preflight(const http::request& req) {
+  http::response res{bhttp::status::ok, req.version()};
+  // Flask-CORS's defaults: every method, and whatever headers the browser asks for.
+  res.set("Access-Control-Allow-Methods", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
+  if (auto it = req.find("Access-Control-Request-Headers"); it != req.end()) {
+    res.set("Access-Control-Allow-Headers", it->value());
+  }
+  return res;
+}
+
+http::response instrument(std::string_view service, http::request& req, const route_fn& route) {
+  auto started = std::chrono::steady_clock::now();
+  auto trace = trace_of(req);
+  routed r;
+  try {
+    r = route(req, trace);
+  } catch (const std::exception& ex) {
+    spdlog::error("{} {}: unhandled: {}", req.method_string(), req.target(), ex.what());
+    r = {"error", error_response(500, "internal error", req.version())};
+  }
+  r.res.set("Access-Control-Allow-Origin", "*");
+  r.res.set(trace.trace_header, trace.trace_value);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  unsigned status = r.res.result_int();
+  auto& reg = metrics::default_registry();
+  reg.get_counter("mysfits_http_requests_total", "HTTP requests by service, route and status",
+                  {{"service", std::string(service)},
+                   {"route", r.route},
+                   {"status", std::to_string(status)}})
+      .inc();
+  reg.get_histogram("mysfits_http_request_duration_seconds", "HTTP request latency",
+                    {{"service", std::string(service)}, {"route", r.route}})
+      .observe(secs);
+  spdlog::info("{} {} {} route={} {:.2f}ms {}={}", req.method_string(), req.target(), status,
+               r.route, secs * 1000, trace.trace_header, trace.trace_value);
+  return std::move(r.res);
+}
+
+}  // namespace mysfits::app::detail

@@ -1,0 +1,54 @@
+// What both app services share around their routes: trace ids (X-Amzn-Trace-Id / traceparent,
+// propagated to the table), JSON and error responses, CORS as Flask-CORS sends it, the mapping
+// of table errors to HTTP, and per-request metrics and log lines.
+#pragma once
+
+#include <boost/json.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mysfits/common/http_server.h"
+#include "mysfits/common/metrics.h"
+#include "mysfits/ddbclient/client.h"
+
+namespace mysfits::app::detail {
+
+// The request's trace header, or a new X-Amzn-Trace-Id root when it has none.
+[[nodiscard]] ddbclient::call_context trace_of(const http::request& req);
+
+// The request target split into decoded path segments and query parameters.
+struct parsed_target {
+  bool ok = false;
+  std::vector<std::string> segments;  // "/mysfits/x/like" -> {"mysfits","x","like"}
+  std::map<std::string, std::string> params;
+};
+[[nodiscard]] parsed_target parse_target(std::string_view target);
+
+[[nodiscard]] http::response json_response(unsigned status, const boost::json::value& body,
+                                           unsigned version);
+// {"message": …}
+[[nodiscard]] http::response error_response(unsigned status, std::string_view message,
+                                            unsigned version);
+// 405 with an Allow header.
+[[nodiscard]] http::response method_not_allowed(std::string_view allow, unsigned version);
+// A failed table call: 503 when the table is unreachable, overloaded or missing, else 500.
+[[nodiscard]] http::response table_error_response(const ddbclient::api_error& e, unsigned version);
+// The answer to a CORS preflight (OPTIONS).
+[[nodiscard]] http::response cors_preflight(const http::request& req);
+
+// A route's answer and the route label it is counted under ("/mysfits/{id}").
+struct routed {
+  std::string route;
+  http::response res;
+};
+using route_fn = std::function<routed(http::request&, const ddbclient::call_context&)>;
+
+// Runs a router with CORS, the trace header, metrics
+// (mysfits_http_requests_total{service,route,status},
+// mysfits_http_request_duration_seconds{service,route}) and one log line per request.
+[[nodiscard]] http::response instrument(std::string_view service, http::request& req,
+                                        const route_fn& route);
+
+}  // namespace mysfits::app::detail

@@ -1,0 +1,50 @@
+// The shipped data and the item <-> JSON conversions.
+#include "mysfit.h"
+
+#include <gtest/gtest.h>
+
+using namespace mysfits::app;
+namespace json = boost::json;
+
+// The binary carries all twelve mysfits with descriptions and pictures.
+TEST(Mysfit, ShipsTwelveMysfitsWithDescriptions) {
+  auto all = shipped_mysfits();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 12u);
+  int evil = 0;
+  for (const auto& m : *all) {
+    EXPECT_FALSE(m.description.empty());
+    EXPECT_NE(m.description, "A mysfit looking for a home.") << m.species;
+    if (m.good_evil == "Evil") ++evil;
+  }
+  EXPECT_EQ(evil, 4);
+}
+
+// An item converts to the original service's JSON shape, with numbers as numbers.
+TEST(Mysfit, ConvertsItemToOriginalShape) {
+  auto all = shipped_mysfits().value();
+  auto j = to_json(to_item(all[0]));
+  EXPECT_EQ(j.at("mysfitId").as_string(), "4e53920c-505a-4a90-a694-b9300791f0ae");
+  EXPECT_EQ(j.at("name").as_string(), "Evangeline");
+  EXPECT_EQ(j.at("age").as_int64(), 43);
+  EXPECT_EQ(j.at("goodevil").as_string(), "Evil");
+  EXPECT_EQ(j.at("lawchaos").as_string(), "Lawful");
+  EXPECT_EQ(j.at("thumbImageUri").as_string(), "/img/chimera.svg");
+  EXPECT_EQ(j.at("likes").as_int64(), 0);
+  EXPECT_EQ(j.at("adopted").as_bool(), false);
+  EXPECT_EQ(j.size(), 11u);
+}
+
+// Ids must be plausible keys; anything else is a 400 before the table sees it.
+TEST(Mysfit, ValidatesIds) {
+  EXPECT_TRUE(is_valid_mysfit_id("4e53920c-505a-4a90-a694-b9300791f0ae"));
+  EXPECT_FALSE(is_valid_mysfit_id(""));
+  EXPECT_FALSE(is_valid_mysfit_id("a b"));
+  EXPECT_FALSE(is_valid_mysfit_id(std::string(65, 'a')));
+  EXPECT_FALSE(is_valid_mysfit_id("x\"y"));
+}
+
+// A malformed TSV line is reported, not skipped.
+TEST(Mysfit, RejectsMalformedTsv) {
+  EXPECT_FALSE(parse_mysfits_tsv("MysfitId\tName\nonly\ttwo\n"));
+}
