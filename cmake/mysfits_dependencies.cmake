@@ -19,9 +19,11 @@ set_target_properties(Boost::headers PROPERTIES SYSTEM TRUE)
 if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
   find_program(CCACHE_PROGRAM ccache)
   if(CCACHE_PROGRAM)
-    # Precompiled headers need these sloppiness settings to be cacheable.
+    # Precompiled headers need these sloppiness settings to be cacheable; BASEDIR and NOHASHDIR
+    # let a clone in another folder (CI's) reuse the objects of this one.
     set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
         CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+        CCACHE_BASEDIR=${CMAKE_SOURCE_DIR} CCACHE_NOHASHDIR=1
         ${CCACHE_PROGRAM})
     set(CMAKE_C_COMPILER_LAUNCHER ${CMAKE_CXX_COMPILER_LAUNCHER})
   endif()
