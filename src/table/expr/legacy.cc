@@ -122,6 +122,15 @@ std::vector<json_value> argument_list(const json::object& spec, const op_spec& o
                                   "AttributeValue type");
     }
   }
+  if (op.name == "IN") {
+    for (const auto& v : args) {
+      if (attribute_type(v) != attribute_type(args.front())) {
+        throw api_error::validation(invalid +
+                                    "AttributeValues inside AttributeValueList must be "
+                                    "of same type");
+      }
+    }
+  }
   if (op.name == "BETWEEN") {
     auto c = compare_scalar(args[0], args[1]);
     if (!c) {
