@@ -32,6 +32,8 @@ TEST(LegacyExpected, ValueAndExists) {
   EXPECT_TRUE(expected(R"({"n": {"Exists": false}, "id": {"Value": {"S": "abc"}}})", "OR"));
   EXPECT_FALSE(expected(R"({"n": {"Exists": false}, "id": {"Value": {"S": "abc"}}})", "AND"));
   EXPECT_TRUE(evaluate_condition(convert_expected(obj("{}"), ""), nullptr));
+  EXPECT_NE(error_of([] { (void)convert_expected(obj("{}"), "OR"); }).find("ConditionalOperator"),
+            std::string::npos);
   EXPECT_NE(error_of([] { (void)expected(R"({"n": {"Exists": true}})"); }), "");
   EXPECT_NE(error_of([] { (void)expected(R"({"n": {"Exists": false, "Value": {"N": "1"}}})"); }),
             "");
