@@ -192,6 +192,35 @@ void validate_key_attribute(std::string_view name, const json::value& v,
   }
 }
 
+void canonicalize_numbers(json::value& v) {
+  const std::string_view t = attribute_type(v);
+  if (t.empty()) return;
+  json::value& inner = v.get_object().begin()->value();
+  auto canonical = [](json::value& n) {
+    if (!n.is_string()) return;
+    if (auto d = decimal::try_parse(n.get_string())) n = d->to_string();
+  };
+  if (t == "N") {
+    canonical(inner);
+  } else if (t == "NS") {
+    for (auto& e : inner.get_array()) canonical(e);
+  } else if (t == "L") {
+    for (auto& e : inner.get_array()) canonicalize_numbers(e);
+  } else if (t == "M") {
+    for (auto& [k, e] : inner.get_object()) {
+      (void)k;
+      canonicalize_numbers(e);
+    }
+  }
+}
+
+void canonicalize_item(json::object& item) {
+  for (auto& [k, v] : item) {
+    (void)k;
+    canonicalize_numbers(v);
+  }
+}
+
 std::string_view attribute_type(const json::value& v) {
   if (!v.is_object() || v.get_object().size() != 1) return {};
   const std::string_view k = v.get_object().begin()->key();

@@ -29,6 +29,11 @@ void validate_item(const boost::json::object& item);
 void validate_key_attribute(std::string_view name, const boost::json::value& v,
                             std::optional<std::string_view> expected_type = std::nullopt);
 
+// Rewrites every number inside a validated value (N, NS elements, nested in M/L) to decimal's
+// canonical text, which is how DynamoDB returns numbers ("1.50" → "1.5", "1e3" → "1000").
+void canonicalize_numbers(boost::json::value& v);
+void canonicalize_item(boost::json::object& item);
+
 // The type key of a (validated) value: "S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS".
 [[nodiscard]] std::string_view attribute_type(const boost::json::value& v);
 

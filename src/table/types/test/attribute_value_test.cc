@@ -85,6 +85,17 @@ TEST(AttributeValue, ItemSizeLimit) {
   EXPECT_THROW(validate_item(item), api_error);
 }
 
+// Stored numbers come back in DynamoDB's canonical form, nested ones too.
+TEST(AttributeValue, CanonicalizesNumbers) {
+  auto item = j(R"({"n": {"N": "1.50"}, "s": {"NS": ["1e3", "-0.0"]},
+                   "m": {"M": {"l": {"L": [{"N": "007"}, {"S": "1.50"}]}}}})")
+                  .as_object();
+  canonicalize_item(item);
+  EXPECT_EQ(item, j(R"({"n": {"N": "1.5"}, "s": {"NS": ["1000", "0"]},
+                        "m": {"M": {"l": {"L": [{"N": "7"}, {"S": "1.50"}]}}}})")
+                      .as_object());
+}
+
 // Sizes follow DynamoDB's accounting: name + value bytes.
 TEST(AttributeValue, ItemSize) {
   EXPECT_EQ(item_size(j(R"({"ab":{"S":"xyz"}})").get_object()), 5u);
