@@ -45,6 +45,11 @@ void canonicalize_item(boost::json::object& item);
 // Equality as DynamoDB compares values (numbers numerically, sets order-insensitive, binary by
 // decoded bytes, M/L recursively).
 [[nodiscard]] bool attribute_values_equal(const boost::json::value& a, const boost::json::value& b);
+// The identity of a set element: the string for SS, the canonical number text for NS, the
+// decoded bytes for BS (so "1.0" and "1" are one NS element). `set_type` is "SS", "NS" or "BS".
+// Lets set operations use ordered containers instead of pairwise comparison.
+[[nodiscard]] std::string set_element_key(std::string_view set_type, const boost::json::value& e);
+
 // Order of two scalars for <, <=, >, >=, BETWEEN: S with S and B with B bytewise, N with N
 // numerically; nullopt for any other pair (the comparison is then false).
 [[nodiscard]] std::optional<std::strong_ordering> compare_scalar(const boost::json::value& a,
