@@ -4,12 +4,12 @@
 # target >= 10x dynalite's throughput with a lower p99). `--million [N]` instead loads N (default
 # 1,000,000) 200-byte items into each server and reports load time, disk, RSS and full-Scan time.
 # Usage: bench/table_vs_dynalite.sh [--duration S] [--connections N] [--threads T] [--items K]
-#                                   [--million [N]] [--skip-dynalite] [--build-dir DIR]
+#                                   [--million [N]] [--skip-dynalite] [--build-dir DIR] [--no-build]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/bench-release"
-duration=10 connections=16 threads=2 items=10000 million=0 skip_dynalite=0
+duration=10 connections=16 threads=2 items=10000 million=0 skip_dynalite=0 no_build=0
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift ;;
@@ -18,17 +18,20 @@ while (($#)); do
     --items) items=$2; shift ;;
     --million) if [[ "${2:-}" =~ ^[0-9]+$ ]]; then million=$2; shift; else million=1000000; fi ;;
     --skip-dynalite) skip_dynalite=1 ;;
+    --no-build) no_build=1 ;;
     --build-dir) build=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 
-echo "== building the release preset in $build (mysfits-table, table_ops_bench)"
-cmake --preset release -B "$build" > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" -j2 --target mysfits-table table_ops_bench
-echo "== installing dynalite from bench/package-lock.json"
-(cd "$root/bench" && npm ci --no-audit --no-fund --silent)
+if ((!no_build)); then
+  echo "== building the release preset in $build (mysfits-table, table_ops_bench)"
+  cmake --preset release -B "$build" > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  cmake --build "$build" -j2 --target mysfits-table table_ops_bench
+  echo "== installing dynalite from bench/package-lock.json"
+  (cd "$root/bench" && npm ci --no-audit --no-fund --silent)
+fi
 
 work=$(mktemp -d /tmp/mysfits-bench.XXXXXX)
 pids=()
