@@ -59,7 +59,9 @@ http::response make_response(unsigned status, std::string body, unsigned version
                              const std::string& content_type) {
   http::response res{static_cast<http::bhttp::status>(status), version};
   res.set(http::bhttp::field::content_type, content_type);
-  res.set("x-amzn-RequestId", boost::uuids::to_string(boost::uuids::random_generator()()));
+  // One generator per thread: constructing one seeds it from the OS, too slow per request.
+  thread_local boost::uuids::random_generator request_ids;
+  res.set("x-amzn-RequestId", boost::uuids::to_string(request_ids()));
   boost::crc_32_type crc;
   crc.process_bytes(body.data(), body.size());
   res.set("x-amz-crc32", std::to_string(crc.checksum()));
