@@ -108,8 +108,9 @@ class table_store {
   [[nodiscard]] table_stats stats(std::uint64_t table_id);
   // Item count and size of one index, read from the store.
   [[nodiscard]] table_stats index_stats(std::uint64_t table_id, std::uint32_t index_id);
-  // Forgets a deleted table's in-memory state.
-  void forget(std::uint64_t table_id);
+  // Deletes a table: waits for its in-flight item writes, then removes its description and all
+  // its data in one batch, so no write can land in the dropped ranges afterwards.
+  [[nodiscard]] result<std::shared_ptr<const table_info>> delete_table(std::string_view name);
 
  private:
   struct table_state {
