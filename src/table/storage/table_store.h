@@ -3,6 +3,10 @@
 // stream) its stream record — commits in ONE rocksdb::WriteBatch, under a striped per-item
 // mutex so read-modify-write (conditions, UpdateItem) is atomic. Reads use iterators (implicit
 // snapshots). Callers pass primary keys already encoded (primary_key_bytes below).
+// For global tables (issue 3): every item record carries its write timestamp and origin region
+// (keys.h item_record), ready for last-writer-wins; stream sequence numbers are taken under the
+// item's lock, so they are in commit order per item, but across items a higher number can commit
+// a moment before a lower one — a stream reader must not advance past an in-flight number.
 #pragma once
 
 #include <array>
