@@ -122,6 +122,15 @@ std::vector<json_value> argument_list(const json::object& spec, const op_spec& o
                                   "AttributeValue type");
     }
   }
+  if (op.name == "IN") {
+    for (const auto& v : args) {
+      if (attribute_type(v) != attribute_type(args.front())) {
+        throw api_error::validation(invalid +
+                                    "AttributeValues inside AttributeValueList must be "
+                                    "of same type");
+      }
+    }
+  }
   if (op.name == "BETWEEN") {
     auto c = compare_scalar(args[0], args[1]);
     if (!c) {
@@ -196,8 +205,19 @@ condition always_true() {
 
 }  // namespace
 
+// DynamoDB refuses a ConditionalOperator that has no conditions to combine.
+static void check_operator_has_conditions(const json::object& conditions,
+                                          std::string_view conditional_operator,
+                                          std::string_view parameter) {
+  if (conditions.empty() && !conditional_operator.empty()) {
+    throw api_error::validation(invalid + "ConditionalOperator cannot be used with an empty " +
+                                std::string(parameter));
+  }
+}
+
 condition convert_expected(const json::object& expected, std::string_view conditional_operator) {
   const auto k = conditional_kind(conditional_operator);
+  check_operator_has_conditions(expected, conditional_operator, "Expected");
   std::vector<condition> parts;
   for (const auto& [name, v] : expected) {
     const json::object& spec = as_object(v);
@@ -237,6 +257,7 @@ condition convert_expected(const json::object& expected, std::string_view condit
 
 condition convert_filter(const json::object& filter, std::string_view conditional_operator) {
   const auto k = conditional_kind(conditional_operator);
+  check_operator_has_conditions(filter, conditional_operator, "filter");
   std::vector<condition> parts;
   for (const auto& [name, v] : filter) parts.push_back(comparison(name, as_object(v)));
   condition out = join(k, std::move(parts));

@@ -7,6 +7,7 @@
 #include <array>
 #include <boost/json/string.hpp>
 #include <cctype>
+#include <set>
 
 #include "api/api_error.h"
 #include "expr/expressions.h"
@@ -501,6 +502,10 @@ class parser {
       ++pos_;
       condition c = parse_or();
       expect(token_kind::rparen);
+      // One pair of parentheses per level is fine; "((x))" is refused by DynamoDB (ScyllaDB's
+      // DynamoDB-verified tests record this for KeyConditionExpression).
+      if (parenthesized_.contains(c.get())) fail("The expression has redundant parentheses;");
+      parenthesized_.insert(c.get());
       return c;
     }
     operand lhs;
@@ -597,6 +602,7 @@ class parser {
   std::vector<token> toks_;
   std::size_t pos_ = 0;
   int depth_ = 0;
+  std::set<const condition_node*> parenthesized_;  // nodes written as "( … )"
 };
 
 }  // namespace

@@ -80,6 +80,9 @@ TEST(ConditionExpression, Precedence) {
   EXPECT_TRUE(holds("NOT n = :one AND n > :one"));
   EXPECT_FALSE(holds("NOT (n = :one OR n > :one)"));
   EXPECT_TRUE(holds("not n = :one"));  // keywords are case-insensitive
+  EXPECT_TRUE(holds("NOT NOT NOT NOT n = :five"));
+  EXPECT_TRUE(holds("n BETWEEN :one AND :ten AnD :one < n"));  // BETWEEN's AND binds first
+  EXPECT_TRUE(holds("(n < :one OR :one < n) AND (n < :ten AND (id = :x OR n = :five))"));
 }
 
 // The functions behave as the DynamoDB guide describes.

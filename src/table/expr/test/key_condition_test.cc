@@ -33,7 +33,12 @@ TEST(KeyConditionExpression, ParsesSupportedShapes) {
   EXPECT_EQ(kc.range->op, key_op::between);
   EXPECT_TRUE(matches_range(*kc.range, obj(R"({"N": "3"})")));
   EXPECT_FALSE(matches_range(*kc.range, obj(R"({"N": "6"})")));
-  kc = parse("(sk <= :five) AND pk = :h");
+  kc = parse("((sk <= :five) AND (pk = :h))");
+  EXPECT_EQ(error("((sk <= :five) AND ((pk = :h)))"),
+            "Invalid KeyConditionExpression: The expression has redundant parentheses;");
+  EXPECT_NE(error("pk = sk"), "");
+  EXPECT_NE(error(":h = :one"), "");
+  EXPECT_NE(error("pk"), "");
   EXPECT_EQ(kc.range->op, key_op::le);
   kc = parse(":one < sk AND pk = :h");  // value first flips the operator
   EXPECT_EQ(kc.range->op, key_op::gt);

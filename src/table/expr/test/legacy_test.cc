@@ -32,6 +32,8 @@ TEST(LegacyExpected, ValueAndExists) {
   EXPECT_TRUE(expected(R"({"n": {"Exists": false}, "id": {"Value": {"S": "abc"}}})", "OR"));
   EXPECT_FALSE(expected(R"({"n": {"Exists": false}, "id": {"Value": {"S": "abc"}}})", "AND"));
   EXPECT_TRUE(evaluate_condition(convert_expected(obj("{}"), ""), nullptr));
+  EXPECT_NE(error_of([] { (void)convert_expected(obj("{}"), "OR"); }).find("ConditionalOperator"),
+            std::string::npos);
   EXPECT_NE(error_of([] { (void)expected(R"({"n": {"Exists": true}})"); }), "");
   EXPECT_NE(error_of([] { (void)expected(R"({"n": {"Exists": false, "Value": {"N": "1"}}})"); }),
             "");
@@ -81,6 +83,23 @@ TEST(LegacyFilter, Errors) {
             "One or more parameter values were invalid: ComparisonOperator LT is not valid for "
             "BOOL AttributeValue type");
   EXPECT_NE(error_of([] { (void)filter(R"({"n": {"ComparisonOperator": "XX"}})"); }), "");
+  // Unlike the IN of expressions, the legacy IN wants values of one type.
+  EXPECT_NE(
+      error_of([] {
+        (void)filter(
+            R"({"n": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "3"}, {"S": "dog"}]}})");
+      }),
+      "");
+  EXPECT_NE(
+      error_of([] {
+        (void)filter(
+            R"({"n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "4"}, {"N": "3"}]}})");
+      }),
+      "");
+  // NOT_CONTAINS is false on a missing attribute, while NE is true.
+  EXPECT_FALSE(filter(
+      R"({"q": {"ComparisonOperator": "NOT_CONTAINS", "AttributeValueList": [{"N": "1"}]}})"));
+  EXPECT_TRUE(filter(R"({"q": {"ComparisonOperator": "NE", "AttributeValueList": [{"N": "1"}]}})"));
 }
 
 // AttributeUpdates PUT / ADD / DELETE behave like SET / ADD / REMOVE|DELETE.
