@@ -85,6 +85,7 @@ struct proxy::impl : control_plane {
 
   std::mutex mu;  // guards checkers
   std::map<const endpoint*, std::unique_ptr<health_checker>> checkers;
+  std::vector<std::weak_ptr<endpoint>> all_endpoints;  // to close their pools at stop
 
   group* find_group(const std::string& name) {
     if (auto it = target_groups.find(name); it != target_groups.end()) return it->second.get();
@@ -113,6 +114,7 @@ struct proxy::impl : control_plane {
     checker->start();
     std::lock_guard lock(mu);
     checkers[e->get()] = std::move(checker);
+    all_endpoints.push_back(*e);
     return ok();
   }
 
@@ -315,6 +317,14 @@ struct proxy::impl : control_plane {
     {
       std::lock_guard lock(mu);
       checkers.clear();
+    }
+    // Pooled and spliced sockets belong to the loops: close them while the loops exist (the
+    // threads are joined, so this thread may touch every worker's pool).
+    for (auto& weak : all_endpoints) {
+      if (auto e = weak.lock()) {
+        for (std::size_t i = 0; i < workers.size(); ++i) e->pool().close_all(i);
+        e->close_tracked_connections();
+      }
     }
     // Destruction order: acceptors, then the loops (ending sessions, which still use the
     // listeners' stats and the router), then the listeners.
