@@ -194,6 +194,20 @@ asio::awaitable<void> write_response(beast::tcp_stream& s, response& res,
 
 }  // namespace
 
+void prepare_upstream_request(bhttp::request<bhttp::string_body>& req, const std::string& client_ip,
+                              std::uint16_t listener_port) {
+  // HTTP/1.1 keep-alive to the upstream, forwarding headers, no hop-by-hop ones.
+  strip_hop_by_hop(req.base());
+  req.erase(bhttp::field::expect);
+  std::string xff(req["X-Forwarded-For"]);
+  req.set("X-Forwarded-For", xff.empty() ? client_ip : xff + ", " + client_ip);
+  req.set("X-Forwarded-Proto", "http");
+  req.set("X-Forwarded-Port", std::to_string(listener_port));
+  req.version(11);
+  req.keep_alive(true);
+  req.prepare_payload();
+}
+
 listener_stats::listener_stats(const std::string& n) : name(n) {
   auto& reg = metrics::default_registry();
   active_connections =
@@ -295,16 +309,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     const bool retryable =
         is_retryable_request(req.method(), req.find("Idempotency-Key") != req.end());
 
-    // Rewrite for the upstream: HTTP/1.1 keep-alive, forwarding headers, no hop-by-hop ones.
-    strip_hop_by_hop(req.base());
-    req.erase(bhttp::field::expect);
-    std::string xff(req["X-Forwarded-For"]);
-    req.set("X-Forwarded-For", xff.empty() ? client_ip : xff + ", " + client_ip);
-    req.set("X-Forwarded-Proto", "http");
-    req.set("X-Forwarded-Port", std::to_string(stats.port));
-    req.version(11);
-    req.keep_alive(true);
-    req.prepare_payload();
+    prepare_upstream_request(req, client_ip, stats.port);
 
     w.in_flight->fetch_add(1);
     auto fr = co_await forward(w, req, retryable, client_hash);
