@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
   # real clients and test tools
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
+  # edge benchmark (bench/edge_vs_haproxy.sh): load generator, comparison proxy, upstream
+  wrk haproxy nginx-light
 )
 
 missing=()
