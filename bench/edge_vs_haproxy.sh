@@ -22,7 +22,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -56,7 +56,7 @@ EDGE
 cat > "$work/haproxy.cfg" <<HAP
 global
   nbthread 2
-  maxconn 10000
+  maxconn 4000
 defaults
   mode http
   timeout connect 2s

@@ -226,6 +226,18 @@ struct proxy::impl : control_plane {
       for (const auto& tgc : cfg.load_balancer.target_groups) {
         target_groups[tgc.name] = std::make_shared<target_group>(tgc);
       }
+      // parse_config checks these; a config built in code gets the same check here.
+      auto known = [&](const std::string& name) { return target_groups.count(name) > 0; };
+      if (!known(cfg.load_balancer.default_target_group)) {
+        return error::invalid_argument(
+            "Listener.DefaultActions[0].TargetGroupArn: unknown target group " +
+            cfg.load_balancer.default_target_group);
+      }
+      for (const auto& r : cfg.load_balancer.rules) {
+        if (!known(r.target_group)) {
+          return error::invalid_argument("ListenerRules: unknown target group " + r.target_group);
+        }
+      }
       route = std::make_unique<lb_router>(cfg.load_balancer, target_groups);
     } else {
       for (const auto& gc : cfg.accelerator.groups) {

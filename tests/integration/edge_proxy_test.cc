@@ -277,3 +277,13 @@ TEST(EdgeControl, ReportsStateCountersAndMetrics) {
             std::string::npos);
   EXPECT_NE(m->find("edge_health_transitions_total"), std::string::npos);
 }
+
+// A configuration built in code is checked too: an action naming no target group fails start.
+TEST(EdgeLoadBalancer, StartFailsOnUnknownTargetGroup) {
+  auto o = load_balancer_options({}, {});
+  o.config.load_balancer.rules.push_back({2, {"/x"}, "nope"});
+  proxy p(o);
+  auto r = p.start();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("unknown target group nope"), std::string::npos);
+}
