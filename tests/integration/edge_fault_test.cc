@@ -98,6 +98,10 @@ TEST(EdgeFaults, RetriesOnlySafeRequests) {
   proxy p(accelerator_options({region("us-west-2", 100, {cut.port()}, fast_health("TCP")),
                                region("us-east-1", 100, {east.port()})}));
   ASSERT_TRUE(p.start());
+  ASSERT_TRUE(eventually([&] {
+    return target_health(p.control_port(), "us-west-2", cut.id()) == "healthy" &&
+           target_health(p.control_port(), "us-east-1", east.id()) == "healthy";
+  }));
   auto get = get_once(p.ports()[0], "/");
   ASSERT_TRUE(get);
   EXPECT_EQ(get->result_int(), 200);

@@ -40,6 +40,17 @@ std::string served_by(const std::optional<response>& r) {
   return std::string((*r)["X-Upstream"]);
 }
 
+// Exact round-robin counts need every target in rotation: wait until all are seen healthy (a
+// check can time out on a loaded machine, and a new target's first result decides at once).
+bool all_healthy(const proxy& p, const std::string& group, const std::vector<std::string>& ids) {
+  return eventually([&] {
+    for (const auto& id : ids) {
+      if (target_health(p.control_port(), group, id) != "healthy") return false;
+    }
+    return true;
+  });
+}
+
 std::string control_url(const proxy& p) {
   return "http://127.0.0.1:" + std::to_string(p.control_port());
 }
@@ -67,6 +78,7 @@ TEST(EdgeLoadBalancer, RoundRobinsAcrossTargets) {
   upstream a("a"), b("b"), like("like");
   proxy p(load_balancer_options({a.port(), b.port()}, {like.port()}));
   ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "core", {a.id(), b.id()}));
   client c(p.ports()[0]);
   std::map<std::string, int> counts;
   for (int i = 0; i < 20; ++i) counts[served_by(c.get("/mysfits"))]++;
@@ -91,8 +103,7 @@ TEST(EdgeLoadBalancer, FailingHealthCheckTakesTargetOutOfRotation) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(served_by(c.get("/x")), "b");
   EXPECT_EQ(a.hits(), a_before);
   a.set_healthy(true);  // and it comes back after the healthy threshold
-  ASSERT_TRUE(
-      eventually([&] { return target_health(p.control_port(), "core", a.id()) == "healthy"; }));
+  ASSERT_TRUE(all_healthy(p, "core", {a.id(), b.id()}));
   std::map<std::string, int> counts;
   for (int i = 0; i < 10; ++i) counts[served_by(c.get("/x"))]++;
   EXPECT_EQ(counts["a"], 5);
@@ -145,6 +156,7 @@ TEST(EdgeLoadBalancer, DeregisterDrainsThenRemovesTarget) {
   EXPECT_TRUE(eventually([&] { return target_health(p.control_port(), "core", a.id()).empty(); }));
   ASSERT_TRUE(control_request(control_url(p), "POST", "/groups/core/targets",
                               "{\"Id\": \"" + a.id() + "\"}"));
+  ASSERT_TRUE(all_healthy(p, "core", {a.id(), b.id()}));
   std::map<std::string, int> counts;
   for (int i = 0; i < 10; ++i) counts[served_by(c.get("/x"))]++;
   EXPECT_EQ(counts["a"], 5);
@@ -161,6 +173,8 @@ TEST(EdgeAccelerator, DialChangeAppliesAtOnce) {
   proxy p(accelerator_options(
       {region("us-west-2", 100, {west.port()}), region("us-east-1", 100, {east.port()})}));
   ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "us-west-2", {west.id()}));
+  ASSERT_TRUE(all_healthy(p, "us-east-1", {east.id()}));
   client c(p.ports()[0]);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(served_by(c.get("/")), "west");
   ASSERT_TRUE(control_request(control_url(p), "PUT", "/groups/us-west-2/dial",
@@ -187,6 +201,8 @@ TEST(EdgeAccelerator, DialSplitsRequestsBetweenRegions) {
   o.random_seed = 1234;
   proxy p(o);
   ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "us-west-2", {west.id()}));
+  ASSERT_TRUE(all_healthy(p, "us-east-1", {east.id()}));
   client c(p.ports()[0]);
   std::map<std::string, int> counts;
   for (int i = 0; i < 400; ++i) counts[served_by(c.get("/"))]++;
@@ -238,6 +254,7 @@ TEST(EdgeAccelerator, TcpModePassesThroughAndFailsOver) {
       {region("us-west-2", 100, {west.port()}), region("us-east-1", 100, {east.port()})},
       forwarding_mode::tcp));
   ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "us-west-2", {west.id()}));
   {
     client c(p.ports()[0]);
     auto r = c.get("/hello");
