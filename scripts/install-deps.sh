@@ -12,8 +12,9 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
   # real clients and test tools
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
-  # app page tests (chromium driven by playwright-core from npm) and the app benchmark
-  chromium nodejs npm nginx-light wrk
+  # app page tests (chromium driven by playwright-core from npm), benchmarks (load generator,
+  # comparison proxy and static server)
+  chromium nodejs npm wrk haproxy nginx-light
 )
 
 missing=()

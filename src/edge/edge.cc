@@ -85,6 +85,7 @@ struct proxy::impl : control_plane {
 
   std::mutex mu;  // guards checkers
   std::map<const endpoint*, std::unique_ptr<health_checker>> checkers;
+  std::vector<std::weak_ptr<endpoint>> all_endpoints;  // to close their pools at stop
 
   group* find_group(const std::string& name) {
     if (auto it = target_groups.find(name); it != target_groups.end()) return it->second.get();
@@ -113,6 +114,7 @@ struct proxy::impl : control_plane {
     checker->start();
     std::lock_guard lock(mu);
     checkers[e->get()] = std::move(checker);
+    all_endpoints.push_back(*e);
     return ok();
   }
 
@@ -224,6 +226,18 @@ struct proxy::impl : control_plane {
       for (const auto& tgc : cfg.load_balancer.target_groups) {
         target_groups[tgc.name] = std::make_shared<target_group>(tgc);
       }
+      // parse_config checks these; a config built in code gets the same check here.
+      auto known = [&](const std::string& name) { return target_groups.count(name) > 0; };
+      if (!known(cfg.load_balancer.default_target_group)) {
+        return error::invalid_argument(
+            "Listener.DefaultActions[0].TargetGroupArn: unknown target group " +
+            cfg.load_balancer.default_target_group);
+      }
+      for (const auto& r : cfg.load_balancer.rules) {
+        if (!known(r.target_group)) {
+          return error::invalid_argument("ListenerRules: unknown target group " + r.target_group);
+        }
+      }
       route = std::make_unique<lb_router>(cfg.load_balancer, target_groups);
     } else {
       for (const auto& gc : cfg.accelerator.groups) {
@@ -315,6 +329,14 @@ struct proxy::impl : control_plane {
     {
       std::lock_guard lock(mu);
       checkers.clear();
+    }
+    // Pooled and spliced sockets belong to the loops: close them while the loops exist (the
+    // threads are joined, so this thread may touch every worker's pool).
+    for (auto& weak : all_endpoints) {
+      if (auto e = weak.lock()) {
+        for (std::size_t i = 0; i < workers.size(); ++i) e->pool().close_all(i);
+        e->close_tracked_connections();
+      }
     }
     // Destruction order: acceptors, then the loops (ending sessions, which still use the
     // listeners' stats and the router), then the listeners.

@@ -163,18 +163,24 @@ struct read_deadline {
   beast::tcp_stream& stream;
   asio::steady_timer timer;
   bool fired = false;
+  std::uint64_t generation = 0;  // a late handler of an earlier arm() must not cancel a new read
   // tcp_stream's own expiry closes the socket, which would leave no way to answer 408, so a
   // separate timer cancels the pending read instead.
   void arm(std::chrono::milliseconds d) {
     fired = false;
     stream.expires_never();
     timer.expires_after(d);
-    timer.async_wait([this](const beast::error_code& ec) {
+    timer.async_wait([this, gen = ++generation](const beast::error_code& ec) {
       if (ec) return;  // re-armed or cancelled; `this` may be gone only in that case
+      if (gen != generation) return;
       fired = true;
       beast::error_code ignored;
       stream.socket().cancel(ignored);
     });
+  }
+  void disarm() {
+    ++generation;
+    timer.cancel();
   }
 };
 
@@ -187,6 +193,20 @@ asio::awaitable<void> write_response(beast::tcp_stream& s, response& res,
 }
 
 }  // namespace
+
+void prepare_upstream_request(bhttp::request<bhttp::string_body>& req, const std::string& client_ip,
+                              std::uint16_t listener_port) {
+  // HTTP/1.1 keep-alive to the upstream, forwarding headers, no hop-by-hop ones.
+  strip_hop_by_hop(req.base());
+  req.erase(bhttp::field::expect);
+  std::string xff(req["X-Forwarded-For"]);
+  req.set("X-Forwarded-For", xff.empty() ? client_ip : xff + ", " + client_ip);
+  req.set("X-Forwarded-Proto", "http");
+  req.set("X-Forwarded-Port", std::to_string(listener_port));
+  req.version(11);
+  req.keep_alive(true);
+  req.prepare_payload();
+}
 
 listener_stats::listener_stats(const std::string& n) : name(n) {
   auto& reg = metrics::default_registry();
@@ -223,7 +243,16 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(o.header_limit);
     parser.body_limit(o.body_limit);
-    deadline.arm(buffer.size() ? o.request_timeout : o.idle_timeout);
+    if (buffer.size() == 0) {
+      // Idle keep-alive: wait for the next request's first byte under the idle timeout (an
+      // idle client is closed without a word); the request itself then gets request_timeout.
+      deadline.arm(o.idle_timeout);
+      auto [wec] = co_await down.socket().async_wait(tcp::socket::wait_read,
+                                                     asio::as_tuple(asio::use_awaitable));
+      deadline.disarm();
+      if (wec || deadline.fired) break;
+    }
+    deadline.arm(o.request_timeout);
     auto [rec, rn] = co_await bhttp::async_read_header(down, buffer, parser,
                                                        asio::as_tuple(asio::use_awaitable));
     (void)rn;
@@ -243,7 +272,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       (void)bn;
       ec = bec;
     }
-    deadline.timer.cancel();
+    deadline.disarm();
     if (ec == asio::error::operation_aborted && deadline.fired) ec = beast::error::timeout;
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
@@ -280,16 +309,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     const bool retryable =
         is_retryable_request(req.method(), req.find("Idempotency-Key") != req.end());
 
-    // Rewrite for the upstream: HTTP/1.1 keep-alive, forwarding headers, no hop-by-hop ones.
-    strip_hop_by_hop(req.base());
-    req.erase(bhttp::field::expect);
-    std::string xff(req["X-Forwarded-For"]);
-    req.set("X-Forwarded-For", xff.empty() ? client_ip : xff + ", " + client_ip);
-    req.set("X-Forwarded-Proto", "http");
-    req.set("X-Forwarded-Port", std::to_string(stats.port));
-    req.version(11);
-    req.keep_alive(true);
-    req.prepare_payload();
+    prepare_upstream_request(req, client_ip, stats.port);
 
     w.in_flight->fetch_add(1);
     auto fr = co_await forward(w, req, retryable, client_hash);

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Benchmark (issue 5): wrk through one hop to a small upstream (nginx), mysfits-edge (load
+# balancer role, HTTP-aware) and HAProxy side by side in the same run, configured the same way:
+# keep-alive both sides, 2 threads, one upstream, health checks on. Prints throughput and
+# p50/p99 latency for small keep-alive GETs. Needs wrk, nginx and haproxy (scripts/install-deps.sh).
+#   bench/edge_vs_haproxy.sh [BUILD_DIR]   (default build/release; use a release build)
+#   env: DURATION=10s CONNS=50 WRK_THREADS=1 ROUNDS=2
+set -euo pipefail
+
+build=${1:-build/release}
+edge_bin=$build/src/edge/mysfits-edge
+duration=${DURATION:-10s}
+conns=${CONNS:-50}
+wrk_threads=${WRK_THREADS:-1}
+rounds=${ROUNDS:-2}
+for tool in wrk nginx haproxy "$edge_bin"; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "$tool" ] || { echo "missing $tool" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/edge-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+up_port=$(free_port); edge_port=$(free_port); haproxy_port=$(free_port)
+
+# Upstream: nginx answering a small body on a keep-alive connection.
+mkdir -p "$work/nginx"
+cat > "$work/nginx.conf" <<NGINX
+daemon off; worker_processes 1; pid $work/nginx.pid; error_log $work/nginx.err;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 60s;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  server { listen 127.0.0.1:$up_port; location / { return 200 "mysfits\n"; } }
+}
+NGINX
+nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+
+# mysfits-edge: a load balancer with one target group of one target.
+cat > "$work/edge.json" <<EDGE
+{"Role": "LoadBalancer",
+ "Listener": {"Port": $edge_port, "DefaultActions": [{"Type": "forward", "TargetGroupArn": "web"}]},
+ "TargetGroups": [{"Name": "web", "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 1,
+                   "Targets": [{"Id": "127.0.0.1", "Port": $up_port}]}]}
+EDGE
+"$edge_bin" serve --config "$work/edge.json" --threads 2 --log-level warn > "$work/edge.out" & pids+=($!)
+
+# HAProxy: the same hop — HTTP mode, keep-alive and connection reuse to the upstream, 2 threads.
+cat > "$work/haproxy.cfg" <<HAP
+global
+  nbthread 2
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$haproxy_port
+  default_backend be
+backend be
+  option httpchk GET /
+  server s1 127.0.0.1:$up_port check inter 1s
+HAP
+haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.out" 2>&1 & pids+=($!)
+
+for port in $up_port $edge_port $haproxy_port; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+  curl -sf "http://127.0.0.1:$port/" >/dev/null || { echo "port $port not serving" >&2; exit 1; }
+done
+
+# wrk's --latency report: "Requests/sec: N" and percentile lines "50%  1.23ms".
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}'; }
+run() {
+  local name=$1 port=$2
+  wrk -t"$wrk_threads" -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null  # warm-up
+  local out; out=$(wrk -t"$wrk_threads" -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/")
+  local rps p50 p99 errs
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
+  errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+  printf "%-14s %12s %10s %10s  %s\n" "$name" "$rps" "$p50" "$p99" "${errs:-}"
+}
+
+echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)"
+printf "%-14s %12s %10s %10s\n" "proxy" "req/s" "p50 ms" "p99 ms"
+run "direct-nginx" "$up_port"
+for r in $(seq "$rounds"); do
+  run "mysfits-edge" "$edge_port"
+  run "haproxy" "$haproxy_port"
+done

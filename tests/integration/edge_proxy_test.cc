@@ -1,0 +1,306 @@
+// Integration tests of mysfits-edge in-process: the load balancer's rules, round robin, health
+// failover and 503; the accelerator's dials, retries and zero-failure failover; control API
+// changes and draining. Upstreams are real HTTP servers on loopback, port 0.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "edge_test_support.h"
+
+using namespace mysfits::edge;
+using namespace mysfits::edge::testing;
+
+namespace {
+
+// The workshop's load balancer: /mysfits/*/like → like, everything else → core.
+options load_balancer_options(const std::vector<std::uint16_t>& core,
+                              const std::vector<std::uint16_t>& like) {
+  options o;
+  o.config.role = role_kind::load_balancer;
+  auto& lb = o.config.load_balancer;
+  lb.default_target_group = "core";
+  lb.rules.push_back({1, {"/mysfits/*/like"}, "like"});
+  for (auto [name, ports] : {std::pair{"core", core}, std::pair{"like", like}}) {
+    target_group_config tg;
+    tg.name = name;
+    tg.health = fast_health();
+    tg.deregistration_delay = std::chrono::milliseconds(500);
+    for (auto p : ports) tg.targets.push_back(target_of(p));
+    lb.target_groups.push_back(tg);
+  }
+  return o;
+}
+
+std::string served_by(const std::optional<response>& r) {
+  if (!r) return "(failed)";
+  if (r->result_int() != 200) return "(" + std::to_string(r->result_int()) + ")";
+  return std::string((*r)["X-Upstream"]);
+}
+
+// Exact round-robin counts need every target in rotation: wait until all are seen healthy (a
+// check can time out on a loaded machine, and a new target's first result decides at once).
+bool all_healthy(const proxy& p, const std::string& group, const std::vector<std::string>& ids) {
+  return eventually([&] {
+    for (const auto& id : ids) {
+      if (target_health(p.control_port(), group, id) != "healthy") return false;
+    }
+    return true;
+  });
+}
+
+std::string control_url(const proxy& p) {
+  return "http://127.0.0.1:" + std::to_string(p.control_port());
+}
+
+}  // namespace
+
+// The like rule and the default action go to their own target groups, with forwarding headers.
+TEST(EdgeLoadBalancer, RoutesLikePathsToLikeGroupAndTheRestToCore) {
+  upstream core("core"), like("like");
+  proxy p(load_balancer_options({core.port()}, {like.port()}));
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  auto r = c.get("/mysfits/4e53920c/like");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(served_by(r), "like");
+  EXPECT_EQ((*r)["X-Seen-Forwarded-For"], "127.0.0.1");
+  EXPECT_EQ((*r)["X-Seen-Forwarded-Proto"], "http");
+  EXPECT_EQ(served_by(c.get("/mysfits")), "core");
+  EXPECT_EQ(served_by(c.get("/mysfits/4e53920c/likes")), "core");
+  EXPECT_EQ(served_by(c.get("/")), "core");
+}
+
+// Requests alternate between the group's targets, also on one keep-alive connection.
+TEST(EdgeLoadBalancer, RoundRobinsAcrossTargets) {
+  upstream a("a"), b("b"), like("like");
+  proxy p(load_balancer_options({a.port(), b.port()}, {like.port()}));
+  ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "core", {a.id(), b.id()}));
+  client c(p.ports()[0]);
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 20; ++i) counts[served_by(c.get("/mysfits"))]++;
+  EXPECT_EQ(counts["a"], 10);
+  EXPECT_EQ(counts["b"], 10);
+}
+
+// A target whose health check fails stops getting requests: once it is seen unhealthy (at a
+// 200 ms interval and a threshold of 2 that is well under a second), every request goes to
+// the survivor.
+TEST(EdgeLoadBalancer, FailingHealthCheckTakesTargetOutOfRotation) {
+  upstream a("a"), b("b"), like("like");
+  proxy p(load_balancer_options({a.port(), b.port()}, {like.port()}));
+  ASSERT_TRUE(p.start());
+  ASSERT_TRUE(
+      eventually([&] { return target_health(p.control_port(), "core", a.id()) == "healthy"; }));
+  a.set_healthy(false);
+  ASSERT_TRUE(
+      eventually([&] { return target_health(p.control_port(), "core", a.id()) == "unhealthy"; }));
+  int a_before = a.hits();
+  client c(p.ports()[0]);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(served_by(c.get("/x")), "b");
+  EXPECT_EQ(a.hits(), a_before);
+  a.set_healthy(true);  // and it comes back after the healthy threshold
+  ASSERT_TRUE(all_healthy(p, "core", {a.id(), b.id()}));
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 10; ++i) counts[served_by(c.get("/x"))]++;
+  EXPECT_EQ(counts["a"], 5);
+}
+
+// A killed target (connections refused) is marked unhealthy, and with retries switched off
+// every later request still succeeds on the survivor: none is sent to the dead one.
+TEST(EdgeLoadBalancer, KilledTargetStopsGettingRequests) {
+  upstream a("a"), b("b"), like("like");
+  auto o = load_balancer_options({a.port(), b.port()}, {like.port()});
+  o.max_attempts = 1;
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  a.kill();
+  ASSERT_TRUE(
+      eventually([&] { return target_health(p.control_port(), "core", a.id()) == "unhealthy"; }));
+  client c(p.ports()[0]);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(served_by(c.get("/x")), "b");
+}
+
+// No healthy target in the chosen group: 503, while the other group still serves.
+TEST(EdgeLoadBalancer, Answers503WhenGroupHasNoHealthyTarget) {
+  upstream core("core"), like("like");
+  proxy p(load_balancer_options({core.port()}, {like.port()}));
+  ASSERT_TRUE(p.start());
+  like.kill();
+  ASSERT_TRUE(eventually(
+      [&] { return target_health(p.control_port(), "like", like.id()) == "unhealthy"; }));
+  client c(p.ports()[0]);
+  auto r = c.get("/mysfits/1/like");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->result_int(), 503);
+  EXPECT_NE(r->body().find("like"), std::string::npos);
+  EXPECT_EQ(served_by(c.get("/")), "core");
+}
+
+// Deregistering a target drains it: new requests stop at once, it shows as draining, and it is
+// gone from the group after the deregistration delay; registering adds it back.
+TEST(EdgeLoadBalancer, DeregisterDrainsThenRemovesTarget) {
+  upstream a("a"), b("b"), like("like");
+  proxy p(load_balancer_options({a.port(), b.port()}, {like.port()}));
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(served_by(c.get("/x")).size(), 1u);  // a or b, pooled
+  ASSERT_TRUE(control_request(control_url(p), "DELETE", "/groups/core/targets/" + a.id()));
+  EXPECT_EQ(target_health(p.control_port(), "core", a.id()), "draining");
+  int a_before = a.hits();
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(c.get("/x")), "b");
+  EXPECT_EQ(a.hits(), a_before);
+  EXPECT_TRUE(eventually([&] { return target_health(p.control_port(), "core", a.id()).empty(); }));
+  ASSERT_TRUE(control_request(control_url(p), "POST", "/groups/core/targets",
+                              "{\"Id\": \"" + a.id() + "\"}"));
+  ASSERT_TRUE(all_healthy(p, "core", {a.id(), b.id()}));
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 10; ++i) counts[served_by(c.get("/x"))]++;
+  EXPECT_EQ(counts["a"], 5);
+  // Bad input to the control API gets a clear error, not a change.
+  auto bad = control_request(control_url(p), "POST", "/groups/core/targets", "{\"Id\": \"x\"}");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("host:port"), std::string::npos);
+  EXPECT_FALSE(control_request(control_url(p), "DELETE", "/groups/nope/targets/" + a.id()));
+}
+
+// Dials changed through the control API apply to the next requests.
+TEST(EdgeAccelerator, DialChangeAppliesAtOnce) {
+  upstream west("west"), east("east");
+  proxy p(accelerator_options(
+      {region("us-west-2", 100, {west.port()}), region("us-east-1", 100, {east.port()})}));
+  ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "us-west-2", {west.id()}));
+  ASSERT_TRUE(all_healthy(p, "us-east-1", {east.id()}));
+  client c(p.ports()[0]);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(served_by(c.get("/")), "west");
+  ASSERT_TRUE(control_request(control_url(p), "PUT", "/groups/us-west-2/dial",
+                              "{\"TrafficDialPercentage\": 0}"));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(served_by(c.get("/")), "east");
+  auto bad = control_request(control_url(p), "PUT", "/groups/us-west-2/dial",
+                             "{\"TrafficDialPercentage\": 101}");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("TrafficDialPercentage: must be 0..100"), std::string::npos);
+  // Weight 0 on the only east endpoint and dial back to 50: all traffic returns west.
+  ASSERT_TRUE(control_request(control_url(p), "PUT", "/groups/us-west-2/dial",
+                              "{\"TrafficDialPercentage\": 50}"));
+  ASSERT_TRUE(control_request(control_url(p), "PUT",
+                              "/groups/us-east-1/targets/" + east.id() + "/weight",
+                              "{\"Weight\": 0}"));
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(served_by(c.get("/")), "west");
+}
+
+// A 50 % dial splits real requests about evenly between two regions.
+TEST(EdgeAccelerator, DialSplitsRequestsBetweenRegions) {
+  upstream west("west"), east("east");
+  auto o = accelerator_options(
+      {region("us-west-2", 50, {west.port()}), region("us-east-1", 100, {east.port()})});
+  o.random_seed = 1234;
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "us-west-2", {west.id()}));
+  ASSERT_TRUE(all_healthy(p, "us-east-1", {east.id()}));
+  client c(p.ports()[0]);
+  std::map<std::string, int> counts;
+  for (int i = 0; i < 400; ++i) counts[served_by(c.get("/"))]++;
+  EXPECT_NEAR(counts["west"] / 400.0, 0.5, 0.1);
+  EXPECT_NEAR(counts["east"] / 400.0, 0.5, 0.1);
+}
+
+// Killing a region under steady load costs clients nothing in HTTP-aware mode: failed
+// connects and connections cut before a response are retried on the other region.
+TEST(EdgeAccelerator, RegionDyingUnderLoadFailsNoGet) {
+  upstream west("west"), east("east");
+  proxy p(accelerator_options(
+      {region("us-west-2", 50, {west.port()}), region("us-east-1", 100, {east.port()})}));
+  ASSERT_TRUE(p.start());
+  const std::uint16_t port = p.ports()[0];
+  std::atomic<int> done{0}, failed{0}, east_after_kill{0};
+  std::atomic<bool> killed{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      auto c = std::make_unique<client>(port);
+      for (int i = 0; i < 250; ++i) {
+        auto r = c->get("/mysfits");
+        if (!r || r->result_int() != 200) {
+          ++failed;
+          c = std::make_unique<client>(port);
+        } else if (killed && (*r)["X-Upstream"] == "east") {
+          ++east_after_kill;
+        }
+        ++done;
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return done >= 200; }));
+  west.kill();
+  killed = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(done, 1000);
+  EXPECT_GT(east_after_kill, 0);
+  EXPECT_TRUE(eventually(
+      [&] { return target_health(p.control_port(), "us-west-2", west.id()) == "unhealthy"; }));
+}
+
+// TCP pass-through splices bytes to an endpoint and fails over for new connections.
+TEST(EdgeAccelerator, TcpModePassesThroughAndFailsOver) {
+  upstream west("west"), east("east");
+  proxy p(accelerator_options(
+      {region("us-west-2", 100, {west.port()}), region("us-east-1", 100, {east.port()})},
+      forwarding_mode::tcp));
+  ASSERT_TRUE(p.start());
+  ASSERT_TRUE(all_healthy(p, "us-west-2", {west.id()}));
+  {
+    client c(p.ports()[0]);
+    auto r = c.get("/hello");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body(), "west /hello ");
+    EXPECT_EQ(served_by(c.get("/again")), "west");  // same spliced connection
+  }
+  west.kill();
+  ASSERT_TRUE(eventually(
+      [&] { return target_health(p.control_port(), "us-west-2", west.id()) == "unhealthy"; }));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(get_once(p.ports()[0], "/")), "east");
+}
+
+// Control API reads: state, health, counters and Prometheus metrics.
+TEST(EdgeControl, ReportsStateCountersAndMetrics) {
+  upstream west("west");
+  proxy p(accelerator_options({region("us-west-2", 100, {west.port()})}));
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(served_by(c.get("/")), "west");
+  auto state = control_request(control_url(p), "GET", "/state");
+  ASSERT_TRUE(state);
+  auto v = boost::json::parse(*state);
+  EXPECT_EQ(v.at("Role"), "Accelerator");
+  EXPECT_EQ(v.at("Groups").at(0).at("TrafficDialPercentage").to_number<double>(), 100);
+  EXPECT_EQ(v.at("Groups").at(0).at("Targets").at(0).at("Requests").to_number<int>(), 3);
+  auto counters = control_request(control_url(p), "GET", "/counters");
+  ASSERT_TRUE(counters);
+  EXPECT_NE(counters->find("\"Requests\":3"), std::string::npos);
+  auto m = control_request(control_url(p), "GET", "/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->find("edge_endpoint_requests_total{group=\"us-west-2\",endpoint=\"" + west.id() +
+                    "\",code=\"2xx\"} 3"),
+            std::string::npos);
+  EXPECT_NE(m->find("edge_request_duration_seconds_bucket{group=\"us-west-2\""), std::string::npos);
+  EXPECT_NE(m->find("edge_active_connections{listener=\"http:" + std::to_string(p.ports()[0])),
+            std::string::npos);
+  EXPECT_NE(m->find("edge_health_transitions_total"), std::string::npos);
+}
+
+// A configuration built in code is checked too: an action naming no target group fails start.
+TEST(EdgeLoadBalancer, StartFailsOnUnknownTargetGroup) {
+  auto o = load_balancer_options({}, {});
+  o.config.load_balancer.rules.push_back({2, {"/x"}, "nope"});
+  proxy p(o);
+  auto r = p.start();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("unknown target group nope"), std::string::npos);
+}
