@@ -222,7 +222,13 @@ struct client::impl {
     if (!opts.sleep)
       opts.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
     if (!opts.clock) opts.clock = [] { return std::chrono::system_clock::now(); };
-    tls_ctx.set_default_verify_paths();
+    if (opts.ca_file.empty()) {
+      tls_ctx.set_default_verify_paths();
+    } else {
+      boost::system::error_code ec;
+      tls_ctx.load_verify_file(opts.ca_file, ec);
+      if (ec) config_error = error::invalid_argument("cannot load CA file " + opts.ca_file);
+    }
     tls_ctx.set_verify_mode(ssl::verify_peer);
   }
 
