@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs the same closed-loop load (table_ops_bench) against mysfits-table and dynalite on loopback,
+# in the same run, and prints them side by side with the throughput ratio (issue 2 "Speed":
+# target >= 10x dynalite's throughput with a lower p99). `--million [N]` instead loads N (default
+# 1,000,000) 200-byte items into each server and reports load time, disk, RSS and full-Scan time.
+# Usage: bench/table_vs_dynalite.sh [--duration S] [--connections N] [--threads T] [--items K]
+#                                   [--million [N]] [--skip-dynalite] [--build-dir DIR]
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build/bench-release"
+duration=10 connections=16 threads=2 items=10000 million=0 skip_dynalite=0
+while (($#)); do
+  case "$1" in
+    --duration) duration=$2; shift ;;
+    --connections) connections=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --items) items=$2; shift ;;
+    --million) if [[ "${2:-}" =~ ^[0-9]+$ ]]; then million=$2; shift; else million=1000000; fi ;;
+    --skip-dynalite) skip_dynalite=1 ;;
+    --build-dir) build=$2; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+echo "== building the release preset in $build (mysfits-table, table_ops_bench)"
+cmake --preset release -B "$build" > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+cmake --build "$build" -j2 --target mysfits-table table_ops_bench
+echo "== installing dynalite from bench/package-lock.json"
+(cd "$root/bench" && npm ci --no-audit --no-fund --silent)
+
+work=$(mktemp -d /tmp/mysfits-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for_line() {  # file regex -> first capture of the regex once the line appears (60 s)
+  local file=$1 regex=$2
+  for _ in $(seq 600); do
+    if line=$(grep -oE "$regex" "$file" 2>/dev/null | head -1) && [ -n "$line" ]; then
+      echo "$line"; return 0
+    fi
+    sleep 0.1
+  done
+  echo "timed out waiting for '$regex' in $file:" >&2; cat "$file" >&2; return 1
+}
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+"$build/src/table/mysfits-table" serve --listen 127.0.0.1:0 --data-dir "$work/table" \
+  --region us-west-2 > "$work/table.log" 2>&1 &
+table_pid=$!; pids+=("$table_pid")
+table_url=$(wait_for_line "$work/table.log" 'http://127\.0\.0\.1:[0-9]+')
+echo "== mysfits-table pid $table_pid at $table_url"
+
+dyn_url=""
+if ((!skip_dynalite)); then
+  port=$(free_port)
+  # LevelDB on disk (--path), so both servers persist what they acknowledge.
+  node "$root/bench/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$port" \
+    --path "$work/dynalite" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 \
+    > "$work/dynalite.log" 2>&1 &
+  dyn_pid=$!; pids+=("$dyn_pid")
+  wait_for_line "$work/dynalite.log" 'listening at' > /dev/null
+  dyn_url="http://127.0.0.1:$port"
+  echo "== dynalite pid $dyn_pid at $dyn_url"
+fi
+
+bench="$build/bench/table_ops_bench"
+common=(--connections "$connections" --threads "$threads")
+
+if ((million)); then
+  report() {  # label pid data-dir url
+    "$bench" --endpoint "$4" --mode million --million-items "$million" --label "$1" \
+      "${common[@]}" | tee "$work/$1.million"
+    echo "label=$1 disk_mb=$(du -sm "$3" | cut -f1) rss_mb=$(($(rss_kb "$2") / 1024))" \
+      | tee -a "$work/$1.million"
+  }
+  report mysfits-table "$table_pid" "$work/table" "$table_url"
+  ((skip_dynalite)) || report dynalite "$dyn_pid" "$work/dynalite" "$dyn_url"
+  exit 0
+fi
+
+"$bench" --endpoint "$table_url" --label mysfits-table --duration "$duration" --items "$items" \
+  "${common[@]}" | tee "$work/results"
+if ((!skip_dynalite)); then
+  "$bench" --endpoint "$dyn_url" --label dynalite --duration "$duration" --items "$items" \
+    "${common[@]}" | tee -a "$work/results"
+fi
+echo "label=mysfits-table rss_mb=$(($(rss_kb "$table_pid") / 1024))" \
+  "disk_mb=$(du -sm "$work/table" | cut -f1)"
+
+echo
+echo "== $connections connections, $threads client threads, ${duration}s per operation, $items items, $(nproc) cores"
+awk '
+  /op=/ {
+    for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    key = f["label"] SUBSEP f["op"]
+    rps[key] = f["rps"]; p50[key] = f["p50_ms"]; p99[key] = f["p99_ms"]; err[key] = f["errors"]
+    if (!(f["op"] in seen)) { seen[f["op"]] = 1; ops[++n] = f["op"] }
+  }
+  END {
+    printf "%-11s %12s %12s %7s %10s %10s %10s %10s %s\n", "operation", "table rps", "dynalite rps",
+           "ratio", "table p50", "dyn p50", "table p99", "dyn p99", "(ms; errors table/dyn)"
+    for (i = 1; i <= n; i++) {
+      t = "mysfits-table" SUBSEP ops[i]; d = "dynalite" SUBSEP ops[i]
+      ratio = (rps[d] > 0) ? sprintf("%.1fx", rps[t] / rps[d]) : "-"
+      printf "%-11s %12s %12s %7s %10s %10s %10s %10s %s/%s\n", ops[i], rps[t], rps[d], ratio,
+             p50[t], p50[d], p99[t], p99[d], err[t], err[d]
+    }
+  }' "$work/results"

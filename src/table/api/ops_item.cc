@@ -1,0 +1,145 @@
+// Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem. Each write parses all its
+// expressions first (errors before any read), then runs its condition and change under the
+// item's lock in table_store::write_item (one atomic batch).
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
+#include <boost/json/serialize.hpp>
+
+#include "api/ops.h"
+#include "api/request.h"
+#include "expr/legacy.h"
+#include "types/attribute_value.h"
+
+namespace mysfits::table::api {
+
+namespace {
+
+using storage::write_decision;
+
+expr::expression_context make_context(const json::object& req) {
+  return expr::expression_context(find_object(req, "ExpressionAttributeNames"),
+                                  find_object(req, "ExpressionAttributeValues"));
+}
+
+storage::write_outcome run_write(op_context& ctx, const storage::table_info& t,
+                                 const std::string& pk, const storage::table_store::decider& d) {
+  auto r = ctx.store.write_item(t, pk, d);
+  if (!r) throw_storage_error(r.error());
+  return std::move(*r);
+}
+
+}  // namespace
+
+json::object put_item(op_context& ctx, const json::object& req) {
+  auto t = get_table(ctx, get_table_name(req));
+  const auto& item = get_object(req, "Item");
+  std::string pk = key_bytes_of_item(*t, item);
+  auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
+  auto ectx = make_context(req);
+  auto wc = parse_write_condition(req, ectx, false);
+  ectx.check_all_used();
+  auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
+    check_write_condition(wc, old);
+    return write_decision{write_decision::action::put, item};
+  });
+  json::object resp;
+  if (rv == "ALL_OLD" && out.old_item) resp["Attributes"] = std::move(*out.old_item);
+  return resp;
+}
+
+json::object get_item(op_context& ctx, const json::object& req) {
+  auto t = get_table(ctx, get_table_name(req));
+  std::string pk = key_bytes_of_key(*t, get_object(req, "Key"));
+  find_bool(req, "ConsistentRead");  // every read is consistent here; only the type is checked
+  auto ectx = make_context(req);
+  std::optional<expr::projection> proj;
+  auto pe = find_string(req, "ProjectionExpression");
+  const auto* atg = find_array(req, "AttributesToGet");
+  if (pe && atg)
+    throw api_error::validation(
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {AttributesToGet} Expression parameters: "
+        "{ProjectionExpression}");
+  if (pe) {
+    proj = expr::parse_projection(*pe, ectx);
+  } else {
+    check_no_placeholders_without_expressions(req);
+    if (atg) proj = expr::convert_attributes_to_get(*atg);
+  }
+  ectx.check_all_used();
+  auto r = ctx.store.get_item(*t, pk);
+  if (!r) throw_storage_error(r.error());
+  json::object resp;
+  if (*r) resp["Item"] = proj ? expr::project(**r, *proj) : std::move(**r);
+  return resp;
+}
+
+json::object delete_item(op_context& ctx, const json::object& req) {
+  auto t = get_table(ctx, get_table_name(req));
+  std::string pk = key_bytes_of_key(*t, get_object(req, "Key"));
+  auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
+  auto ectx = make_context(req);
+  auto wc = parse_write_condition(req, ectx, false);
+  ectx.check_all_used();
+  auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
+    check_write_condition(wc, old);
+    return write_decision{old ? write_decision::action::del : write_decision::action::none, {}};
+  });
+  json::object resp;
+  if (rv == "ALL_OLD" && out.old_item) resp["Attributes"] = std::move(*out.old_item);
+  return resp;
+}
+
+json::object update_item(op_context& ctx, const json::object& req) {
+  auto t = get_table(ctx, get_table_name(req));
+  const auto& key = get_object(req, "Key");
+  std::string pk = key_bytes_of_key(*t, key);
+  auto rv = get_return_values(req, {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"});
+  auto ectx = make_context(req);
+  std::optional<expr::update> upd;
+  auto ue = find_string(req, "UpdateExpression");
+  const auto* au = find_object(req, "AttributeUpdates");
+  if (ue && au)
+    throw api_error::validation(
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {AttributeUpdates} Expression parameters: {UpdateExpression}");
+  if (ue)
+    upd = expr::parse_update(*ue, ectx);
+  else if (au)
+    upd = expr::convert_attribute_updates(*au);
+  auto keys = names_of(t->keys);
+  if (upd) expr::check_update_does_not_touch_keys(*upd, keys);
+  auto wc = parse_write_condition(req, ectx, ue.has_value());
+  ectx.check_all_used();
+  std::set<std::string> touched;
+  auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
+    check_write_condition(wc, old);
+    json::object item = old ? *old : key;
+    if (upd) touched = expr::apply_update(*upd, item);
+    if (item_size(item) > max_item_size)
+      throw api_error::validation("Item size to update has exceeded the maximum allowed size");
+    (void)key_bytes_of_item(*t, item);  // index key types and lengths, as PutItem
+    return write_decision{write_decision::action::put, std::move(item)};
+  });
+  json::object resp;
+  auto pick = [&](const std::optional<json::object>& from) {
+    json::object a;
+    if (!from) return a;
+    for (const auto& name : touched)
+      if (const auto* v = from->if_contains(name)) a[name] = *v;
+    return a;
+  };
+  if (rv == "ALL_OLD" && out.old_item) {
+    resp["Attributes"] = std::move(*out.old_item);
+  } else if (rv == "ALL_NEW" && out.new_item) {
+    resp["Attributes"] = std::move(*out.new_item);
+  } else if (rv == "UPDATED_OLD") {
+    auto a = pick(out.old_item);
+    if (!a.empty()) resp["Attributes"] = std::move(a);
+  } else if (rv == "UPDATED_NEW") {
+    auto a = pick(out.new_item);
+    if (!a.empty()) resp["Attributes"] = std::move(a);
+  }
+  return resp;
+}
+
+}  // namespace mysfits::table::api

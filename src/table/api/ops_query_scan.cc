@@ -1,0 +1,357 @@
+// Query and Scan: key-ordered reads over the table or one of its indexes, with key conditions,
+// filters, projections, Select, Limit, ExclusiveStartKey / LastEvaluatedKey, the 1 MB page
+// limit, and Scan's parallel segments.
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
+#include <boost/json/serialize.hpp>
+
+#include "api/ops.h"
+#include "api/request.h"
+#include "expr/legacy.h"
+#include "types/attribute_value.h"
+#include "types/key_codec.h"
+
+namespace mysfits::table::api {
+
+namespace {
+
+constexpr std::size_t page_limit_bytes = 1024 * 1024;
+
+using storage::index_info;
+using storage::key_schema;
+using storage::table_info;
+
+struct read_plan {
+  std::shared_ptr<const table_info> table;
+  const index_info* index = nullptr;
+  std::optional<expr::condition> filter;
+  std::optional<expr::projection> projection;
+  bool count_only = false;
+  bool fetch_from_table = false;  // LSI queried for attributes it does not project
+  std::int64_t limit = 0;         // 0: none
+  std::optional<json::object> exclusive_start_key;
+};
+
+const key_schema& keys_of(const read_plan& p) { return p.index ? p.index->keys : p.table->keys; }
+
+// Parses what Query and Scan share.
+read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_context& ectx,
+                     bool is_query, bool& has_expression) {
+  read_plan p;
+  p.table = get_table(ctx, get_table_name(req));
+  if (auto in = find_string(req, "IndexName")) {
+    p.index = p.table->find_index(*in);
+    if (!p.index)
+      throw api_error::validation("The table does not have the specified index: " +
+                                  std::string(*in));
+    if (p.index->is_global && find_bool(req, "ConsistentRead").value_or(false))
+      throw api_error::validation("Consistent reads are not supported on global secondary indexes");
+  } else {
+    find_bool(req, "ConsistentRead");
+  }
+  if (auto l = find_int(req, "Limit")) {
+    if (*l < 1)
+      throw api_error::validation("1 validation error detected: Value '" + std::to_string(*l) +
+                                  "' at 'limit' failed to satisfy constraint: Member must have "
+                                  "value greater than or equal to 1");
+    p.limit = *l;
+  }
+  auto fe = find_string(req, "FilterExpression");
+  const auto* legacy_filter = find_object(req, is_query ? "QueryFilter" : "ScanFilter");
+  if (fe && legacy_filter)
+    throw api_error::validation(
+        std::string("Can not use both expression and non-expression parameters in the same "
+                    "request: Non-expression parameters: {") +
+        (is_query ? "QueryFilter" : "ScanFilter") + "} Expression parameters: {FilterExpression}");
+  auto op = find_string(req, "ConditionalOperator").value_or("");
+  if (fe) {
+    p.filter = expr::parse_condition(*fe, ectx, "FilterExpression");
+    has_expression = true;
+  } else if (legacy_filter) {
+    p.filter = expr::convert_filter(*legacy_filter, op);
+  }
+  auto pe = find_string(req, "ProjectionExpression");
+  const auto* atg = find_array(req, "AttributesToGet");
+  if (pe && atg)
+    throw api_error::validation(
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {AttributesToGet} Expression parameters: "
+        "{ProjectionExpression}");
+  if (pe) {
+    p.projection = expr::parse_projection(*pe, ectx);
+    has_expression = true;
+  } else if (atg) {
+    p.projection = expr::convert_attributes_to_get(*atg);
+  }
+  auto select = find_string(req, "Select");
+  if (select) {
+    if (*select == "COUNT") {
+      p.count_only = true;
+    } else if (*select == "SPECIFIC_ATTRIBUTES") {
+      if (!p.projection)
+        throw api_error::validation(
+            "1 validation error detected: Value 'SPECIFIC_ATTRIBUTES' at 'select' failed to "
+            "satisfy constraint: Select type SPECIFIC_ATTRIBUTES requires ProjectionExpression or "
+            "AttributesToGet");
+    } else if (*select == "ALL_ATTRIBUTES") {
+      if (p.projection)
+        throw api_error::validation(
+            "Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES");
+      if (p.index && p.index->projection != storage::projection_type::all) {
+        if (p.index->is_global)
+          throw api_error::validation(
+              "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not "
+              "supported for global secondary index " +
+              p.index->name + " because its projection type is not ALL");
+        p.fetch_from_table = true;
+      }
+    } else if (*select == "ALL_PROJECTED_ATTRIBUTES") {
+      if (!p.index)
+        throw api_error::validation(
+            "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is "
+            "supported only for index queries");
+      if (p.projection)
+        throw api_error::validation(
+            "Cannot specify the AttributesToGet when choosing to get ALL_PROJECTED_ATTRIBUTES");
+    } else {
+      throw api_error::validation(
+          "1 validation error detected: Value '" + std::string(*select) +
+          "' at 'select' failed to satisfy constraint: Member must satisfy enum value set: "
+          "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]");
+    }
+  }
+  if (const auto* esk = find_object(req, "ExclusiveStartKey")) p.exclusive_start_key = *esk;
+  return p;
+}
+
+// Primary-key bytes (table) or index-key + primary-key bytes (index) of a start key.
+std::string start_key_bytes(const read_plan& p, const json::object& esk) {
+  auto check = [&](const std::string& name, key_type type) {
+    const auto* v = esk.if_contains(name);
+    if (!v)
+      throw api_error::validation(
+          "The provided starting key is invalid: The provided key element does not match the "
+          "schema");
+    validate_attribute_value(*v);
+    if (attribute_type(*v) != storage::key_type_name(type))
+      throw api_error::validation(
+          "The provided starting key is invalid: The provided key element does not match the "
+          "schema");
+  };
+  const auto& tk = p.table->keys;
+  check(tk.hash_name, tk.hash_type);
+  if (tk.range_name) check(*tk.range_name, *tk.range_type);
+  std::string out;
+  if (p.index) {
+    check(p.index->keys.hash_name, p.index->keys.hash_type);
+    if (p.index->keys.range_name) check(*p.index->keys.range_name, *p.index->keys.range_type);
+    out = *storage::index_key_bytes(esk, p.index->keys);
+  }
+  out += storage::primary_key_bytes(esk, tk);
+  return out;
+}
+
+struct page {
+  json::array items;
+  std::int64_t count = 0;
+  std::int64_t scanned = 0;
+  std::optional<json::object> last_key;
+};
+
+// Runs one page: visits candidates (already inside the key range) in order; `in_range` says
+// whether a candidate satisfies the key condition (items outside are skipped; `stop` ends).
+enum class verdict { take, skip, stop };
+
+struct pager {
+  op_context& ctx;
+  const read_plan& plan;
+  page out;
+  std::size_t bytes = 0;
+  bool more = false;
+
+  // Returns false to stop the scan.
+  bool offer(const json::object& item) {
+    ++out.scanned;
+    bytes += page_size_of(item);
+    bool keep = !plan.filter || expr::evaluate_condition(*plan.filter, &item);
+    if (keep) {
+      ++out.count;
+      if (!plan.count_only) {
+        if (plan.fetch_from_table) {
+          std::string pk = storage::primary_key_bytes(item, plan.table->keys);
+          auto full = ctx.store.get_item(*plan.table, pk);
+          if (full && *full) {
+            out.items.emplace_back(plan.projection ? expr::project(**full, *plan.projection)
+                                                   : json::value(std::move(**full)));
+          }
+        } else {
+          out.items.emplace_back(plan.projection ? expr::project(item, *plan.projection)
+                                                 : json::value(item));
+        }
+      }
+    }
+    bool full = (plan.limit > 0 && out.scanned >= plan.limit) || bytes >= page_limit_bytes;
+    if (full) {
+      json::object lk = key_of(plan.table->keys, item);
+      if (plan.index)
+        for (const auto& kv : key_of(plan.index->keys, item)) lk[kv.key()] = kv.value();
+      out.last_key = std::move(lk);
+      return false;
+    }
+    return true;
+  }
+};
+
+json::object respond(page&& pg, bool count_only) {
+  json::object resp;
+  if (!count_only) resp["Items"] = std::move(pg.items);
+  resp["Count"] = pg.count;
+  resp["ScannedCount"] = pg.scanned;
+  if (pg.last_key) resp["LastEvaluatedKey"] = std::move(*pg.last_key);
+  return resp;
+}
+
+void check_key_type(const json::value& v, key_type expected) {
+  if (attribute_type(v) != storage::key_type_name(expected))
+    throw api_error::validation(
+        "One or more parameter values were invalid: Condition parameter type does not match "
+        "schema type");
+}
+
+}  // namespace
+
+json::object query(op_context& ctx, const json::object& req) {
+  auto ectx = expr::expression_context(find_object(req, "ExpressionAttributeNames"),
+                                       find_object(req, "ExpressionAttributeValues"));
+  bool has_expression = false;
+  read_plan p = parse_read(ctx, req, ectx, true, has_expression);
+  const key_schema& ks = keys_of(p);
+  auto kce = find_string(req, "KeyConditionExpression");
+  const auto* kc = find_object(req, "KeyConditions");
+  if (kce && kc)
+    throw api_error::validation(
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {KeyConditions} Expression parameters: "
+        "{KeyConditionExpression}");
+  if (!kce && !kc)
+    throw api_error::validation(
+        "Either the KeyConditions or KeyConditionExpression parameter must be specified in the "
+        "request.");
+  expr::key_condition cond = kce ? expr::parse_key_condition(*kce, ectx, names_of(ks))
+                                 : expr::convert_key_conditions(*kc, names_of(ks));
+  if (kce) has_expression = true;
+  if (!has_expression) check_no_placeholders_without_expressions(req);
+  ectx.check_all_used();
+  check_key_type(cond.hash_value, ks.hash_type);
+  if (cond.range) {
+    check_key_type(cond.range->v1, *ks.range_type);
+    if (cond.range->op == expr::key_op::between) {
+      check_key_type(cond.range->v2, *ks.range_type);
+      if (compare_scalar(cond.range->v1, cond.range->v2) == std::strong_ordering::greater)
+        throw api_error::validation(
+            "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be "
+            "greater than or equal to lower bound");
+    }
+    if (cond.range->op == expr::key_op::begins_with && *ks.range_type == key_type::n)
+      throw api_error::validation(
+          "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
+          "operator or function: begins_with, operand type: N");
+  }
+  bool forward = find_bool(req, "ScanIndexForward").value_or(true);
+
+  std::string prefix = storage::key_part_bytes(cond.hash_value);
+  std::string lower = prefix;
+  std::string upper = storage::prefix_end(prefix);
+  if (cond.range) {
+    auto op = cond.range->op;
+    if (op == expr::key_op::eq || op == expr::key_op::ge || op == expr::key_op::gt ||
+        op == expr::key_op::between || op == expr::key_op::begins_with)
+      lower = prefix + storage::key_part_bytes(cond.range->v1);
+  }
+  if (p.exclusive_start_key) {
+    std::string start = start_key_bytes(p, *p.exclusive_start_key);
+    if (forward) {
+      // The smallest key after `start` (keys are prefix-free).
+      std::string after = start + std::string(1, '\0');
+      if (after > lower) lower = after;
+    } else if (start < upper) {
+      upper = start;
+    }
+  }
+  pager pg{ctx, p, {}, 0, false};
+  bool seen = false;
+  auto visit = [&](std::string_view, json::object& item) {
+    const auto* hv = item.if_contains(ks.hash_name);
+    if (!hv || !attribute_values_equal(*hv, cond.hash_value)) return false;
+    if (cond.range) {
+      const auto* rv = item.if_contains(*ks.range_name);
+      bool match = rv && expr::matches_range(*cond.range, *rv);
+      if (!match) {
+        if (seen) return false;
+        auto op = cond.range->op;
+        if (forward && (op == expr::key_op::lt || op == expr::key_op::le || op == expr::key_op::eq))
+          return false;
+        if (!forward && (op == expr::key_op::gt || op == expr::key_op::ge)) return false;
+        return true;
+      }
+      seen = true;
+    }
+    return pg.offer(item);
+  };
+  if (lower < upper) {
+    auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, upper, !forward, visit)
+                     : ctx.store.scan_items(*p.table, lower, upper, !forward, visit);
+    if (!r) throw_storage_error(r.error());
+  }
+  return respond(std::move(pg.out), p.count_only);
+}
+
+json::object scan(op_context& ctx, const json::object& req) {
+  auto ectx = expr::expression_context(find_object(req, "ExpressionAttributeNames"),
+                                       find_object(req, "ExpressionAttributeValues"));
+  bool has_expression = false;
+  read_plan p = parse_read(ctx, req, ectx, false, has_expression);
+  if (!has_expression) check_no_placeholders_without_expressions(req);
+  ectx.check_all_used();
+  auto segment = find_int(req, "Segment");
+  auto total = find_int(req, "TotalSegments");
+  if (segment.has_value() != total.has_value())
+    throw api_error::validation(
+        segment ? "The TotalSegments parameter is required but was not present in the request "
+                  "when Segment parameter is present"
+                : "The Segment parameter is required but was not present in the request when "
+                  "parameter TotalSegments is present");
+  if (total) {
+    if (*total < 1 || *total > 1000000)
+      throw api_error::validation(
+          "1 validation error detected: Value '" + std::to_string(*total) +
+          "' at 'totalSegments' failed to satisfy constraint: Member must have value " +
+          (*total < 1 ? "greater than or equal to 1" : "less than or equal to 1000000"));
+    if (*segment < 0 || *segment >= *total)
+      throw api_error::validation(
+          "The Segment parameter is zero-based and must be less than "
+          "parameter TotalSegments: Segment: " +
+          std::to_string(*segment) + " is not less than TotalSegments: " + std::to_string(*total));
+  }
+  std::string lower;
+  if (p.exclusive_start_key)
+    lower = start_key_bytes(p, *p.exclusive_start_key) + std::string(1, '\0');
+  pager pg{ctx, p, {}, 0, false};
+  const key_schema& ks = keys_of(p);
+  auto visit = [&](std::string_view, json::object& item) {
+    if (total && *total > 1) {
+      // Segments split items by their hash key, so one hash key lives in one segment.
+      const auto* hv = item.if_contains(ks.hash_name);
+      std::string hb = hv ? storage::key_part_bytes(*hv) : std::string();
+      auto h = std::hash<std::string>{}(hb);
+      if (static_cast<std::int64_t>(h % static_cast<std::uint64_t>(*total)) != *segment)
+        return true;
+    }
+    return pg.offer(item);
+  };
+  auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit)
+                   : ctx.store.scan_items(*p.table, lower, "", false, visit);
+  if (!r) throw_storage_error(r.error());
+  return respond(std::move(pg.out), p.count_only);
+}
+
+}  // namespace mysfits::table::api

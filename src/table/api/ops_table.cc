@@ -1,0 +1,572 @@
+// Table operations: CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTable.
+// Tables become ACTIVE at once (CreateTable already reports ACTIVE so waiters finish at once);
+// a GSI added by UpdateTable is back-filled before UpdateTable returns.
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html
+#include <boost/json/serialize.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <chrono>
+#include <set>
+
+#include "api/ops.h"
+#include "api/request.h"
+#include "types/key_codec.h"
+
+namespace mysfits::table::api {
+
+namespace {
+
+using storage::index_info;
+using storage::key_schema;
+using storage::projection_type;
+using storage::table_info;
+
+std::string join(const std::set<std::string>& s) {
+  std::string out;
+  for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+// Reads AttributeDefinitions into name → type.
+std::map<std::string, key_type> parse_attribute_definitions(const json::array& defs) {
+  std::map<std::string, key_type> out;
+  for (const auto& d : defs) {
+    if (!d.is_object())
+      throw api_error::serialization("Unexpected value type in AttributeDefinitions");
+    auto name = get_string(d.as_object(), "AttributeName");
+    auto type = get_string(d.as_object(), "AttributeType");
+    auto t = parse_key_type(type);
+    if (!t)
+      throw api_error::validation(
+          "1 validation error detected: Value '" + std::string(type) +
+          "' at 'attributeDefinitions.1.member.attributeType' failed to satisfy constraint: "
+          "Member must satisfy enum value set: [B, N, S]");
+    if (out.contains(std::string(name)))
+      throw api_error::validation("Cannot have two attributes with the same name. Attribute: " +
+                                  std::string(name));
+    out[std::string(name)] = *t;
+  }
+  return out;
+}
+
+key_schema parse_key_schema(const json::array& ks, const std::map<std::string, key_type>& defs,
+                            std::set<std::string>& used, std::string_view what) {
+  if (ks.empty() || ks.size() > 2)
+    throw api_error::validation(
+        "1 validation error detected: Value '[]' at 'keySchema' failed to satisfy constraint: "
+        "Member must have length less than or equal to 2");
+  key_schema k;
+  std::set<std::string> missing;
+  for (std::size_t n = 0; n < ks.size(); ++n) {
+    if (!ks[n].is_object()) throw api_error::serialization("Unexpected value type in KeySchema");
+    std::string name(get_string(ks[n].as_object(), "AttributeName"));
+    auto kt = get_string(ks[n].as_object(), "KeyType");
+    if (kt != "HASH" && kt != "RANGE")
+      throw api_error::validation(
+          "1 validation error detected: Value '" + std::string(kt) + "' at 'keySchema." +
+          std::to_string(n + 1) +
+          ".member.keyType' failed to satisfy constraint: Member must satisfy enum value set: "
+          "[HASH, RANGE]");
+    if ((n == 0 && kt != "HASH") || (n == 1 && kt != "RANGE"))
+      throw api_error::validation(std::string("Invalid KeySchema: The ") +
+                                  (n == 0 ? "first" : "second") + " KeySchemaElement is not a " +
+                                  (n == 0 ? "HASH" : "RANGE") + " key type");
+    auto it = defs.find(name);
+    if (it == defs.end()) {
+      missing.insert(name);
+      continue;
+    }
+    used.insert(name);
+    if (n == 0) {
+      k.hash_name = name;
+      k.hash_type = it->second;
+    } else {
+      if (name == k.hash_name)
+        throw api_error::validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name");
+      k.range_name = name;
+      k.range_type = it->second;
+    }
+  }
+  if (!missing.empty()) {
+    std::set<std::string> all;
+    for (const auto& [n, _] : defs) all.insert(n);
+    throw api_error::validation(
+        "One or more parameter values were invalid: Some index key attributes are not defined in "
+        "AttributeDefinitions. Keys: [" +
+        join(missing) + "], AttributeDefinitions: [" + join(all) + "]");
+  }
+  (void)what;
+  return k;
+}
+
+void parse_projection(const json::object& p, index_info& i) {
+  auto type = find_string(p, "ProjectionType").value_or("ALL");
+  if (type == "ALL") {
+    i.projection = projection_type::all;
+  } else if (type == "KEYS_ONLY") {
+    i.projection = projection_type::keys_only;
+  } else if (type == "INCLUDE") {
+    i.projection = projection_type::include;
+  } else {
+    throw api_error::validation(
+        "1 validation error detected: Value '" + std::string(type) +
+        "' at 'projection.projectionType' failed to satisfy constraint: Member must satisfy enum "
+        "value set: [ALL, INCLUDE, KEYS_ONLY]");
+  }
+  const auto* nk = find_array(p, "NonKeyAttributes");
+  if (nk && i.projection != projection_type::include)
+    throw api_error::validation("One or more parameter values were invalid: ProjectionType is " +
+                                std::string(type) + ", but NonKeyAttributes is specified");
+  if (!nk && i.projection == projection_type::include)
+    throw api_error::validation(
+        "One or more parameter values were invalid: NonKeyAttributes must be specified when "
+        "ProjectionType is INCLUDE");
+  if (nk)
+    for (const auto& a : *nk) {
+      if (!a.is_string())
+        throw api_error::serialization("Unexpected value type in NonKeyAttributes");
+      i.non_key_attributes.emplace_back(a.as_string());
+    }
+}
+
+void parse_throughput(const json::object* pt, std::int64_t& rcu, std::int64_t& wcu) {
+  if (!pt) return;
+  auto r = find_int(*pt, "ReadCapacityUnits");
+  auto w = find_int(*pt, "WriteCapacityUnits");
+  if (!r || !w || *r < 1 || *w < 1)
+    throw api_error::validation(
+        "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must "
+        "both be specified and greater than 0");
+  rcu = *r;
+  wcu = *w;
+}
+
+index_info parse_index(const json::object& o, bool is_global,
+                       const std::map<std::string, key_type>& defs, std::set<std::string>& used,
+                       bool pay_per_request) {
+  index_info i;
+  i.is_global = is_global;
+  i.name = std::string(get_string(o, "IndexName"));
+  if (i.name.size() < 3 || i.name.size() > 255)
+    throw api_error::validation("1 validation error detected: Value '" + i.name +
+                                "' at 'indexName' failed to satisfy constraint: Member must have "
+                                "length greater than or equal to 3");
+  const auto* ks = find_array(o, "KeySchema");
+  if (!ks)
+    throw api_error::validation(
+        "1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: "
+        "Member must not be null");
+  i.keys = parse_key_schema(*ks, defs, used, "index");
+  const auto* p = find_object(o, "Projection");
+  if (!p)
+    throw api_error::validation(
+        "1 validation error detected: Value null at 'projection' failed to satisfy constraint: "
+        "Member must not be null");
+  parse_projection(*p, i);
+  const auto* pt = find_object(o, "ProvisionedThroughput");
+  if (is_global) {
+    if (pay_per_request && pt)
+      throw api_error::validation(
+          "One or more parameter values were invalid: ProvisionedThroughput should not be "
+          "specified for index: " +
+          i.name + " when BillingMode is PAY_PER_REQUEST");
+    if (!pay_per_request && !pt)
+      throw api_error::validation(
+          "One or more parameter values were invalid: ProvisionedThroughput must be specified for "
+          "index: " +
+          i.name);
+    parse_throughput(pt, i.read_capacity, i.write_capacity);
+  }
+  return i;
+}
+
+json::array key_schema_json(const key_schema& k) {
+  json::array a;
+  a.emplace_back(json::object{{"AttributeName", k.hash_name}, {"KeyType", "HASH"}});
+  if (k.range_name)
+    a.emplace_back(json::object{{"AttributeName", *k.range_name}, {"KeyType", "RANGE"}});
+  return a;
+}
+
+json::object throughput_json(std::int64_t r, std::int64_t w) {
+  return {{"NumberOfDecreasesToday", 0}, {"ReadCapacityUnits", r}, {"WriteCapacityUnits", w}};
+}
+
+}  // namespace
+
+json::object describe(op_context& ctx, const table_info& t) {
+  json::object d;
+  d["AttributeDefinitions"] = t.attribute_definitions;
+  d["TableName"] = t.name;
+  d["KeySchema"] = key_schema_json(t.keys);
+  d["TableStatus"] = "ACTIVE";
+  d["CreationDateTime"] = t.creation_time;
+  d["ProvisionedThroughput"] = throughput_json(t.read_capacity, t.write_capacity);
+  auto stats = ctx.store.stats(t.id);
+  d["TableSizeBytes"] = stats.size_bytes;
+  d["ItemCount"] = stats.item_count;
+  std::string arn = table_arn(ctx, t.name);
+  d["TableArn"] = arn;
+  d["TableId"] = t.table_uuid;
+  if (t.billing_mode == "PAY_PER_REQUEST")
+    d["BillingModeSummary"] = json::object{{"BillingMode", "PAY_PER_REQUEST"},
+                                           {"LastUpdateToPayPerRequestDateTime", t.creation_time}};
+  json::array gsis, lsis;
+  for (const auto& i : t.indexes) {
+    json::object o;
+    o["IndexName"] = i.name;
+    o["KeySchema"] = key_schema_json(i.keys);
+    json::object p{{"ProjectionType", i.projection == projection_type::all         ? "ALL"
+                                      : i.projection == projection_type::keys_only ? "KEYS_ONLY"
+                                                                                   : "INCLUDE"}};
+    if (i.projection == projection_type::include) {
+      json::array nk;
+      for (const auto& a : i.non_key_attributes) nk.emplace_back(a);
+      p["NonKeyAttributes"] = std::move(nk);
+    }
+    o["Projection"] = std::move(p);
+    auto is = ctx.store.index_stats(t.id, i.id);
+    o["IndexSizeBytes"] = is.size_bytes;
+    o["ItemCount"] = is.item_count;
+    o["IndexArn"] = arn + "/index/" + i.name;
+    if (i.is_global) {
+      o["IndexStatus"] = "ACTIVE";
+      o["ProvisionedThroughput"] = throughput_json(i.read_capacity, i.write_capacity);
+      gsis.emplace_back(std::move(o));
+    } else {
+      lsis.emplace_back(std::move(o));
+    }
+  }
+  if (!gsis.empty()) d["GlobalSecondaryIndexes"] = std::move(gsis);
+  if (!lsis.empty()) d["LocalSecondaryIndexes"] = std::move(lsis);
+  if (t.stream_enabled) {
+    d["StreamSpecification"] =
+        json::object{{"StreamEnabled", true}, {"StreamViewType", t.stream_view_type}};
+    d["LatestStreamLabel"] = t.stream_label;
+    d["LatestStreamArn"] = arn + "/stream/" + t.stream_label;
+  }
+  return d;
+}
+
+namespace {
+void parse_stream_specification(const json::object& req, table_info& t) {
+  const auto* ss = find_object(req, "StreamSpecification");
+  if (!ss) return;
+  auto enabled = find_bool(*ss, "StreamEnabled");
+  if (!enabled)
+    throw api_error::validation(
+        "1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to "
+        "satisfy constraint: Member must not be null");
+  if (!*enabled) {
+    if (!t.stream_enabled)
+      throw api_error::validation("Table already has no stream enabled");  // UpdateTable only
+    t.stream_enabled = false;
+    return;
+  }
+  auto vt = find_string(*ss, "StreamViewType");
+  if (!vt || (*vt != "NEW_IMAGE" && *vt != "OLD_IMAGE" && *vt != "NEW_AND_OLD_IMAGES" &&
+              *vt != "KEYS_ONLY"))
+    throw api_error::validation(
+        "One or more parameter values were invalid: You must specify a StreamViewType when "
+        "enabling a stream");
+  if (t.stream_enabled)
+    throw api_error::validation("Table already has an enabled stream: TableName: " + t.name);
+  t.stream_enabled = true;
+  t.stream_view_type = std::string(*vt);
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  char label[48];
+  std::snprintf(label, sizeof label, "%s.%03d", buf, static_cast<int>(ms));
+  t.stream_label = label;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+json::object create_table(op_context& ctx, const json::object& req) {
+  table_info t;
+  t.name = std::string(get_table_name(req));
+  const auto* ad = find_array(req, "AttributeDefinitions");
+  if (!ad)
+    throw api_error::validation(
+        "1 validation error detected: Value null at 'attributeDefinitions' failed to satisfy "
+        "constraint: Member must not be null");
+  const auto* ks = find_array(req, "KeySchema");
+  if (!ks)
+    throw api_error::validation(
+        "1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: "
+        "Member must not be null");
+  auto defs = parse_attribute_definitions(*ad);
+  std::set<std::string> used;
+  t.keys = parse_key_schema(*ks, defs, used, "table");
+
+  auto billing = find_string(req, "BillingMode").value_or("PROVISIONED");
+  if (billing != "PROVISIONED" && billing != "PAY_PER_REQUEST")
+    throw api_error::validation(
+        "1 validation error detected: Value '" + std::string(billing) +
+        "' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[PROVISIONED, PAY_PER_REQUEST]");
+  t.billing_mode = std::string(billing);
+  bool on_demand = billing == "PAY_PER_REQUEST";
+  const auto* pt = find_object(req, "ProvisionedThroughput");
+  if (on_demand && pt)
+    throw api_error::validation(
+        "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
+        "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
+  if (!on_demand && !pt)
+    throw api_error::validation(
+        "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must "
+        "both be specified when BillingMode is PROVISIONED");
+  parse_throughput(pt, t.read_capacity, t.write_capacity);
+
+  std::set<std::string> index_names;
+  std::uint32_t next_id = 1;
+  if (const auto* gsis = find_array(req, "GlobalSecondaryIndexes")) {
+    if (gsis->empty()) throw api_error::validation("GSI list is empty/invalid");
+    for (const auto& g : *gsis) {
+      if (!g.is_object())
+        throw api_error::serialization("Unexpected value type in GlobalSecondaryIndexes");
+      auto i = parse_index(g.as_object(), true, defs, used, on_demand);
+      if (!index_names.insert(i.name).second)
+        throw api_error::validation(
+            "One or more parameter values were invalid: Duplicate index name: " + i.name);
+      i.id = next_id++;
+      t.indexes.push_back(std::move(i));
+    }
+    if (t.indexes.size() > 20)
+      throw api_error::limit_exceeded(
+          "Subscriber limit exceeded: The number of global secondary indexes exceeds the limit of "
+          "20");
+  }
+  if (const auto* lsis = find_array(req, "LocalSecondaryIndexes")) {
+    if (lsis->empty()) throw api_error::validation("ListOfLocalSecondaryIndexes is empty");
+    if (!t.keys.range_name)
+      throw api_error::validation(
+          "One or more parameter values were invalid: Table KeySchema does not have a range key, "
+          "which is required when specifying a LocalSecondaryIndex");
+    std::size_t n = 0;
+    for (const auto& l : *lsis) {
+      if (!l.is_object())
+        throw api_error::serialization("Unexpected value type in LocalSecondaryIndexes");
+      auto i = parse_index(l.as_object(), false, defs, used, on_demand);
+      if (i.keys.hash_name != t.keys.hash_name || !i.keys.range_name)
+        throw api_error::validation(
+            "One or more parameter values were invalid: Index KeySchema does not have the same "
+            "leading hash key as table KeySchema for index: " +
+            i.name + ". index hash key: " + i.keys.hash_name +
+            ", table hash key: " + t.keys.hash_name);
+      if (!index_names.insert(i.name).second)
+        throw api_error::validation(
+            "One or more parameter values were invalid: Duplicate index name: " + i.name);
+      i.id = next_id++;
+      t.indexes.push_back(std::move(i));
+      ++n;
+    }
+    if (n > 5)
+      throw api_error::validation(
+          "One or more parameter values were invalid: Number of LocalSecondaryIndexes exceeds "
+          "per-table limit of 5");
+  }
+  if (used.size() != defs.size())
+    throw api_error::validation(
+        "One or more parameter values were invalid: Number of attributes in KeySchema does not "
+        "exactly match number of attributes defined in AttributeDefinitions");
+  t.next_index_id = next_id;
+  t.attribute_definitions = *ad;
+  parse_stream_specification(req, t);
+  if (const auto* tags = find_array(req, "Tags"))
+    for (const auto& tag : *tags)
+      if (tag.is_object())
+        t.tags.emplace_back(get_string(tag.as_object(), "Key"),
+                            get_string(tag.as_object(), "Value"));
+  t.creation_time = now_seconds();
+  t.table_uuid = boost::uuids::to_string(boost::uuids::random_generator()());
+  auto created = ctx.store.tables().create(std::move(t));
+  if (!created) {
+    if (created.error().code == errc::already_exists)
+      throw api_error::resource_in_use("Table already exists: " +
+                                       std::string(get_string(req, "TableName")));
+    throw api_error::internal_server_error(created.error().message);
+  }
+  return {{"TableDescription", describe(ctx, **created)}};
+}
+
+json::object describe_table(op_context& ctx, const json::object& req) {
+  auto name = get_table_name(req);
+  auto t = ctx.store.tables().find(name);
+  if (!t)
+    throw api_error::resource_not_found(
+        "Requested resource not found: Table: " + std::string(name) + " not found");
+  return {{"Table", describe(ctx, *t)}};
+}
+
+json::object list_tables(op_context& ctx, const json::object& req) {
+  auto limit = find_int(req, "Limit").value_or(100);
+  if (limit < 1 || limit > 100)
+    throw api_error::validation(
+        "1 validation error detected: Value '" + std::to_string(limit) +
+        "' at 'limit' failed to satisfy constraint: Member must have value " +
+        (limit < 1 ? "greater than or equal to 1" : "less than or equal to 100"));
+  auto start = find_string(req, "ExclusiveStartTableName");
+  json::array names;
+  std::string last;
+  bool more = false;
+  for (const auto& t : ctx.store.tables().list()) {
+    if (start && t->name <= *start) continue;
+    if (static_cast<std::int64_t>(names.size()) == limit) {
+      more = true;
+      break;
+    }
+    names.emplace_back(t->name);
+    last = t->name;
+  }
+  json::object out{{"TableNames", std::move(names)}};
+  if (more) out["LastEvaluatedTableName"] = last;
+  return out;
+}
+
+json::object delete_table(op_context& ctx, const json::object& req) {
+  auto name = get_table_name(req);
+  auto t = ctx.store.tables().find(name);
+  if (!t)
+    throw api_error::resource_not_found(
+        "Requested resource not found: Table: " + std::string(name) + " not found");
+  json::object d = describe(ctx, *t);
+  d["TableStatus"] = "DELETING";
+  auto removed = ctx.store.tables().remove(name);
+  if (!removed) {
+    if (removed.error().code == errc::not_found)
+      throw api_error::resource_not_found(
+          "Requested resource not found: Table: " + std::string(name) + " not found");
+    throw api_error::internal_server_error(removed.error().message);
+  }
+  ctx.store.forget((*removed)->id);
+  return {{"TableDescription", std::move(d)}};
+}
+
+json::object update_table(op_context& ctx, const json::object& req) {
+  auto name = get_table_name(req);
+  auto current = ctx.store.tables().find(name);
+  if (!current)
+    throw api_error::resource_not_found(
+        "Requested resource not found: Table: " + std::string(name) + " not found");
+  table_info t = *current;
+  bool changed = false;
+  if (auto billing = find_string(req, "BillingMode")) {
+    if (*billing != "PROVISIONED" && *billing != "PAY_PER_REQUEST")
+      throw api_error::validation(
+          "1 validation error detected: Value '" + std::string(*billing) +
+          "' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: "
+          "[PROVISIONED, PAY_PER_REQUEST]");
+    t.billing_mode = std::string(*billing);
+    if (t.billing_mode == "PAY_PER_REQUEST") {
+      t.read_capacity = t.write_capacity = 0;
+      for (auto& i : t.indexes) i.read_capacity = i.write_capacity = 0;
+    }
+    changed = true;
+  }
+  if (const auto* pt = find_object(req, "ProvisionedThroughput")) {
+    if (t.billing_mode == "PAY_PER_REQUEST")
+      throw api_error::validation(
+          "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
+          "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
+    parse_throughput(pt, t.read_capacity, t.write_capacity);
+    changed = true;
+  }
+  std::map<std::string, key_type> defs;
+  for (const auto& d : t.attribute_definitions)
+    if (d.is_object())
+      defs[std::string(d.as_object().at("AttributeName").as_string())] =
+          *parse_key_type(d.as_object().at("AttributeType").as_string());
+  if (const auto* ad = find_array(req, "AttributeDefinitions")) {
+    for (const auto& [n, ty] : parse_attribute_definitions(*ad)) {
+      auto it = defs.find(n);
+      if (it != defs.end() && it->second != ty)
+        throw api_error::validation("Cannot change the type of existing attribute " + n);
+      if (it == defs.end()) {
+        defs[n] = ty;
+        t.attribute_definitions.emplace_back(json::object{
+            {"AttributeName", n}, {"AttributeType", std::string(1, static_cast<char>(ty))}});
+      }
+    }
+  }
+  std::vector<std::uint32_t> to_backfill;
+  std::vector<std::uint32_t> to_drop;
+  if (const auto* updates = find_array(req, "GlobalSecondaryIndexUpdates")) {
+    for (const auto& u : *updates) {
+      if (!u.is_object())
+        throw api_error::serialization("Unexpected value type in GlobalSecondaryIndexUpdates");
+      const auto& uo = u.as_object();
+      if (const auto* c = find_object(uo, "Create")) {
+        std::set<std::string> used;
+        auto i = parse_index(*c, true, defs, used, t.billing_mode == "PAY_PER_REQUEST");
+        if (t.find_index(i.name))
+          throw api_error::validation(
+              "One or more parameter values were invalid: Attempting to create an index which "
+              "already exists: " +
+              i.name);
+        i.id = t.next_index_id++;
+        to_backfill.push_back(i.id);
+        t.indexes.push_back(std::move(i));
+      } else if (const auto* d = find_object(uo, "Delete")) {
+        std::string iname(get_string(*d, "IndexName"));
+        auto it = std::find_if(t.indexes.begin(), t.indexes.end(),
+                               [&](const index_info& i) { return i.name == iname && i.is_global; });
+        if (it == t.indexes.end())
+          throw api_error::resource_not_found("Requested resource not found: Index: " + iname +
+                                              " not found");
+        to_drop.push_back(it->id);
+        t.indexes.erase(it);
+      } else if (const auto* up = find_object(uo, "Update")) {
+        std::string iname(get_string(*up, "IndexName"));
+        auto it = std::find_if(t.indexes.begin(), t.indexes.end(),
+                               [&](const index_info& i) { return i.name == iname && i.is_global; });
+        if (it == t.indexes.end())
+          throw api_error::resource_not_found("Requested resource not found: Index: " + iname +
+                                              " not found");
+        parse_throughput(find_object(*up, "ProvisionedThroughput"), it->read_capacity,
+                         it->write_capacity);
+      } else {
+        throw api_error::validation(
+            "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, "
+            "Update or Delete must be specified");
+      }
+      changed = true;
+    }
+  }
+  if (find_object(req, "StreamSpecification")) {
+    parse_stream_specification(req, t);
+    changed = true;
+  }
+  if (find_array(req, "ReplicaUpdates"))
+    throw api_error::validation("ReplicaUpdates are not supported yet by this server");
+  if (!changed)
+    throw api_error::validation(
+        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+        "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
+  auto updated = ctx.store.tables().update(std::move(t));
+  if (!updated) {
+    if (updated.error().code == errc::not_found)
+      throw api_error::resource_not_found(
+          "Requested resource not found: Table: " + std::string(name) + " not found");
+    throw api_error::internal_server_error(updated.error().message);
+  }
+  for (auto id : to_drop)
+    if (auto r = ctx.store.drop_index((*updated)->id, id); !r)
+      throw api_error::internal_server_error(r.error().message);
+  for (auto id : to_backfill)
+    if (auto r = ctx.store.backfill_index((*updated)->name, id); !r)
+      throw api_error::internal_server_error(r.error().message);
+  return {{"TableDescription", describe(ctx, **updated)}};
+}
+
+}  // namespace mysfits::table::api

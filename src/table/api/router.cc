@@ -1,0 +1,177 @@
+// The protocol front of the engine (router.h): signature, JSON decoding, dispatch, errors,
+// metrics and the per-request log line.
+#include "api/router.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/crc.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <chrono>
+#include <map>
+
+#include "mysfits/common/metrics.h"
+
+namespace mysfits::table::api {
+
+namespace {
+
+using op_fn = json::object (*)(op_context&, const json::object&);
+
+const std::map<std::string, op_fn, std::less<>>& operations() {
+  static const std::map<std::string, op_fn, std::less<>> ops = {
+      {"CreateTable", &create_table},
+      {"DescribeTable", &describe_table},
+      {"ListTables", &list_tables},
+      {"DeleteTable", &delete_table},
+      {"UpdateTable", &update_table},
+      {"PutItem", &put_item},
+      {"GetItem", &get_item},
+      {"UpdateItem", &update_item},
+      {"DeleteItem", &delete_item},
+      {"Query", &query},
+      {"Scan", &scan},
+      {"BatchGetItem", &batch_get_item},
+      {"BatchWriteItem", &batch_write_item},
+      {"TagResource", &tag_resource},
+      {"UntagResource", &untag_resource},
+      {"ListTagsOfResource", &list_tags_of_resource},
+  };
+  return ops;
+}
+
+constexpr std::string_view target_prefix = "DynamoDB_20120810.";
+
+std::string table_of(std::string_view body) {
+  // Only for the log line: a cheap look for "TableName" without a second parse.
+  auto p = body.find("\"TableName\"");
+  if (p == std::string_view::npos) return "-";
+  p = body.find('"', body.find(':', p));
+  if (p == std::string_view::npos) return "-";
+  auto e = body.find('"', p + 1);
+  if (e == std::string_view::npos || e - p > 256) return "-";
+  return std::string(body.substr(p + 1, e - p - 1));
+}
+
+http::response make_response(unsigned status, std::string body, unsigned version,
+                             const std::string& content_type) {
+  http::response res{static_cast<http::bhttp::status>(status), version};
+  res.set(http::bhttp::field::content_type, content_type);
+  res.set("x-amzn-RequestId", boost::uuids::to_string(boost::uuids::random_generator()()));
+  boost::crc_32_type crc;
+  crc.process_bytes(body.data(), body.size());
+  res.set("x-amz-crc32", std::to_string(crc.checksum()));
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+std::string error_body(const api_error& e) {
+  json::object o{{"__type", e.wire_type()}, {"message", e.message()}};
+  if (!e.item_json().empty()) {
+    boost::system::error_code ec;
+    auto item = json::parse(e.item_json(), ec);
+    if (!ec) o["Item"] = std::move(item);
+  }
+  return json::serialize(o);
+}
+
+router::router(storage::table_store& store, router_options options)
+    : store_(store), options_(std::move(options)), ctx_{store, options_.region} {
+  register_table_metrics();
+}
+
+void router::register_table_metrics() {
+  auto& reg = metrics::default_registry();
+  for (const auto& t : store_.tables().list()) {
+    std::string name = t->name;
+    auto stat = [this, name](bool bytes) -> double {
+      auto cur = store_.tables().find(name);
+      if (!cur) return 0;
+      auto s = store_.stats(cur->id);
+      return static_cast<double>(bytes ? s.size_bytes : s.item_count);
+    };
+    reg.set_callback_gauge("mysfits_table_items", "Items in a table", {{"table", name}},
+                           [stat] { return stat(false); });
+    reg.set_callback_gauge("mysfits_table_bytes", "Bytes of items in a table (DynamoDB sizes)",
+                           {{"table", name}}, [stat] { return stat(true); });
+  }
+}
+
+std::pair<unsigned, std::string> router::dispatch(std::string_view operation,
+                                                  std::string_view body) {
+  try {
+    auto it = operations().find(operation);
+    if (it == operations().end()) throw api_error::unknown_operation();
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) throw api_error::serialization("Start of structure or map found where not expected.");
+    if (!v.is_object()) throw api_error::serialization("Unexpected JSON structure");
+    json::object resp = it->second(ctx_, v.as_object());
+    if (operation == "CreateTable" || operation == "DeleteTable") register_table_metrics();
+    return {200, json::serialize(resp)};
+  } catch (const api_error& e) {
+    if (e.http_status() >= 500) spdlog::error("{}: {}", operation, e.message());
+    return {e.http_status(), error_body(e)};
+  } catch (const std::exception& e) {
+    spdlog::error("{}: internal error: {}", operation, e.what());
+    metrics::default_registry()
+        .get_counter("mysfits_table_internal_errors_total", "Requests that failed unexpectedly")
+        .inc();
+    return {500, error_body(api_error::internal_server_error())};
+  }
+}
+
+http::response router::handle(http::request& req) {
+  auto start = std::chrono::steady_clock::now();
+  std::string target(req["X-Amz-Target"]);
+  if (req.method() == http::bhttp::verb::get) {
+    if (req.target() == "/metrics")
+      return make_response(200, metrics::default_registry().render(), req.version(),
+                           "text/plain; version=0.0.4");
+    return make_response(200, "ok\n", req.version(), "text/plain");
+  }
+  std::string operation = target.rfind(target_prefix, 0) == 0
+                              ? target.substr(target_prefix.size())
+                              : std::string(target.empty() ? "-" : target);
+  std::pair<unsigned, std::string> result;
+  try {
+    if (req.method() != http::bhttp::verb::post)
+      throw api_error("UnknownOperationException", "", 400);
+    if (options_.credentials) {
+      sigv4_request sr;
+      sr.method = std::string(req.method_string());
+      std::string_view t = req.target();
+      auto q = t.find('?');
+      sr.path = std::string(t.substr(0, q));
+      if (q != std::string_view::npos) sr.query = std::string(t.substr(q + 1));
+      for (const auto& f : req) sr.headers.emplace_back(f.name_string(), f.value());
+      sr.body = req.body();
+      verify_sigv4(sr, *options_.credentials);
+    }
+    if (target.rfind(target_prefix, 0) != 0) throw api_error::unknown_operation();
+    result = dispatch(operation, req.body());
+  } catch (const api_error& e) {
+    result = {e.http_status(), error_body(e)};
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto& reg = metrics::default_registry();
+  std::string op_label = operations().contains(operation) ? operation : "unknown";
+  reg.get_counter("mysfits_table_requests_total", "Requests by operation and HTTP status",
+                  {{"operation", op_label}, {"status", std::to_string(result.first)}})
+      .inc();
+  reg.get_histogram("mysfits_table_request_duration_seconds", "Request latency by operation",
+                    {{"operation", op_label}})
+      .observe(seconds);
+  if (options_.log_requests)
+    spdlog::info("op={} table={} status={} duration_ms={:.3f}", op_label, table_of(req.body()),
+                 result.first, seconds * 1000);
+  return make_response(result.first, std::move(result.second), req.version(),
+                       "application/x-amz-json-1.0");
+}
+
+}  // namespace mysfits::table::api

@@ -1,0 +1,51 @@
+// api::router: the DynamoDB JSON 1.0 protocol over HTTP. It checks the signature, decodes the
+// body, dispatches X-Amz-Target to an operation, and is the ONE place that turns api_error (and
+// any escaped exception) into DynamoDB's error body. Also serves GET / (health) and /metrics.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+
+#include "api/api_error.h"
+#include "api/ops.h"
+#include "api/sigv4_verify.h"
+#include "mysfits/common/http_server.h"
+#include "storage/table_store.h"
+
+namespace mysfits::table::api {
+
+struct router_options {
+  // Region for ARNs. Default: us-west-2.
+  std::string region = "us-west-2";
+  // Verify SigV4 with these when set. Default: accept any request.
+  std::optional<sigv4_credentials> credentials;
+  // Write one log line per request. Default: true.
+  bool log_requests = true;
+};
+
+class router {
+ public:
+  router(storage::table_store& store, router_options options);
+
+  // The HTTP handler.
+  [[nodiscard]] http::response handle(http::request& req);
+
+  // Runs one operation on a JSON body; returns (HTTP status, response body). Used by handle()
+  // and by the request fuzzer.
+  [[nodiscard]] std::pair<unsigned, std::string> dispatch(std::string_view operation,
+                                                          std::string_view body);
+
+  // Registers per-table item/byte gauges for every table (call after tables change).
+  void register_table_metrics();
+
+ private:
+  storage::table_store& store_;
+  router_options options_;
+  op_context ctx_;
+};
+
+// The {"__type", "message"} body of an error.
+[[nodiscard]] std::string error_body(const api_error& e);
+
+}  // namespace mysfits::table::api

@@ -1,0 +1,75 @@
+// table::server (include/mysfits/table/server.h): the store, the router and the HTTP server.
+#include "mysfits/table/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "api/router.h"
+#include "mysfits/common/http_server.h"
+#include "storage/table_store.h"
+
+namespace mysfits::table {
+
+struct server::impl {
+  options opts;
+  std::unique_ptr<storage::table_store> store;
+  std::unique_ptr<api::router> router;
+  std::unique_ptr<http::server> http;
+};
+
+server::server(options o) : impl_(std::make_unique<impl>()) { impl_->opts = std::move(o); }
+
+server::~server() { stop(); }
+
+result<void> server::start() {
+  const auto& o = impl_->opts;
+  if (o.data_dir.empty()) return error::invalid_argument("data_dir is required");
+  storage::table_store_options so;
+  so.store.path = o.data_dir;
+  so.store.sync_writes = o.sync_writes;
+  so.region = o.region;
+  auto st = storage::table_store::open(std::move(so));
+  if (!st) return st.error();
+  impl_->store = std::move(*st);
+  api::router_options ro;
+  ro.region = o.region;
+  if (!o.access_key_id.empty() && !o.secret_access_key.empty())
+    ro.credentials = api::sigv4_credentials{o.access_key_id, o.secret_access_key};
+  impl_->router = std::make_unique<api::router>(*impl_->store, ro);
+  http::server_options ho;
+  ho.address = o.listen_address;
+  ho.port = o.port;
+  ho.threads = o.threads;
+  ho.body_limit = o.body_limit;
+  ho.server_name = "mysfits-table";
+  auto* r = impl_->router.get();
+  impl_->http = std::make_unique<http::server>(
+      ho, [r](http::request& req) { return r->handle(req); },
+      [](unsigned status, std::string_view message) {
+        http::response res{static_cast<http::bhttp::status>(status), 11};
+        res.set(http::bhttp::field::content_type, "application/x-amz-json-1.0");
+        std::string type = status == 413 ? "RequestEntityTooLarge" : "ValidationException";
+        res.body() = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#" + type +
+                     "\",\"message\":\"" + std::string(message) + "\"}";
+        res.prepare_payload();
+        return res;
+      });
+  if (auto s = impl_->http->start(); !s) {
+    impl_->http.reset();
+    impl_->router.reset();
+    impl_->store.reset();
+    return s.error();
+  }
+  return ok();
+}
+
+std::uint16_t server::port() const { return impl_->http ? impl_->http->port() : 0; }
+
+void server::stop() {
+  if (!impl_) return;
+  if (impl_->http) impl_->http->stop();
+  impl_->http.reset();
+  impl_->router.reset();
+  impl_->store.reset();  // closes RocksDB
+}
+
+}  // namespace mysfits::table

@@ -1,0 +1,56 @@
+// mysfits::table::server: the DynamoDB-compatible table engine served over HTTP (DESIGN.md §2.1).
+// `mysfits-table serve` is a thin main over it; tests embed it directly. Everything else of the
+// engine (storage, expressions, operations) is private to the library.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mysfits/common/result.h"
+
+namespace mysfits::table {
+
+struct options {
+  // Address to listen on. Default: 127.0.0.1. Fixed at start.
+  std::string listen_address = "127.0.0.1";
+  // TCP port; 0 picks a free one (read it back with server::port()). Default: 8000.
+  std::uint16_t port = 8000;
+  // Directory of the RocksDB database (created if missing). Required. Fixed at start.
+  std::string data_dir;
+  // This replica's region: used in ARNs and stored as the origin of writes. Default: us-west-2.
+  std::string region = "us-west-2";
+  // When both are set, requests must carry a valid SigV4 signature made with them; when empty,
+  // any signature (or none) is accepted. Default: empty.
+  std::string access_key_id;
+  std::string secret_access_key;
+  // Threads serving requests. Default: 2.
+  std::size_t threads = 2;
+  // fsync the write-ahead log before acknowledging a write (survives power loss, not just a
+  // process kill). Default: true.
+  bool sync_writes = true;
+  // Largest request body in bytes (larger ones are refused unread). Default: 16 MiB.
+  std::uint64_t body_limit = 16u * 1024 * 1024;
+};
+
+class server {
+ public:
+  explicit server(options o);
+  ~server();  // stops if running
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Opens the store and starts serving. Fails if the data dir cannot be opened or the address
+  // cannot be bound.
+  [[nodiscard]] result<void> start();
+  // The bound port (after start()).
+  [[nodiscard]] std::uint16_t port() const;
+  // Finishes in-flight requests, stops serving and closes the store. Idempotent.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace mysfits::table

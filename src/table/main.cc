@@ -1,0 +1,59 @@
+// mysfits-table: the DynamoDB-compatible table engine (DESIGN.md §2.1).
+//   mysfits-table serve --listen 127.0.0.1:8000 --data-dir DIR --region us-west-2
+// Prints "mysfits-table listening on http://ADDR:PORT" once serving; stops on SIGINT/SIGTERM.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "mysfits/common/http_server.h"
+#include "mysfits/common/log.h"
+#include "mysfits/table/server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mysfits-table: a DynamoDB-compatible table engine on RocksDB"};
+  app.require_subcommand(1);
+  auto* serve = app.add_subcommand("serve", "Serve the DynamoDB API");
+  std::string listen = "127.0.0.1:8000";
+  mysfits::table::options o;
+  bool no_sync = false;
+  serve->add_option("--listen", listen, "ADDRESS:PORT to listen on (port 0 picks one)")
+      ->capture_default_str();
+  serve->add_option("--data-dir", o.data_dir, "RocksDB data directory")->required();
+  serve->add_option("--region", o.region, "This replica's region")->capture_default_str();
+  serve->add_option("--access-key-id", o.access_key_id, "Require SigV4 with this key id");
+  serve->add_option("--secret-access-key", o.secret_access_key, "… and this secret key");
+  serve->add_option("--threads", o.threads, "Request threads")->capture_default_str();
+  serve->add_flag(
+      "--no-sync", no_sync,
+      "Acknowledge writes before the WAL is fsynced (survives kill -9, not power loss)");
+  CLI11_PARSE(app, argc, argv);
+  o.sync_writes = !no_sync;
+
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "--listen must be ADDRESS:PORT\n";
+    return 2;
+  }
+  o.listen_address = listen.substr(0, colon);
+  if (o.listen_address.size() > 1 && o.listen_address.front() == '[')
+    o.listen_address = o.listen_address.substr(1, o.listen_address.size() - 2);
+  try {
+    o.port = static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)));
+  } catch (const std::exception&) {
+    std::cerr << "--listen must be ADDRESS:PORT\n";
+    return 2;
+  }
+  mysfits::log::init("mysfits-table");
+  mysfits::table::server s(o);
+  if (auto r = s.start(); !r) {
+    std::cerr << "mysfits-table: cannot start: " << r.error().message << "\n";
+    return 1;
+  }
+  std::cout << "mysfits-table listening on http://" << o.listen_address << ":" << s.port()
+            << std::endl;
+  mysfits::http::wait_for_termination_signal();
+  spdlog::info("stopping");
+  s.stop();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,66 @@
+// The RocksDB key layout of the table engine, and the stored record of one item.
+// Key spaces (first byte):
+//   'c' + table name                          → table description (catalog.h)
+//   'g' "next_table_id"                       → the next table id to hand out
+//   'i' + table id(8) + primary key           → item record (below)
+//   'x' + table id(8) + index id(4) + index key + primary key → projected item record
+//   's' + table id(8) + sequence(8)           → stream record (issue 3)
+//   'n' + table id(8) [+ index id(4)]         → item count and size counters (store.h)
+// Ids and sequence numbers are big-endian so keys sort numerically. Table ids are never reused,
+// so a deleted table's ranges can be dropped lazily with DeleteRange.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mysfits::table::storage {
+
+std::string catalog_key(std::string_view table_name);
+std::string catalog_prefix();
+std::string next_table_id_key();
+
+std::string item_key(std::uint64_t table_id, std::string_view primary_key);
+// [begin, end) of all item keys of a table.
+std::string items_begin(std::uint64_t table_id);
+std::string items_end(std::uint64_t table_id);
+
+std::string index_key(std::uint64_t table_id, std::uint32_t index_id, std::string_view index_key,
+                      std::string_view primary_key);
+std::string index_begin(std::uint64_t table_id, std::uint32_t index_id);
+std::string index_end(std::uint64_t table_id, std::uint32_t index_id);
+// [begin, end) of every index of a table.
+std::string indexes_begin(std::uint64_t table_id);
+std::string indexes_end(std::uint64_t table_id);
+
+std::string stats_key(std::uint64_t table_id);
+std::string index_stats_key(std::uint64_t table_id, std::uint32_t index_id);
+std::string stream_key(std::uint64_t table_id, std::uint64_t sequence);
+std::string streams_begin(std::uint64_t table_id);
+std::string streams_end(std::uint64_t table_id);
+
+// The smallest string greater than every string starting with `prefix` ("" if none exists).
+std::string prefix_end(std::string_view prefix);
+
+void append_u64(std::string& out, std::uint64_t v);
+std::uint64_t read_u64(std::string_view bytes);
+
+// What is stored for one item. The write timestamp and origin region are the replication
+// metadata global tables use for last-writer-wins (issue 3): a replica applies a remote change
+// only if (timestamp, origin) is greater than the stored one. `is_tombstone` marks a deleted item
+// kept so that a late, older remote write cannot resurrect it.
+struct item_record {
+  std::uint64_t timestamp_us = 0;
+  std::string origin_region;
+  bool is_tombstone = false;
+  boost::json::object item;
+};
+
+// Binary header [version=1][flags][timestamp(8)][origin length(1)][origin] + item JSON text.
+std::string encode_item_record(const item_record& r);
+// nullopt for bytes encode_item_record cannot have produced.
+std::optional<item_record> decode_item_record(std::string_view bytes);
+
+}  // namespace mysfits::table::storage

@@ -1,0 +1,134 @@
+// storage::table_store: items of every table on one RocksDB store. An item write — the item,
+// its secondary-index entries, the table's item-count/size deltas and (when the table has a
+// stream) its stream record — commits in ONE rocksdb::WriteBatch, under a striped per-item
+// mutex so read-modify-write (conditions, UpdateItem) is atomic. Reads use iterators (implicit
+// snapshots). Callers pass primary keys already encoded (primary_key_bytes below).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "mysfits/common/result.h"
+#include "storage/catalog.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+
+namespace mysfits::table::storage {
+
+struct table_store_options {
+  store_options store;
+  // This replica's region, stored with every write as its origin (issue 3). Default: empty.
+  std::string region;
+  // Clock for write timestamps, microseconds since the epoch; tests inject one.
+  // Default: the system clock.
+  std::function<std::uint64_t()> clock_us;
+};
+
+// "S", "N" or "B".
+[[nodiscard]] std::string_view key_type_name(key_type t);
+
+// Encoded primary key of (hash, range) for a table or an index: each part is order-preserving
+// and prefix-free, so the items of one hash key are contiguous and ordered by range key.
+[[nodiscard]] std::string key_part_bytes(const boost::json::value& v);
+[[nodiscard]] std::string primary_key_bytes(const boost::json::object& item, const key_schema& k);
+// The index key of `item` for index `i`, or nullopt if the item lacks one of its key attributes
+// (then the item simply is not in that index, as in DynamoDB).
+[[nodiscard]] std::optional<std::string> index_key_bytes(const boost::json::object& item,
+                                                         const key_schema& k);
+// The copy of `item` an index stores (ALL / KEYS_ONLY / INCLUDE).
+[[nodiscard]] boost::json::object project_for_index(const boost::json::object& item,
+                                                    const table_info& t, const index_info& i);
+
+// What a write decided after seeing the current item.
+struct write_decision {
+  enum class action { none, put, del };
+  action what = action::none;
+  boost::json::object item;  // for put
+};
+
+struct write_outcome {
+  std::optional<boost::json::object> old_item;
+  std::optional<boost::json::object> new_item;  // after the write (absent after a delete)
+};
+
+struct table_stats {
+  std::int64_t item_count = 0;
+  std::int64_t size_bytes = 0;
+  std::int64_t stream_sequence = 0;  // last stream record written
+};
+
+class table_store {
+ public:
+  [[nodiscard]] static result<std::unique_ptr<table_store>> open(table_store_options options);
+  ~table_store();
+
+  catalog& tables() { return catalog_; }
+  store& db() { return *store_; }
+  const std::string& region() const { return options_.region; }
+
+  [[nodiscard]] result<std::optional<boost::json::object>> get_item(const table_info& t,
+                                                                    std::string_view pk);
+
+  // Reads the current item under its lock, lets `decide` choose (it may throw, e.g. a failed
+  // condition — nothing is written then), and commits the item, its index entries, the stats
+  // and the stream record in one batch. `t` is re-read from the catalog under the table lock so
+  // an index added meanwhile is maintained; a table deleted meanwhile gives not_found.
+  using decider = std::function<write_decision(const boost::json::object* old_item)>;
+  [[nodiscard]] result<write_outcome> write_item(const table_info& t, std::string_view pk,
+                                                 const decider& decide);
+
+  // Items in [lower, upper) of the table's key space (bounds are primary-key bytes; empty upper
+  // means the end of the table). The visitor gets the primary-key bytes and the item.
+  using item_visitor = std::function<bool(std::string_view pk, boost::json::object& item)>;
+  [[nodiscard]] result<void> scan_items(const table_info& t, std::string_view lower,
+                                        std::string_view upper, bool reverse,
+                                        const item_visitor& visit);
+  // The same over an index's key space (index key bytes + primary key bytes).
+  [[nodiscard]] result<void> scan_index(const table_info& t, const index_info& i,
+                                        std::string_view lower, std::string_view upper,
+                                        bool reverse, const item_visitor& visit);
+
+  // Adds index entries for every existing item (UpdateTable creating a GSI); blocks the
+  // table's writes while it runs so no write is missed.
+  [[nodiscard]] result<void> backfill_index(const std::string& table_name, std::uint32_t index_id);
+  // Drops every entry of an index.
+  [[nodiscard]] result<void> drop_index(std::uint64_t table_id, std::uint32_t index_id);
+
+  [[nodiscard]] table_stats stats(std::uint64_t table_id);
+  // Item count and size of one index, read from the store.
+  [[nodiscard]] table_stats index_stats(std::uint64_t table_id, std::uint32_t index_id);
+  // Forgets a deleted table's in-memory state.
+  void forget(std::uint64_t table_id);
+
+ private:
+  struct table_state {
+    std::shared_mutex writes;  // shared by item writes, exclusive during backfill
+    std::atomic<std::int64_t> item_count{0};
+    std::atomic<std::int64_t> size_bytes{0};
+    std::atomic<std::uint64_t> stream_sequence{0};
+  };
+  table_store(table_store_options options, std::unique_ptr<store> s);
+  [[nodiscard]] result<void> load_state();
+  std::shared_ptr<table_state> state(std::uint64_t table_id);
+  std::mutex& stripe(std::uint64_t table_id, std::string_view pk);
+
+  table_store_options options_;
+  std::unique_ptr<store> store_;
+  catalog catalog_;
+  std::mutex states_mu_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<table_state>> states_;
+  std::array<std::mutex, 1024> stripes_;
+};
+
+}  // namespace mysfits::table::storage

@@ -1,0 +1,235 @@
+// Router tests: the DynamoDB protocol through api::router::handle on a temporary store —
+// error shapes, dispatch, and the operations' main behaviours (put/get/query/conditions/batch).
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <random>
+
+namespace mysfits::table::api {
+namespace {
+
+namespace json = boost::json;
+
+struct fixture {
+  std::string path;
+  std::unique_ptr<storage::table_store> store;
+  std::unique_ptr<router> r;
+  explicit fixture(std::optional<sigv4_credentials> creds = std::nullopt) {
+    std::random_device rd;
+    path = (std::filesystem::temp_directory_path() /
+            ("mysfits-router-test-" + std::to_string(rd()) + std::to_string(rd())))
+               .string();
+    storage::table_store_options o;
+    o.store.path = path;
+    o.store.sync_writes = false;
+    o.region = "us-west-2";
+    store = storage::table_store::open(o).value();
+    router_options ro;
+    ro.credentials = std::move(creds);
+    ro.log_requests = false;
+    r = std::make_unique<router>(*store, ro);
+  }
+  ~fixture() {
+    r.reset();
+    store.reset();
+    std::filesystem::remove_all(path);
+  }
+  http::response post(const std::string& op, const std::string& body) {
+    http::request req{http::bhttp::verb::post, "/", 11};
+    req.set("X-Amz-Target", "DynamoDB_20120810." + op);
+    req.set(http::bhttp::field::content_type, "application/x-amz-json-1.0");
+    req.body() = body;
+    req.prepare_payload();
+    return r->handle(req);
+  }
+  // The JSON body of a successful call (fails the test otherwise).
+  json::object ok(const std::string& op, const std::string& body) {
+    auto res = post(op, body);
+    EXPECT_EQ(res.result_int(), 200u) << op << ": " << res.body();
+    return json::parse(res.body()).as_object();
+  }
+  // "__type" suffix and message of a failed call.
+  std::pair<std::string, std::string> fail(const std::string& op, const std::string& body) {
+    auto res = post(op, body);
+    EXPECT_EQ(res.result_int(), 400u) << res.body();
+    auto o = json::parse(res.body()).as_object();
+    std::string type(o.at("__type").as_string());
+    return {type.substr(type.find('#') + 1), std::string(o.at("message").as_string())};
+  }
+  void create_music_table() {
+    ok("CreateTable", R"({"TableName":"Music",
+      "AttributeDefinitions":[{"AttributeName":"Artist","AttributeType":"S"},
+        {"AttributeName":"Year","AttributeType":"N"},{"AttributeName":"Genre","AttributeType":"S"}],
+      "KeySchema":[{"AttributeName":"Artist","KeyType":"HASH"},{"AttributeName":"Year","KeyType":"RANGE"}],
+      "GlobalSecondaryIndexes":[{"IndexName":"ByGenre","KeySchema":[{"AttributeName":"Genre","KeyType":"HASH"}],
+        "Projection":{"ProjectionType":"ALL"}}],
+      "BillingMode":"PAY_PER_REQUEST"})");
+    for (auto [artist, year, genre] : {std::tuple{"A", "1999", "rock"},
+                                       {"A", "2001", "pop"},
+                                       {"A", "1980", "rock"},
+                                       {"B", "2010", "rock"}})
+      ok("PutItem", std::string(R"({"TableName":"Music","Item":{"Artist":{"S":")") + artist +
+                        R"("},"Year":{"N":")" + year + R"("},"Genre":{"S":")" + genre + R"("}}})");
+  }
+};
+
+// An unknown X-Amz-Target gets UnknownOperationException, malformed JSON SerializationException.
+TEST(Router, UnknownOperationAndMalformedJson) {
+  fixture f;
+  EXPECT_EQ(f.fail("Frobnicate", "{}").first, "UnknownOperationException");
+  EXPECT_EQ(f.fail("ListTables", "{not json").first, "SerializationException");
+}
+
+// Item operations on a missing table say "Requested resource not found".
+TEST(Router, MissingTableIsResourceNotFound) {
+  fixture f;
+  auto [type, message] = f.fail("GetItem", R"({"TableName":"Nope","Key":{"k":{"S":"x"}}})");
+  EXPECT_EQ(type, "ResourceNotFoundException");
+  EXPECT_EQ(message, "Requested resource not found");
+  EXPECT_EQ(f.fail("DescribeTable", R"({"TableName":"Nope"})").second,
+            "Requested resource not found: Table: Nope not found");
+}
+
+// Creating a table twice is ResourceInUseException; DescribeTable reports it ACTIVE with its ARN.
+TEST(Router, CreateTwiceIsInUseAndDescribeShowsArn) {
+  fixture f;
+  f.create_music_table();
+  auto d = f.ok("DescribeTable", R"({"TableName":"Music"})");
+  EXPECT_EQ(d.at("Table").at("TableStatus").as_string(), "ACTIVE");
+  EXPECT_EQ(d.at("Table").at("TableArn").as_string(),
+            "arn:aws:dynamodb:us-west-2:000000000000:table/Music");
+  EXPECT_EQ(d.at("Table").at("ItemCount").as_int64(), 4);
+  EXPECT_EQ(f.fail("CreateTable", R"({"TableName":"Music",
+      "AttributeDefinitions":[{"AttributeName":"Artist","AttributeType":"S"}],
+      "KeySchema":[{"AttributeName":"Artist","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"})")
+                .first,
+            "ResourceInUseException");
+}
+
+// A key of the wrong type gets DynamoDB's exact message.
+TEST(Router, WrongKeyTypeMessage) {
+  fixture f;
+  f.create_music_table();
+  auto [type, message] =
+      f.fail("PutItem", R"({"TableName":"Music","Item":{"Artist":{"N":"1"},"Year":{"N":"1"}}})");
+  EXPECT_EQ(type, "ValidationException");
+  EXPECT_EQ(message,
+            "One or more parameter values were invalid: Type mismatch for key Artist expected: S "
+            "actual: N");
+}
+
+// Query returns a partition in range-key order (numerically), backwards on request, and pages
+// with Limit + LastEvaluatedKey.
+TEST(Router, QueryOrdersAndPages) {
+  fixture f;
+  f.create_music_table();
+  auto years = [](const json::object& resp) {
+    std::vector<std::string> out;
+    for (const auto& i : resp.at("Items").as_array())
+      out.emplace_back(i.at("Year").at("N").as_string());
+    return out;
+  };
+  auto q = f.ok("Query", R"({"TableName":"Music","KeyConditionExpression":"Artist = :a",
+      "ExpressionAttributeValues":{":a":{"S":"A"}}})");
+  EXPECT_EQ(years(q), (std::vector<std::string>{"1980", "1999", "2001"}));
+  auto back =
+      f.ok("Query", R"({"TableName":"Music","KeyConditionExpression":"Artist = :a AND #y > :y",
+      "ExpressionAttributeNames":{"#y":"Year"},
+      "ExpressionAttributeValues":{":a":{"S":"A"},":y":{"N":"1980"}},"ScanIndexForward":false})");
+  EXPECT_EQ(years(back), (std::vector<std::string>{"2001", "1999"}));
+  auto page1 = f.ok("Query", R"({"TableName":"Music","KeyConditionExpression":"Artist = :a",
+      "ExpressionAttributeValues":{":a":{"S":"A"}},"Limit":2})");
+  EXPECT_EQ(years(page1), (std::vector<std::string>{"1980", "1999"}));
+  ASSERT_TRUE(page1.contains("LastEvaluatedKey"));
+  json::object req2 = json::parse(R"({"TableName":"Music","KeyConditionExpression":"Artist = :a",
+      "ExpressionAttributeValues":{":a":{"S":"A"}},"Limit":2})")
+                          .as_object();
+  req2["ExclusiveStartKey"] = page1.at("LastEvaluatedKey");
+  auto page2 = f.ok("Query", json::serialize(req2));
+  EXPECT_EQ(years(page2), (std::vector<std::string>{"2001"}));
+}
+
+// A GSI query finds items by the index key, and follows updates that change it.
+TEST(Router, GsiQueryFollowsUpdates) {
+  fixture f;
+  f.create_music_table();
+  std::string q =
+      R"({"TableName":"Music","IndexName":"ByGenre","KeyConditionExpression":"Genre = :g",
+      "ExpressionAttributeValues":{":g":{"S":"rock"}},"Select":"COUNT"})";
+  EXPECT_EQ(f.ok("Query", q).at("Count").as_int64(), 3);
+  f.ok("UpdateItem", R"({"TableName":"Music","Key":{"Artist":{"S":"B"},"Year":{"N":"2010"}},
+      "UpdateExpression":"SET Genre = :p","ExpressionAttributeValues":{":p":{"S":"pop"}}})");
+  EXPECT_EQ(f.ok("Query", q).at("Count").as_int64(), 2);
+}
+
+// A failed condition is ConditionalCheckFailedException, carrying the item when asked
+// (ReturnValuesOnConditionCheckFailure=ALL_OLD), and writes nothing.
+TEST(Router, ConditionFailureCarriesOldItem) {
+  fixture f;
+  f.create_music_table();
+  auto res = f.post("PutItem", R"j({"TableName":"Music",
+      "Item":{"Artist":{"S":"A"},"Year":{"N":"1999"},"X":{"S":"new"}},
+      "ConditionExpression":"attribute_not_exists(Artist)",
+      "ReturnValuesOnConditionCheckFailure":"ALL_OLD"})j");
+  ASSERT_EQ(res.result_int(), 400u);
+  auto body = json::parse(res.body()).as_object();
+  EXPECT_EQ(body.at("__type").as_string(),
+            "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException");
+  EXPECT_EQ(body.at("Item").at("Genre").at("S").as_string(), "rock");
+  auto got =
+      f.ok("GetItem", R"({"TableName":"Music","Key":{"Artist":{"S":"A"},"Year":{"N":"1999"}}})");
+  EXPECT_FALSE(got.at("Item").as_object().contains("X"));
+}
+
+// UpdateItem creates a missing item and ADD counts exactly (SET Likes = Likes + :n style).
+TEST(Router, UpdateItemCreatesAndAdds) {
+  fixture f;
+  f.create_music_table();
+  for (int i = 0; i < 3; ++i)
+    f.ok("UpdateItem", R"({"TableName":"Music","Key":{"Artist":{"S":"C"},"Year":{"N":"1"}},
+        "UpdateExpression":"ADD Likes :one","ExpressionAttributeValues":{":one":{"N":"1"}}})");
+  auto got =
+      f.ok("GetItem", R"({"TableName":"Music","Key":{"Artist":{"S":"C"},"Year":{"N":"1"}}})");
+  EXPECT_EQ(got.at("Item").at("Likes").at("N").as_string(), "3");
+}
+
+// BatchWriteItem rejects duplicate keys; BatchGetItem returns what exists.
+TEST(Router, BatchLimitsAndResults) {
+  fixture f;
+  f.create_music_table();
+  EXPECT_EQ(f.fail("BatchWriteItem", R"({"RequestItems":{"Music":[
+      {"PutRequest":{"Item":{"Artist":{"S":"D"},"Year":{"N":"1"}}}},
+      {"DeleteRequest":{"Key":{"Artist":{"S":"D"},"Year":{"N":"1"}}}}]}})")
+                .second,
+            "Provided list of item keys contains duplicates");
+  auto got = f.ok("BatchGetItem", R"({"RequestItems":{"Music":{"Keys":[
+      {"Artist":{"S":"A"},"Year":{"N":"1999"}},{"Artist":{"S":"Z"},"Year":{"N":"1"}}]}}})");
+  EXPECT_EQ(got.at("Responses").at("Music").as_array().size(), 1u);
+}
+
+// With credentials configured, an unsigned request is refused with DynamoDB's error.
+TEST(Router, CredentialsRequireSignature) {
+  fixture f(sigv4_credentials{"AKID", "SECRET"});
+  auto [type, message] = f.fail("ListTables", "{}");
+  EXPECT_EQ(type, "MissingAuthenticationTokenException");
+}
+
+// /metrics exposes request counters by operation and status.
+TEST(Router, MetricsCountRequests) {
+  fixture f;
+  (void)f.post("ListTables", "{}");
+  http::request req{http::bhttp::verb::get, "/metrics", 11};
+  auto res = f.r->handle(req);
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_NE(
+      res.body().find("mysfits_table_requests_total{operation=\"ListTables\",status=\"200\"}"),
+      std::string::npos)
+      << res.body();
+}
+
+}  // namespace
+}  // namespace mysfits::table::api

@@ -1,0 +1,191 @@
+// Unit tests of storage::table_store: item writes with index maintenance, stats, streams,
+// ordering and durability across reopen.
+#include "storage/table_store.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <filesystem>
+#include <random>
+
+namespace mysfits::table::storage {
+namespace {
+
+namespace json = boost::json;
+
+struct fixture {
+  std::string path;
+  std::unique_ptr<table_store> ts;
+  std::uint64_t clock = 1000;
+  fixture() {
+    std::random_device rd;
+    path = (std::filesystem::temp_directory_path() /
+            ("mysfits-ts-test-" + std::to_string(rd()) + std::to_string(rd())))
+               .string();
+    reopen();
+  }
+  void reopen() {
+    ts.reset();
+    table_store_options o;
+    o.store.path = path;
+    o.store.sync_writes = false;
+    o.region = "us-west-2";
+    o.clock_us = [this] { return ++clock; };
+    ts = table_store::open(o).value();
+  }
+  ~fixture() {
+    ts.reset();
+    std::filesystem::remove_all(path);
+  }
+  std::shared_ptr<const table_info> make_table(bool with_stream = false) {
+    table_info t;
+    t.name = "T";
+    t.keys.hash_name = "h";
+    t.keys.hash_type = key_type::s;
+    t.keys.range_name = "r";
+    t.keys.range_type = key_type::n;
+    index_info g;
+    g.name = "ByColor";
+    g.id = 1;
+    g.keys.hash_name = "color";
+    g.keys.hash_type = key_type::s;
+    g.projection = projection_type::keys_only;
+    t.indexes.push_back(g);
+    t.next_index_id = 2;
+    t.stream_enabled = with_stream;
+    return ts->tables().create(std::move(t)).value();
+  }
+  void put(const table_info& t, const std::string& item_json) {
+    json::object item = json::parse(item_json).as_object();
+    std::string pk = primary_key_bytes(item, t.keys);
+    ASSERT_TRUE(ts->write_item(t, pk, [&](const json::object*) {
+      return write_decision{write_decision::action::put, item};
+    }));
+  }
+  std::vector<std::string> index_hashes(const table_info& t) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(
+        ts->scan_index(t, t.indexes[0], "", "", false, [&](std::string_view, json::object& i) {
+          out.emplace_back(i.at("h").at("S").as_string());
+          return true;
+        }));
+    return out;
+  }
+};
+
+// Items come back in DynamoDB order: by hash key, then numerically by range key.
+TEST(TableStore, ScanOrdersByKeyWithNumbersNumerically) {
+  fixture f;
+  auto t = f.make_table();
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"10"}})");
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"9"}})");
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"-1.5"}})");
+  std::vector<std::string> ranges;
+  ASSERT_TRUE(f.ts->scan_items(*t, "", "", false, [&](std::string_view, json::object& i) {
+    ranges.emplace_back(i.at("r").at("N").as_string());
+    return true;
+  }));
+  EXPECT_EQ(ranges, (std::vector<std::string>{"-1.5", "9", "10"}));
+}
+
+// Index entries follow the item: added, moved when the index key changes, removed on delete,
+// and only the projected attributes are stored (KEYS_ONLY).
+TEST(TableStore, IndexEntriesFollowTheItem) {
+  fixture f;
+  auto t = f.make_table();
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"},"color":{"S":"red"},"size":{"N":"3"}})");
+  f.put(*t, R"({"h":{"S":"b"},"r":{"N":"1"}})");  // no index key: not in the index
+  EXPECT_EQ(f.index_hashes(*t), (std::vector<std::string>{"a"}));
+  json::object projected;
+  ASSERT_TRUE(
+      f.ts->scan_index(*t, t->indexes[0], "", "", false, [&](std::string_view, json::object& i) {
+        projected = i;
+        return false;
+      }));
+  EXPECT_FALSE(projected.contains("size"));
+  EXPECT_TRUE(projected.contains("color"));
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"},"color":{"S":"blue"}})");
+  EXPECT_EQ(f.index_hashes(*t), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(f.ts->index_stats(t->id, 1).item_count, 1);
+  json::object key = json::parse(R"({"h":{"S":"a"},"r":{"N":"1"}})").as_object();
+  ASSERT_TRUE(f.ts->write_item(*t, primary_key_bytes(key, t->keys), [](const json::object* old) {
+    EXPECT_NE(old, nullptr);
+    return write_decision{write_decision::action::del, {}};
+  }));
+  EXPECT_TRUE(f.index_hashes(*t).empty());
+  EXPECT_EQ(f.ts->index_stats(t->id, 1).item_count, 0);
+}
+
+// A decider that throws writes nothing (a failed condition leaves the item as it was).
+TEST(TableStore, ThrowingDeciderWritesNothing) {
+  fixture f;
+  auto t = f.make_table();
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"},"v":{"S":"old"}})");
+  json::object key = json::parse(R"({"h":{"S":"a"},"r":{"N":"1"}})").as_object();
+  EXPECT_THROW((void)f.ts->write_item(*t, primary_key_bytes(key, t->keys),
+                                      [](const json::object*) -> write_decision {
+                                        throw std::runtime_error("condition failed");
+                                      }),
+               std::runtime_error);
+  auto got = f.ts->get_item(*t, primary_key_bytes(key, t->keys)).value();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->at("v").at("S").as_string(), "old");
+}
+
+// Items, stats, index entries and stream sequence survive closing and reopening the store.
+TEST(TableStore, ReopenKeepsItemsStatsAndStreamSequence) {
+  fixture f;
+  auto t = f.make_table(true);
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"},"color":{"S":"red"}})");
+  f.put(*t, R"({"h":{"S":"b"},"r":{"N":"2"}})");
+  auto before = f.ts->stats(t->id);
+  f.reopen();
+  auto t2 = f.ts->tables().find("T");
+  ASSERT_TRUE(t2);
+  auto after = f.ts->stats(t2->id);
+  EXPECT_EQ(after.item_count, 2);
+  EXPECT_EQ(after.size_bytes, before.size_bytes);
+  EXPECT_EQ(after.stream_sequence, 2);
+  EXPECT_EQ(f.index_hashes(*t2), (std::vector<std::string>{"a"}));
+}
+
+// Back-filling a new index indexes the items already in the table.
+TEST(TableStore, BackfillIndexesExistingItems) {
+  fixture f;
+  auto t = f.make_table();
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"},"shape":{"S":"round"}})");
+  f.put(*t, R"({"h":{"S":"b"},"r":{"N":"1"}})");
+  table_info copy = *t;
+  index_info g;
+  g.name = "ByShape";
+  g.id = copy.next_index_id++;
+  g.keys.hash_name = "shape";
+  copy.indexes.push_back(g);
+  auto updated = f.ts->tables().update(copy).value();
+  ASSERT_TRUE(f.ts->backfill_index("T", g.id));
+  int n = 0;
+  ASSERT_TRUE(f.ts->scan_index(*updated, updated->indexes[1], "", "", false,
+                               [&](std::string_view, json::object& i) {
+                                 EXPECT_EQ(i.at("h").at("S").as_string(), "a");
+                                 ++n;
+                                 return true;
+                               }));
+  EXPECT_EQ(n, 1);
+}
+
+// A deleted table's items are gone, and writes to it report not_found.
+TEST(TableStore, DeletedTableRejectsWrites) {
+  fixture f;
+  auto t = f.make_table();
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"}})");
+  ASSERT_TRUE(f.ts->tables().remove("T"));
+  json::object item = json::parse(R"({"h":{"S":"a"},"r":{"N":"2"}})").as_object();
+  auto r = f.ts->write_item(*t, primary_key_bytes(item, t->keys), [&](const json::object*) {
+    return write_decision{write_decision::action::put, item};
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::not_found);
+}
+
+}  // namespace
+}  // namespace mysfits::table::storage

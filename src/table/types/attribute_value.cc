@@ -1,0 +1,333 @@
+// Attribute value rules: validation (DynamoDB's ValidationException/SerializationException
+// messages), size accounting, equality and scalar order, base64 through Boost.Beast.
+#include "types/attribute_value.h"
+
+#include <algorithm>
+#include <array>
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/string.hpp>
+#include <set>
+#include <vector>
+
+#include "api/api_error.h"
+#include "types/decimal.h"
+
+namespace mysfits::table {
+namespace json = boost::json;
+namespace {
+
+constexpr std::array<std::string_view, 10> type_names = {"S", "N", "B",  "BOOL", "NULL",
+                                                         "M", "L", "SS", "NS",   "BS"};
+
+const std::string invalid = "One or more parameter values were invalid: ";
+
+[[noreturn]] void fail_serialization(std::string_view what) {
+  throw api_error::serialization(std::string(what));
+}
+
+const json::string& expect_string(const json::value& v) {
+  if (!v.is_string()) fail_serialization("Unexpected value type in payload");
+  return v.get_string();
+}
+
+const json::array& expect_array(const json::value& v) {
+  if (!v.is_array()) fail_serialization("Unexpected field type");
+  return v.get_array();
+}
+
+bool valid_base64(std::string_view s) {
+  if (s.size() % 4 != 0) return false;
+  std::size_t pad = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       c == '+' || c == '/';
+    if (c == '=') {
+      ++pad;
+      if (pad > 2) return false;
+    } else if (!alpha || pad > 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void validate_binary(const json::value& v) {
+  const auto& s = expect_string(v);
+  if (!valid_base64(s)) {
+    fail_serialization("Base64 encoded length is expected a multiple of 4 bytes but found: " +
+                       std::to_string(s.size()));
+  }
+}
+
+std::string join_set(const json::array& a) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (i) out += ", ";
+    if (a[i].is_string()) out += std::string_view(a[i].get_string());
+  }
+  return out + "]";
+}
+
+void validate_set(std::string_view type, const json::array& a) {
+  if (a.empty()) {
+    if (type == "SS") throw api_error::validation(invalid + "An string set  may not be empty");
+    if (type == "NS") throw api_error::validation(invalid + "An number set  may not be empty");
+    throw api_error::validation(invalid + "Binary sets should not be empty");
+  }
+  if (type == "NS") {
+    std::vector<decimal> seen;
+    for (const auto& e : a) {
+      decimal d = decimal::parse(expect_string(e));
+      if (std::find(seen.begin(), seen.end(), d) != seen.end()) {
+        throw api_error::validation(invalid + "Input collection " + join_set(a) +
+                                    " contains duplicates.");
+      }
+      seen.push_back(std::move(d));
+    }
+    return;
+  }
+  std::set<std::string_view> seen;
+  for (const auto& e : a) {
+    const auto& s = expect_string(e);
+    if (type == "BS") validate_binary(e);
+    if (!seen.insert(std::string_view(s)).second) {
+      throw api_error::validation(invalid + "Input collection " + join_set(a) +
+                                  " contains duplicates.");
+    }
+  }
+}
+
+void validate(const json::value& v, int depth) {
+  if (depth > max_nesting_depth) {
+    throw api_error::validation("Nesting Levels have exceeded supported limits");
+  }
+  if (!v.is_object()) fail_serialization("Unexpected value type in payload");
+  const auto& o = v.get_object();
+  if (o.empty()) {
+    throw api_error::validation(
+        "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes");
+  }
+  if (o.size() > 1) {
+    throw api_error::validation(
+        "Supplied AttributeValue has more than one datatypes set, must contain exactly one of "
+        "the supported datatypes");
+  }
+  const auto& [key, inner] = *o.begin();
+  const std::string_view type = key;
+  if (type == "S") {
+    (void)expect_string(inner);
+  } else if (type == "N") {
+    (void)decimal::parse(expect_string(inner));
+  } else if (type == "B") {
+    validate_binary(inner);
+  } else if (type == "BOOL") {
+    if (!inner.is_bool()) fail_serialization("Unexpected value type in payload");
+  } else if (type == "NULL") {
+    if (!inner.is_bool()) fail_serialization("Unexpected value type in payload");
+    if (!inner.get_bool()) {
+      throw api_error::validation(invalid +
+                                  "Null attribute value types must have the value of true");
+    }
+  } else if (type == "M") {
+    if (!inner.is_object()) fail_serialization("Unexpected value type in payload");
+    for (const auto& [k, e] : inner.get_object()) {
+      (void)k;
+      validate(e, depth + 1);
+    }
+  } else if (type == "L") {
+    for (const auto& e : expect_array(inner)) validate(e, depth + 1);
+  } else if (type == "SS" || type == "NS" || type == "BS") {
+    validate_set(type, expect_array(inner));
+  } else {
+    fail_serialization("Unknown AttributeValue type: " + std::string(type));
+  }
+}
+
+std::size_t number_size(std::string_view text) {
+  auto d = decimal::try_parse(text);
+  if (!d || d->is_zero()) return 1;
+  // Digits are stored two per byte plus one byte of exponent and sign.
+  return (d->digits().size() + 1) / 2 + 1;
+}
+
+std::size_t binary_size(std::string_view b64) {
+  auto d = base64_decode(b64);
+  return d ? d->size() : b64.size();
+}
+
+}  // namespace
+
+void validate_attribute_value(const json::value& v) { validate(v, 0); }
+
+void validate_item(const json::object& item) {
+  for (const auto& [name, v] : item) {
+    if (name.empty()) {
+      throw api_error::validation(invalid + "An AttributeValue may not contain an empty string");
+    }
+    validate(v, 0);
+  }
+  if (item_size(item) > max_item_size) {
+    throw api_error::validation("Item size has exceeded the maximum allowed size");
+  }
+}
+
+void validate_key_attribute(std::string_view name, const json::value& v,
+                            std::optional<std::string_view> expected_type) {
+  validate(v, 0);
+  const std::string_view t = attribute_type(v);
+  if (expected_type && t != *expected_type) {
+    throw api_error::validation(invalid + "Type mismatch for key " + std::string(name) +
+                                " expected: " + std::string(*expected_type) +
+                                " actual: " + std::string(t));
+  }
+  if (t != "S" && t != "N" && t != "B") {
+    throw api_error::validation(invalid + "Type mismatch for key " + std::string(name));
+  }
+  if ((t == "S" || t == "B") && v.get_object().begin()->value().get_string().empty()) {
+    throw api_error::validation(
+        invalid + "The AttributeValue for a key attribute cannot contain an empty " +
+        (t == "S" ? "string" : "binary") + " value. Key: " + std::string(name));
+  }
+}
+
+std::string_view attribute_type(const json::value& v) {
+  if (!v.is_object() || v.get_object().size() != 1) return {};
+  const std::string_view k = v.get_object().begin()->key();
+  for (auto t : type_names) {
+    if (t == k) return t;
+  }
+  return {};
+}
+
+std::size_t attribute_value_size(const json::value& v) {
+  const std::string_view t = attribute_type(v);
+  if (t.empty()) return 0;
+  const json::value& inner = v.get_object().begin()->value();
+  if (t == "S") return inner.get_string().size();
+  if (t == "N") return number_size(inner.get_string());
+  if (t == "B") return binary_size(inner.get_string());
+  if (t == "BOOL" || t == "NULL") return 1;
+  if (t == "M") {
+    std::size_t n = 3;
+    for (const auto& [k, e] : inner.get_object()) n += k.size() + attribute_value_size(e) + 1;
+    return n;
+  }
+  if (t == "L") {
+    std::size_t n = 3;
+    for (const auto& e : inner.get_array()) n += attribute_value_size(e) + 1;
+    return n;
+  }
+  std::size_t n = 0;
+  for (const auto& e : inner.get_array()) {
+    const std::string_view s = e.get_string();
+    n += t == "SS" ? s.size() : (t == "NS" ? number_size(s) : binary_size(s));
+  }
+  return n;
+}
+
+std::size_t item_size(const json::object& item) {
+  std::size_t n = 0;
+  for (const auto& [k, v] : item) n += k.size() + attribute_value_size(v);
+  return n;
+}
+
+bool attribute_values_equal(const json::value& a, const json::value& b) {
+  const std::string_view ta = attribute_type(a);
+  const std::string_view tb = attribute_type(b);
+  if (ta.empty() || ta != tb) return false;
+  const json::value& x = a.get_object().begin()->value();
+  const json::value& y = b.get_object().begin()->value();
+  if (ta == "N") {
+    auto dx = decimal::try_parse(x.get_string());
+    auto dy = decimal::try_parse(y.get_string());
+    return dx && dy && *dx == *dy;
+  }
+  if (ta == "B") return base64_decode(x.get_string()) == base64_decode(y.get_string());
+  if (ta == "S" || ta == "BOOL" || ta == "NULL") return x == y;
+  if (ta == "L") {
+    const auto& la = x.get_array();
+    const auto& lb = y.get_array();
+    if (la.size() != lb.size()) return false;
+    for (std::size_t i = 0; i < la.size(); ++i) {
+      if (!attribute_values_equal(la[i], lb[i])) return false;
+    }
+    return true;
+  }
+  if (ta == "M") {
+    const auto& ma = x.get_object();
+    const auto& mb = y.get_object();
+    if (ma.size() != mb.size()) return false;
+    for (const auto& [k, e] : ma) {
+      auto it = mb.find(k);
+      if (it == mb.end() || !attribute_values_equal(e, it->value())) return false;
+    }
+    return true;
+  }
+  // Sets: same size and every element of one is in the other (elements are distinct).
+  const auto& sa = x.get_array();
+  const auto& sb = y.get_array();
+  if (sa.size() != sb.size()) return false;
+  const std::string elem_type(ta.substr(0, 1));
+  for (const auto& e : sa) {
+    json::value ea = json::object{{elem_type, e}};
+    bool found = false;
+    for (const auto& f : sb) {
+      if (attribute_values_equal(ea, json::object{{elem_type, f}})) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+std::optional<std::strong_ordering> compare_scalar(const json::value& a, const json::value& b) {
+  const std::string_view ta = attribute_type(a);
+  const std::string_view tb = attribute_type(b);
+  if (ta != tb || (ta != "S" && ta != "N" && ta != "B")) return std::nullopt;
+  const json::value& x = a.get_object().begin()->value();
+  const json::value& y = b.get_object().begin()->value();
+  if (!x.is_string() || !y.is_string()) return std::nullopt;
+  if (ta == "N") {
+    auto dx = decimal::try_parse(x.get_string());
+    auto dy = decimal::try_parse(y.get_string());
+    if (!dx || !dy) return std::nullopt;
+    return *dx <=> *dy;
+  }
+  std::string bx, by;
+  if (ta == "B") {
+    auto ox = base64_decode(x.get_string());
+    auto oy = base64_decode(y.get_string());
+    if (!ox || !oy) return std::nullopt;
+    bx = std::move(*ox);
+    by = std::move(*oy);
+  } else {
+    bx = x.get_string();
+    by = y.get_string();
+  }
+  // Bytewise, unsigned: std::string::compare uses char_traits<char>, which compares as unsigned.
+  const int c = bx.compare(by);
+  return c <=> 0;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  namespace b64 = boost::beast::detail::base64;
+  std::string out(b64::encoded_size(bytes.size()), '\0');
+  out.resize(b64::encode(out.data(), bytes.data(), bytes.size()));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  namespace b64 = boost::beast::detail::base64;
+  if (!valid_base64(text)) return std::nullopt;
+  std::string out(b64::decoded_size(text.size()), '\0');
+  auto [written, read] = b64::decode(out.data(), text.data(), text.size());
+  (void)read;  // validated above, so the whole input is consumed
+  out.resize(written);
+  return out;
+}
+
+}  // namespace mysfits::table

@@ -1,0 +1,52 @@
+// Attribute values in DynamoDB's JSON wire form ({"S":"x"}, {"N":"1"}, {"M":{…}}, …): validation
+// with DynamoDB's errors, item size as DynamoDB counts it, equality, scalar ordering, base64.
+// Used by the request handlers (api/), the expression engine (expr/) and storage.
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <compare>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mysfits::table {
+
+// Largest item DynamoDB stores (400 KB, names included).
+inline constexpr std::size_t max_item_size = 400 * 1024;
+// Deepest nesting of M/L that DynamoDB accepts.
+inline constexpr int max_nesting_depth = 32;
+
+// Throws api_error::validation unless `v` is one well-formed attribute value: exactly one type
+// key, right JSON types, valid numbers and base64, non-empty duplicate-free sets, depth ≤ 32.
+void validate_attribute_value(const boost::json::value& v);
+// Validates every attribute of an item (names non-empty, values as above, total ≤ 400 KB).
+void validate_item(const boost::json::object& item);
+// As validate_attribute_value, plus the key rules: type S, N or B only (matching `expected_type`
+// when given) and no empty string/binary. `name` is used in the messages.
+void validate_key_attribute(std::string_view name, const boost::json::value& v,
+                            std::optional<std::string_view> expected_type = std::nullopt);
+
+// The type key of a (validated) value: "S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS".
+[[nodiscard]] std::string_view attribute_type(const boost::json::value& v);
+
+// DynamoDB's size accounting: name bytes + value bytes (strings UTF-8 length, numbers about
+// digits/2 + 1, binary decoded length, +3 per M/L and +1 per element…).
+[[nodiscard]] std::size_t attribute_value_size(const boost::json::value& v);
+[[nodiscard]] std::size_t item_size(const boost::json::object& item);
+
+// Equality as DynamoDB compares values (numbers numerically, sets order-insensitive, binary by
+// decoded bytes, M/L recursively).
+[[nodiscard]] bool attribute_values_equal(const boost::json::value& a, const boost::json::value& b);
+// Order of two scalars for <, <=, >, >=, BETWEEN: S with S and B with B bytewise, N with N
+// numerically; nullopt for any other pair (the comparison is then false).
+[[nodiscard]] std::optional<std::strong_ordering> compare_scalar(const boost::json::value& a,
+                                                                 const boost::json::value& b);
+
+// Standard base64 (with padding). decode returns nullopt on malformed input.
+[[nodiscard]] std::string base64_encode(std::string_view bytes);
+[[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace mysfits::table
