@@ -73,8 +73,10 @@ def main():
 
     work = tempfile.mkdtemp(prefix="mysfits-app-it-")
     if args.table:
+        # The engine checks SigV4 with these keys, so every call also proves the client signs right.
         _, tport = start([args.table, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                          os.path.join(work, "table"), "--region", "us-west-2"],
+                          os.path.join(work, "table"), "--region", "us-west-2",
+                          "--access-key-id", "test", "--secret-access-key", "test"],
                          dict(os.environ), "mysfits-table")
         endpoint = f"http://127.0.0.1:{tport}"
     else:
@@ -166,8 +168,15 @@ def main():
     check(st == 503 and body and "message" in body, "unreachable table is 503 JSON")
     check(time.time() - t0 < 15, "503 comes back within the client's bounded retries")
 
+    # A wrong secret is refused by the table; the service answers with a JSON error, not a crash.
+    bad, bport = start([args.core], dict(env, AWS_SECRET_ACCESS_KEY="wrong"), "mysfits-core bad key")
+    st, _, body = jrequest(bport, "GET", "/mysfits")
+    if args.table:
+        check(st == 500 and body and "message" in body, f"table refusing the signature gives 500 JSON (got {st} {body})")
+
     # SIGTERM stops the services cleanly.
-    for p, name in ((core, "core"), (like, "like"), (chaos, "like chaos"), (dead, "core no table")):
+    for p, name in ((core, "core"), (like, "like"), (chaos, "like chaos"), (dead, "core no table"),
+                    (bad, "core bad key")):
         p.send_signal(signal.SIGTERM)
         try:
             rc = p.wait(timeout=15)
