@@ -4,12 +4,13 @@
 # target >= 10x dynalite's throughput with a lower p99). `--million [N]` instead loads N (default
 # 1,000,000) 200-byte items into each server and reports load time, disk, RSS and full-Scan time.
 # Usage: bench/table_vs_dynalite.sh [--duration S] [--connections N] [--threads T] [--items K]
-#                                   [--million [N]] [--skip-dynalite] [--build-dir DIR]
+#                                   [--million [N]] [--skip-dynalite] [--build-dir DIR] [--no-build]
+#                                   [--table-args "--no-sync"]   (extra mysfits-table flags)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/bench-release"
-duration=10 connections=16 threads=2 items=10000 million=0 skip_dynalite=0
+duration=10 connections=16 threads=2 items=10000 million=0 skip_dynalite=0 no_build=0 table_args=""
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift ;;
@@ -18,17 +19,21 @@ while (($#)); do
     --items) items=$2; shift ;;
     --million) if [[ "${2:-}" =~ ^[0-9]+$ ]]; then million=$2; shift; else million=1000000; fi ;;
     --skip-dynalite) skip_dynalite=1 ;;
+    --no-build) no_build=1 ;;
+    --table-args) table_args=$2; shift ;;
     --build-dir) build=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 
-echo "== building the release preset in $build (mysfits-table, table_ops_bench)"
-cmake --preset release -B "$build" > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" -j2 --target mysfits-table table_ops_bench
-echo "== installing dynalite from bench/package-lock.json"
-(cd "$root/bench" && npm ci --no-audit --no-fund --silent)
+if ((!no_build)); then
+  echo "== building the release preset in $build (mysfits-table, table_ops_bench)"
+  cmake --preset release -B "$build" > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  cmake --build "$build" -j2 --target mysfits-table table_ops_bench
+  echo "== installing dynalite from bench/package-lock.json"
+  (cd "$root/bench" && npm ci --no-audit --no-fund --silent)
+fi
 
 work=$(mktemp -d /tmp/mysfits-bench.XXXXXX)
 pids=()
@@ -55,10 +60,10 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 "$build/src/table/mysfits-table" serve --listen 127.0.0.1:0 --data-dir "$work/table" \
-  --region us-west-2 > "$work/table.log" 2>&1 &
+  --region us-west-2 $table_args > "$work/table.log" 2>&1 &
 table_pid=$!; pids+=("$table_pid")
 table_url=$(wait_for_line "$work/table.log" 'http://127\.0\.0\.1:[0-9]+')
-echo "== mysfits-table pid $table_pid at $table_url"
+echo "== mysfits-table pid $table_pid at $table_url ${table_args:+(flags: $table_args)}"
 
 dyn_url=""
 if ((!skip_dynalite)); then
@@ -98,7 +103,8 @@ echo "label=mysfits-table rss_mb=$(($(rss_kb "$table_pid") / 1024))" \
   "disk_mb=$(du -sm "$work/table" | cut -f1)"
 
 echo
-echo "== $connections connections, $threads client threads, ${duration}s per operation, $items items, $(nproc) cores"
+echo "== $connections connections, $threads client threads, ${duration}s per operation, $items items," \
+  "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), mysfits-table flags: ${table_args:-none}"
 awk '
   /op=/ {
     for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }

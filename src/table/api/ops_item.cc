@@ -114,7 +114,7 @@ json::object update_item(op_context& ctx, const json::object& req) {
   auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
     check_write_condition(wc, old);
     json::object item = old ? *old : key;
-    if (upd) touched = expr::apply_update(*upd, item);
+    if (upd) touched = expr::apply_update(*upd, item, old != nullptr);
     if (item_size(item) > max_item_size)
       throw api_error::validation("Item size to update has exceeded the maximum allowed size");
     (void)key_bytes_of_item(*t, item);  // index key types and lengths, as PutItem

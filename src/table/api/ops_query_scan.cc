@@ -3,6 +3,7 @@
 // limit, and Scan's parallel segments.
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
 #include <boost/json/serialize.hpp>
+#include <set>
 
 #include "api/ops.h"
 #include "api/request.h"
@@ -210,6 +211,42 @@ json::object respond(page&& pg, bool count_only) {
   return resp;
 }
 
+void collect_roots(const expr::operand& o, std::set<std::string>& out);
+void collect_roots(const expr::condition& c, std::set<std::string>& out) {
+  if (!c) return;
+  for (const auto& o : c->operands) collect_roots(o, out);
+  for (const auto& ch : c->children) collect_roots(ch, out);
+}
+void collect_roots(const expr::operand& o, std::set<std::string>& out) {
+  if (const auto* p = std::get_if<expr::path>(&o.v)) {
+    if (!p->elements.empty()) out.insert(p->root());
+  } else if (const auto* f = std::get_if<std::shared_ptr<const expr::function_call>>(&o.v)) {
+    if (*f)
+      for (const auto& a : (*f)->args) collect_roots(a, out);
+  } else if (const auto* a = std::get_if<std::shared_ptr<const expr::arithmetic>>(&o.v)) {
+    if (*a) {
+      collect_roots((*a)->lhs, out);
+      collect_roots((*a)->rhs, out);
+    }
+  }
+}
+
+// DynamoDB refuses Query filters on the key attributes of the table or index queried.
+void check_filter_avoids_keys(const read_plan& p, const key_schema& ks, bool is_expression) {
+  if (!p.filter) return;
+  std::set<std::string> roots;
+  collect_roots(*p.filter, roots);
+  for (const auto* k : {&ks.hash_name, ks.range_name ? &*ks.range_name : nullptr}) {
+    if (k && roots.contains(*k))
+      throw api_error::validation(
+          std::string(is_expression ? "Filter Expression can only contain non-primary key "
+                                      "attributes: Primary key attribute: "
+                                    : "QueryFilter can only contain non-key attributes: Primary "
+                                      "key attribute: ") +
+          *k);
+  }
+}
+
 void check_key_type(const json::value& v, key_type expected) {
   if (attribute_type(v) != storage::key_type_name(expected))
     throw api_error::validation(
@@ -256,6 +293,7 @@ json::object query(op_context& ctx, const json::object& req) {
           "Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
           "operator or function: begins_with, operand type: N");
   }
+  check_filter_avoids_keys(p, ks, find_string(req, "FilterExpression").has_value());
   bool forward = find_bool(req, "ScanIndexForward").value_or(true);
 
   std::string prefix = storage::key_part_bytes(cond.hash_value);
@@ -342,7 +380,8 @@ json::object scan(op_context& ctx, const json::object& req) {
       // Segments split items by their hash key, so one hash key lives in one segment.
       const auto* hv = item.if_contains(ks.hash_name);
       std::string hb = hv ? storage::key_part_bytes(*hv) : std::string();
-      auto h = std::hash<std::string>{}(hb);
+      std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across builds and runs
+      for (unsigned char ch : hb) h = (h ^ ch) * 1099511628211ull;
       if (static_cast<std::int64_t>(h % static_cast<std::uint64_t>(*total)) != *segment)
         return true;
     }

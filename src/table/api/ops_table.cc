@@ -442,14 +442,13 @@ json::object delete_table(op_context& ctx, const json::object& req) {
         "Requested resource not found: Table: " + std::string(name) + " not found");
   json::object d = describe(ctx, *t);
   d["TableStatus"] = "DELETING";
-  auto removed = ctx.store.tables().remove(name);
+  auto removed = ctx.store.delete_table(name);
   if (!removed) {
     if (removed.error().code == errc::not_found)
       throw api_error::resource_not_found(
           "Requested resource not found: Table: " + std::string(name) + " not found");
     throw api_error::internal_server_error(removed.error().message);
   }
-  ctx.store.forget((*removed)->id);
   return {{"TableDescription", std::move(d)}};
 }
 

@@ -59,7 +59,9 @@ http::response make_response(unsigned status, std::string body, unsigned version
                              const std::string& content_type) {
   http::response res{static_cast<http::bhttp::status>(status), version};
   res.set(http::bhttp::field::content_type, content_type);
-  res.set("x-amzn-RequestId", boost::uuids::to_string(boost::uuids::random_generator()()));
+  // One generator per thread: constructing one seeds it from the OS, too slow per request.
+  thread_local boost::uuids::random_generator request_ids;
+  res.set("x-amzn-RequestId", boost::uuids::to_string(request_ids()));
   boost::crc_32_type crc;
   crc.process_bytes(body.data(), body.size());
   res.set("x-amz-crc32", std::to_string(crc.checksum()));
@@ -81,18 +83,29 @@ std::string error_body(const api_error& e) {
 }
 
 router::router(storage::table_store& store, router_options options)
-    : store_(store), options_(std::move(options)), ctx_{store, options_.region} {
+    : store_(store),
+      options_(std::move(options)),
+      ctx_{store, options_.region},
+      gauges_(std::make_shared<gauge_source>()) {
+  gauges_->store = &store_;
   register_table_metrics();
+}
+
+router::~router() {
+  std::lock_guard lock(gauges_->mu);
+  gauges_->store = nullptr;
 }
 
 void router::register_table_metrics() {
   auto& reg = metrics::default_registry();
   for (const auto& t : store_.tables().list()) {
     std::string name = t->name;
-    auto stat = [this, name](bool bytes) -> double {
-      auto cur = store_.tables().find(name);
+    auto stat = [src = gauges_, name](bool bytes) -> double {
+      std::lock_guard lock(src->mu);
+      if (!src->store) return 0;
+      auto cur = src->store->tables().find(name);
       if (!cur) return 0;
-      auto s = store_.stats(cur->id);
+      auto s = src->store->stats(cur->id);
       return static_cast<double>(bytes ? s.size_bytes : s.item_count);
     };
     reg.set_callback_gauge("mysfits_table_items", "Items in a table", {{"table", name}},
@@ -133,7 +146,9 @@ http::response router::handle(http::request& req) {
     if (req.target() == "/metrics")
       return make_response(200, metrics::default_registry().render(), req.version(),
                            "text/plain; version=0.0.4");
-    return make_response(200, "ok\n", req.version(), "text/plain");
+    // DynamoDB's own answer to GET /, which load balancers and SDK probes read.
+    return make_response(200, "healthy: dynamodb." + options_.region + ".amazonaws.com",
+                         req.version(), "text/plain");
   }
   std::string operation = target.rfind(target_prefix, 0) == 0
                               ? target.substr(target_prefix.size())
@@ -151,7 +166,7 @@ http::response router::handle(http::request& req) {
       if (q != std::string_view::npos) sr.query = std::string(t.substr(q + 1));
       for (const auto& f : req) sr.headers.emplace_back(f.name_string(), f.value());
       sr.body = req.body();
-      verify_sigv4(sr, *options_.credentials);
+      verify_sigv4(sr, *options_.credentials, std::chrono::system_clock::now());
     }
     if (target.rfind(target_prefix, 0) != 0) throw api_error::unknown_operation();
     result = dispatch(operation, req.body());

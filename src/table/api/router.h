@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -27,6 +29,9 @@ struct router_options {
 class router {
  public:
   router(storage::table_store& store, router_options options);
+  ~router();  // detaches the per-table gauges, which outlive it in the process-wide registry
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
 
   // The HTTP handler.
   [[nodiscard]] http::response handle(http::request& req);
@@ -43,6 +48,12 @@ class router {
   storage::table_store& store_;
   router_options options_;
   op_context ctx_;
+  // What the per-table gauges read; cleared when the router goes away.
+  struct gauge_source {
+    std::mutex mu;
+    storage::table_store* store = nullptr;
+  };
+  std::shared_ptr<gauge_source> gauges_;
 };
 
 // The {"__type", "message"} body of an error.

@@ -7,7 +7,9 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
+#include <optional>
 
 #include "api/api_error.h"
 
@@ -162,7 +164,26 @@ std::string sigv4_signature(std::string_view secret, std::string_view date, std:
   return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
 }
 
-void verify_sigv4(const sigv4_request& req, const sigv4_credentials& creds) {
+namespace {
+// "20150830T123600Z" ↔ time_t (UTC).
+std::optional<std::time_t> parse_amz_date(std::string_view s) {
+  std::tm tm{};
+  if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
+  std::string copy(s);
+  if (!strptime(copy.c_str(), "%Y%m%dT%H%M%SZ", &tm)) return std::nullopt;
+  return timegm(&tm);
+}
+std::string format_amz_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[20];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+}  // namespace
+
+void verify_sigv4(const sigv4_request& req, const sigv4_credentials& creds,
+                  std::chrono::system_clock::time_point now) {
   const std::string* auth = find_header(req, "authorization");
   if (!auth)
     throw api_error::missing_authentication_token("Request is missing Authentication Token");
@@ -220,6 +241,19 @@ void verify_sigv4(const sigv4_request& req, const sigv4_credentials& creds) {
   if (expected.size() != signature.size() ||
       CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) != 0)
     bad_signature();
+  // A valid signature is only good within 5 minutes of its date (replay protection).
+  auto signed_at = parse_amz_date(*date);
+  if (!signed_at) bad_signature();
+  std::time_t t_now = std::chrono::system_clock::to_time_t(now);
+  constexpr std::time_t skew = 5 * 60;
+  if (*signed_at < t_now - skew)
+    throw api_error::invalid_signature("Signature expired: " + *date + " is now earlier than " +
+                                       format_amz_date(t_now - skew) + " (" +
+                                       format_amz_date(t_now) + " - 5 min.)");
+  if (*signed_at > t_now + skew)
+    throw api_error::invalid_signature("Signature not yet current: " + *date +
+                                       " is still later than " + format_amz_date(t_now + skew) +
+                                       " (" + format_amz_date(t_now) + " + 5 min.)");
 }
 
 }  // namespace mysfits::table::api

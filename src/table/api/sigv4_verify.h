@@ -4,6 +4,7 @@
 // Used by the router when the server is given credentials; throws api_error on failure.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,8 +26,10 @@ struct sigv4_credentials {
 };
 
 // Throws MissingAuthenticationTokenException (no Authorization header), UnrecognizedClient
-// (unknown access key id), InvalidSignatureException (malformed header or wrong signature).
-void verify_sigv4(const sigv4_request& req, const sigv4_credentials& creds);
+// (unknown access key id), InvalidSignatureException (malformed header, wrong signature, or an
+// X-Amz-Date more than 5 minutes away from `now`, as DynamoDB).
+void verify_sigv4(const sigv4_request& req, const sigv4_credentials& creds,
+                  std::chrono::system_clock::time_point now);
 
 // The pieces, exposed for tests against AWS's published examples.
 std::string sigv4_canonical_request(const sigv4_request& req,

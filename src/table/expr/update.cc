@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
 #include <functional>
+#include <set>
 
 #include "api/api_error.h"
 #include "expr/expressions.h"
@@ -122,11 +123,11 @@ void remove_at(json::object& item, const path& p, bool item_exists = true) {
   if (index < list.size()) list.erase(list.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
-bool set_contains(std::string_view elem_type, const json::array& set, const json_value& e) {
-  const json_value wrapped = json::object{{elem_type, e}};
-  return std::any_of(set.begin(), set.end(), [&](const json_value& x) {
-    return attribute_values_equal(json::object{{elem_type, x}}, wrapped);
-  });
+// The keys of a set's elements, for O(log n) membership tests.
+std::set<std::string> element_keys(std::string_view set_type, const json::array& set) {
+  std::set<std::string> keys;
+  for (const auto& e : set) keys.insert(set_element_key(set_type, e));
+  return keys;
 }
 
 void add_at(json::object& item, const path& p, const json_value& v) {
@@ -144,9 +145,9 @@ void add_at(json::object& item, const path& p, const json_value& v) {
     inner(*cur) = sum.to_string();
   } else if (tc == "SS" || tc == "NS" || tc == "BS") {
     auto& set = inner(*cur).get_array();
-    const std::string_view et = tc.substr(0, 1);
+    std::set<std::string> present = element_keys(tc, set);
     for (const auto& e : inner(v).get_array()) {
-      if (!set_contains(et, set, e)) set.push_back(e);
+      if (present.insert(set_element_key(tc, e)).second) set.push_back(e);
     }
   } else if (tc == "L") {  // AttributeUpdates ADD on a list appends (legacy only)
     for (const auto& e : inner(v).get_array()) inner(*cur).get_array().push_back(e);
@@ -160,12 +161,11 @@ void delete_at(json::object& item, const path& p, const json_value& v) {
   if (!cur) return;
   const std::string_view tc = attribute_type(*cur);
   if (tc != attribute_type(v) || (tc != "SS" && tc != "NS" && tc != "BS")) bad_type();
-  const std::string_view et = tc.substr(0, 1);
-  const auto& remove = inner(v).get_array();
+  const std::set<std::string> remove = element_keys(tc, inner(v).get_array());
   auto& set = inner(*cur).get_array();
   json::array kept;
   for (const auto& e : set) {
-    if (!set_contains(et, remove, e)) kept.push_back(e);
+    if (!remove.contains(set_element_key(tc, e))) kept.push_back(e);
   }
   if (kept.empty()) {
     remove_at(item, p);

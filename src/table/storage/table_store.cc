@@ -107,9 +107,16 @@ std::shared_ptr<table_store::table_state> table_store::state(std::uint64_t table
   return s;
 }
 
-void table_store::forget(std::uint64_t table_id) {
+result<std::shared_ptr<const table_info>> table_store::delete_table(std::string_view name) {
+  auto t = catalog_.find(name);
+  if (!t) return error::not_found("no table " + std::string(name));
+  auto st = state(t->id);
+  std::unique_lock table_lock(st->writes);
+  auto removed = catalog_.remove(name);
+  if (!removed) return removed.error();
   std::lock_guard lock(states_mu_);
-  states_.erase(table_id);
+  states_.erase((*removed)->id);
+  return removed;
 }
 
 std::mutex& table_store::stripe(std::uint64_t table_id, std::string_view pk) {

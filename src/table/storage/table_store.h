@@ -3,6 +3,10 @@
 // stream) its stream record — commits in ONE rocksdb::WriteBatch, under a striped per-item
 // mutex so read-modify-write (conditions, UpdateItem) is atomic. Reads use iterators (implicit
 // snapshots). Callers pass primary keys already encoded (primary_key_bytes below).
+// For global tables (issue 3): every item record carries its write timestamp and origin region
+// (keys.h item_record), ready for last-writer-wins; stream sequence numbers are taken under the
+// item's lock, so they are in commit order per item, but across items a higher number can commit
+// a moment before a lower one — a stream reader must not advance past an in-flight number.
 #pragma once
 
 #include <array>
@@ -108,8 +112,9 @@ class table_store {
   [[nodiscard]] table_stats stats(std::uint64_t table_id);
   // Item count and size of one index, read from the store.
   [[nodiscard]] table_stats index_stats(std::uint64_t table_id, std::uint32_t index_id);
-  // Forgets a deleted table's in-memory state.
-  void forget(std::uint64_t table_id);
+  // Deletes a table: waits for its in-flight item writes, then removes its description and all
+  // its data in one batch, so no write can land in the dropped ranges afterwards.
+  [[nodiscard]] result<std::shared_ptr<const table_info>> delete_table(std::string_view name);
 
  private:
   struct table_state {

@@ -211,6 +211,62 @@ TEST(Router, BatchLimitsAndResults) {
   EXPECT_EQ(got.at("Responses").at("Music").as_array().size(), 1u);
 }
 
+// UpdateTable adds a GSI back-filled from existing items, and deletes it again.
+TEST(Router, UpdateTableBackfillsAndDropsGsi) {
+  fixture f;
+  f.create_music_table();
+  f.ok("UpdateTable", R"({"TableName":"Music",
+      "AttributeDefinitions":[{"AttributeName":"Year","AttributeType":"N"}],
+      "GlobalSecondaryIndexUpdates":[{"Create":{"IndexName":"ByYear",
+        "KeySchema":[{"AttributeName":"Year","KeyType":"HASH"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}}]})");
+  auto q =
+      f.ok("Query", R"({"TableName":"Music","IndexName":"ByYear","KeyConditionExpression":"#y = :y",
+      "ExpressionAttributeNames":{"#y":"Year"},"ExpressionAttributeValues":{":y":{"N":"1999"}}})");
+  ASSERT_EQ(q.at("Count").as_int64(), 1);
+  EXPECT_FALSE(q.at("Items").as_array()[0].as_object().contains("Genre"));  // KEYS_ONLY
+  auto d = f.ok("DescribeTable", R"({"TableName":"Music"})");
+  EXPECT_EQ(d.at("Table").at("GlobalSecondaryIndexes").as_array().size(), 2u);
+  f.ok("UpdateTable", R"({"TableName":"Music",
+      "GlobalSecondaryIndexUpdates":[{"Delete":{"IndexName":"ByYear"}}]})");
+  EXPECT_EQ(f.fail("Query",
+                   R"({"TableName":"Music","IndexName":"ByYear","KeyConditionExpression":"#y = :y",
+      "ExpressionAttributeNames":{"#y":"Year"},"ExpressionAttributeValues":{":y":{"N":"1999"}}})")
+                .second,
+            "The table does not have the specified index: ByYear");
+}
+
+// ListTables pages with Limit / LastEvaluatedTableName / ExclusiveStartTableName.
+TEST(Router, ListTablesPages) {
+  fixture f;
+  for (auto name : {"Aaa", "Bbb", "Ccc"})
+    f.ok("CreateTable", std::string(R"({"TableName":")") + name + R"(",
+        "AttributeDefinitions":[{"AttributeName":"k","AttributeType":"S"}],
+        "KeySchema":[{"AttributeName":"k","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"})");
+  auto p1 = f.ok("ListTables", R"({"Limit":2})");
+  EXPECT_EQ(p1.at("TableNames").as_array().size(), 2u);
+  EXPECT_EQ(p1.at("LastEvaluatedTableName").as_string(), "Bbb");
+  auto p2 = f.ok("ListTables", R"({"Limit":2,"ExclusiveStartTableName":"Bbb"})");
+  EXPECT_EQ(p2.at("TableNames").as_array().size(), 1u);
+  EXPECT_FALSE(p2.contains("LastEvaluatedTableName"));
+}
+
+// Tags set on a table ARN are listed and removed; an unknown table's ARN is not found.
+TEST(Router, TagsOnTableArn) {
+  fixture f;
+  f.create_music_table();
+  std::string arn = "arn:aws:dynamodb:us-west-2:000000000000:table/Music";
+  f.ok("TagResource", R"({"ResourceArn":")" + arn +
+                          R"(","Tags":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}]})");
+  f.ok("UntagResource", R"({"ResourceArn":")" + arn + R"(","TagKeys":["a"]})");
+  auto tags = f.ok("ListTagsOfResource", R"({"ResourceArn":")" + arn + R"("})");
+  ASSERT_EQ(tags.at("Tags").as_array().size(), 1u);
+  EXPECT_EQ(tags.at("Tags").as_array()[0].at("Key").as_string(), "b");
+  EXPECT_EQ(f.fail("ListTagsOfResource",
+                   R"({"ResourceArn":"arn:aws:dynamodb:us-west-2:000000000000:table/Nope"})")
+                .first,
+            "ResourceNotFoundException");
+}
+
 // With credentials configured, an unsigned request is refused with DynamoDB's error.
 TEST(Router, CredentialsRequireSignature) {
   fixture f(sigv4_credentials{"AKID", "SECRET"});

@@ -26,9 +26,13 @@ sigv4_request vanilla(std::string signature, std::string query = "") {
   return r;
 }
 
-std::string error_type_of(const sigv4_request& r, const sigv4_credentials& c) {
+// The published example's own time, so its signature is current.
+const auto example_time = std::chrono::system_clock::from_time_t(1440938160);  // 20150830T123600Z
+
+std::string error_type_of(const sigv4_request& r, const sigv4_credentials& c,
+                          std::chrono::system_clock::time_point now = example_time) {
   try {
-    verify_sigv4(r, c);
+    verify_sigv4(r, c, now);
   } catch (const api_error& e) {
     return e.type();
   }
@@ -87,6 +91,17 @@ TEST(SigV4Verify, UnknownKeyAndMissingHeaderHaveTheirOwnErrors) {
   unsigned_request.headers.pop_back();
   EXPECT_EQ(error_type_of(unsigned_request, example_credentials),
             "MissingAuthenticationTokenException");
+}
+
+// A correct signature older (or newer) than 5 minutes is refused, as DynamoDB does.
+TEST(SigV4Verify, RejectsSignaturesOutsideFiveMinutes) {
+  auto r = vanilla("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+  EXPECT_EQ(error_type_of(r, example_credentials, example_time + std::chrono::minutes(4)),
+            "accepted");
+  EXPECT_EQ(error_type_of(r, example_credentials, example_time + std::chrono::minutes(6)),
+            "InvalidSignatureException");
+  EXPECT_EQ(error_type_of(r, example_credentials, example_time - std::chrono::minutes(6)),
+            "InvalidSignatureException");
 }
 
 }  // namespace

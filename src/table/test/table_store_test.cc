@@ -178,7 +178,7 @@ TEST(TableStore, DeletedTableRejectsWrites) {
   fixture f;
   auto t = f.make_table();
   f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"}})");
-  ASSERT_TRUE(f.ts->tables().remove("T"));
+  ASSERT_TRUE(f.ts->delete_table("T"));
   json::object item = json::parse(R"({"h":{"S":"a"},"r":{"N":"2"}})").as_object();
   auto r = f.ts->write_item(*t, primary_key_bytes(item, t->keys), [&](const json::object*) {
     return write_decision{write_decision::action::put, item};

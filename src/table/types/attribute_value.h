@@ -29,6 +29,11 @@ void validate_item(const boost::json::object& item);
 void validate_key_attribute(std::string_view name, const boost::json::value& v,
                             std::optional<std::string_view> expected_type = std::nullopt);
 
+// Rewrites every number inside a validated value (N, NS elements, nested in M/L) to decimal's
+// canonical text, which is how DynamoDB returns numbers ("1.50" → "1.5", "1e3" → "1000").
+void canonicalize_numbers(boost::json::value& v);
+void canonicalize_item(boost::json::object& item);
+
 // The type key of a (validated) value: "S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS".
 [[nodiscard]] std::string_view attribute_type(const boost::json::value& v);
 
@@ -40,6 +45,11 @@ void validate_key_attribute(std::string_view name, const boost::json::value& v,
 // Equality as DynamoDB compares values (numbers numerically, sets order-insensitive, binary by
 // decoded bytes, M/L recursively).
 [[nodiscard]] bool attribute_values_equal(const boost::json::value& a, const boost::json::value& b);
+// The identity of a set element: the string for SS, the canonical number text for NS, the
+// decoded bytes for BS (so "1.0" and "1" are one NS element). `set_type` is "SS", "NS" or "BS".
+// Lets set operations use ordered containers instead of pairwise comparison.
+[[nodiscard]] std::string set_element_key(std::string_view set_type, const boost::json::value& e);
+
 // Order of two scalars for <, <=, >, >=, BETWEEN: S with S and B with B bytewise, N with N
 // numerically; nullopt for any other pair (the comparison is then false).
 [[nodiscard]] std::optional<std::strong_ordering> compare_scalar(const boost::json::value& a,

@@ -85,6 +85,17 @@ TEST(AttributeValue, ItemSizeLimit) {
   EXPECT_THROW(validate_item(item), api_error);
 }
 
+// Stored numbers come back in DynamoDB's canonical form, nested ones too.
+TEST(AttributeValue, CanonicalizesNumbers) {
+  auto item = j(R"({"n": {"N": "1.50"}, "s": {"NS": ["1e3", "-0.0"]},
+                   "m": {"M": {"l": {"L": [{"N": "007"}, {"S": "1.50"}]}}}})")
+                  .as_object();
+  canonicalize_item(item);
+  EXPECT_EQ(item, j(R"({"n": {"N": "1.5"}, "s": {"NS": ["1000", "0"]},
+                        "m": {"M": {"l": {"L": [{"N": "7"}, {"S": "1.50"}]}}}})")
+                      .as_object());
+}
+
 // Sizes follow DynamoDB's accounting: name + value bytes.
 TEST(AttributeValue, ItemSize) {
   EXPECT_EQ(item_size(j(R"({"ab":{"S":"xyz"}})").get_object()), 5u);
@@ -105,6 +116,19 @@ TEST(AttributeValue, Equality) {
                                      j(R"({"M":{"b":{"L":[{"S":"x"}]},"a":{"N":"1.0"}}})")));
   EXPECT_FALSE(attribute_values_equal(j(R"({"L":[{"S":"x"},{"S":"y"}]})"),
                                       j(R"({"L":[{"S":"y"},{"S":"x"}]})")));
+}
+
+// Large sets (a 400 KB item holds tens of thousands of elements) validate and compare by sorted
+// keys; a pairwise implementation would take minutes here.
+TEST(AttributeValue, LargeSets) {
+  boost::json::array a, b;
+  for (int i = 0; i < 10000; ++i) a.push_back(boost::json::string(std::to_string(i)));
+  for (int i = 10000; i-- > 0;) b.push_back(boost::json::string(std::to_string(i) + ".0"));
+  const boost::json::value x = boost::json::object{{"NS", a}}, y = boost::json::object{{"NS", b}};
+  EXPECT_NO_THROW(validate_attribute_value(x));
+  EXPECT_TRUE(attribute_values_equal(x, y));
+  a.push_back(boost::json::string("0.00"));
+  EXPECT_THROW(validate_attribute_value(boost::json::object{{"NS", a}}), api_error);
 }
 
 // Only S/S, N/N and B/B compare; strings bytewise (UTF-8 bytes unsigned).
