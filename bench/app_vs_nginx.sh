@@ -6,7 +6,8 @@
 #
 # Usage: bench/app_vs_nginx.sh [BUILD_DIR]   (default build/release)
 #   DURATION=10s CONNECTIONS=32 THREADS=2 ENDPOINT=http://127.0.0.1:PORT (use a running table
-#   instead of starting BUILD_DIR/src/table/mysfits-table)
+#   instead of starting BUILD_DIR/src/table/mysfits-table) TABLE_ARGS="--no-sync" (extra flags
+#   for the table engine; by default it fsyncs every write, as it runs in production)
 # Everything it starts listens on 127.0.0.1 and is stopped (by pid) on exit.
 set -euo pipefail
 
@@ -30,14 +31,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME CMD...: runs CMD with stdout to a file and waits for its "listening on" port.
+# start NAME CMD...: runs CMD in the background (its pid kept for cleanup) and waits for its
+# "listening on" line; sets $port. Not called in $(...) so the pid stays in this shell.
 start() {
   local name=$1; shift
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   for _ in $(seq 200); do
     if port=$(grep -oE 'listening on http://[0-9.]+:[0-9]+' "$work/$name.out" | grep -oE '[0-9]+$'); then
-      echo "$port"; return 0
+      return 0
     fi
     sleep 0.05
   done
@@ -50,16 +52,18 @@ if [[ -n "${ENDPOINT:-}" ]]; then
   endpoint=$ENDPOINT
   table_name=MysfitsBench$RANDOM
 else
-  tport=$(start table "$table_bin" serve --listen 127.0.0.1:0 --data-dir "$work/table" --region us-west-2)
-  endpoint=http://127.0.0.1:$tport
+  start table "$table_bin" serve --listen 127.0.0.1:0 --data-dir "$work/table" --region us-west-2 ${TABLE_ARGS:-}
+  endpoint=http://127.0.0.1:$port
   table_name=MysfitsTable
 fi
 export AWS_REGION=us-west-2 AWS_ENDPOINT_URL_DYNAMODB=$endpoint AWS_ACCESS_KEY_ID=bench \
   AWS_SECRET_ACCESS_KEY=bench DDB_TABLE_NAME=$table_name BIND_ADDRESS=127.0.0.1 PORT=0 \
   MYSFITS_LOG_LEVEL=warn
 "$core_bin" seed >/dev/null
-cport=$(start core "$core_bin")
-lport=$(start like "$like_bin")
+start core "$core_bin"
+cport=$port
+start like "$like_bin"
+lport=$port
 id=33e1fbd4-2fd8-45fb-a42f-f92551694506
 
 # The same bytes, for nginx to serve from files.

@@ -222,7 +222,13 @@ struct client::impl {
     if (!opts.sleep)
       opts.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
     if (!opts.clock) opts.clock = [] { return std::chrono::system_clock::now(); };
-    tls_ctx.set_default_verify_paths();
+    if (opts.ca_file.empty()) {
+      tls_ctx.set_default_verify_paths();
+    } else {
+      boost::system::error_code ec;
+      tls_ctx.load_verify_file(opts.ca_file, ec);
+      if (ec) config_error = error::invalid_argument("cannot load CA file " + opts.ca_file);
+    }
     tls_ctx.set_verify_mode(ssl::verify_peer);
   }
 
@@ -239,6 +245,11 @@ struct client::impl {
       if (now - c->idle_since < opts.max_idle_time) return c;
     }
     return nullptr;
+  }
+
+  void flush_idle() {
+    std::lock_guard lock(mu);
+    idle.clear();
   }
 
   void give_back(std::unique_ptr<connection> c) {
@@ -318,36 +329,54 @@ struct client::impl {
     req.keep_alive(true);
     req.prepare_payload();
 
+    // One write + read on `c`; the parser is fresh per exchange.
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    auto exchange = [&](connection& c) {
+      parser.emplace();
+      parser->body_limit(64 * 1024 * 1024);
+      return c.run(opts.request_timeout, [&](auto handler) {
+        std::visit(
+            [&](auto& s) {
+              if constexpr (!std::is_same_v<std::decay_t<decltype(s)>, std::monostate>) {
+                bhttp::async_write(s, req,
+                                   [&s, &c, &parser, h = std::move(handler)](beast::error_code e,
+                                                                             std::size_t) mutable {
+                                     if (e) return h(e);
+                                     bhttp::async_read(s, c.buffer, *parser,
+                                                       [h = std::move(h)](beast::error_code e2,
+                                                                          std::size_t) { h(e2); });
+                                   });
+              }
+            },
+            c.stream);
+      });
+    };
+
     auto conn = take_idle();
-    if (conn) {
+    bool pooled = conn != nullptr;
+    if (pooled) {
       reused.fetch_add(1, std::memory_order_relaxed);
     } else {
       auto fresh = connect();
       if (!fresh) return fresh.error();
       conn = std::move(*fresh);
     }
+    auto ec = exchange(*conn);
+    if (ec) {
+      // The peer is gone or restarted: its other idle connections are as dead as this one.
+      flush_idle();
+      if (pooled && ec != beast::error::timeout) {
+        // A pooled connection the peer closed while idle: once more on a fresh connection, not
+        // counted as a retry (as HTTP clients do for stale keep-alive connections).
+        auto fresh = connect();
+        if (!fresh) return fresh.error();
+        conn = std::move(*fresh);
+        ec = exchange(*conn);
+      }
+      if (ec) return transport_error(ec, std::string(op) + " to " + target.url());
+    }
 
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    auto ec = conn->run(opts.request_timeout, [&](auto handler) {
-      std::visit(
-          [&](auto& s) {
-            if constexpr (!std::is_same_v<std::decay_t<decltype(s)>, std::monostate>) {
-              bhttp::async_write(s, req,
-                                 [&s, &conn, &parser, h = std::move(handler)](beast::error_code e,
-                                                                              std::size_t) mutable {
-                                   if (e) return h(e);
-                                   bhttp::async_read(s, conn->buffer, parser,
-                                                     [h = std::move(h)](beast::error_code e2,
-                                                                        std::size_t) { h(e2); });
-                                 });
-            }
-          },
-          conn->stream);
-    });
-    if (ec) return transport_error(ec, std::string(op) + " to " + target.url());
-
-    auto res = parser.release();
+    auto res = parser->release();
     if (res.keep_alive()) give_back(std::move(conn));
     unsigned status = res.result_int();
     if (status != 200) return parse_error_body(status, res.body());

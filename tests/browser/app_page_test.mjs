@@ -86,7 +86,10 @@ async function main() {
     await page.waitForFunction(() => document.querySelectorAll("li.card").length === 12);
     check(true, "twelve cards");
     check((await page.textContent("#region")) === "us-west-2", "region shown at the top");
-    const imgsLoaded = await page.evaluate(() => Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0));
+    // Pictures load after the cards appear; wait for them rather than sample once.
+    const imgsLoaded = await page.waitForFunction(
+      () => document.images.length === 12 && Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0),
+      null, { timeout: 10000 }).then(() => true, () => false);
     check(imgsLoaded, "every picture loaded");
 
     await page.click('button.filter[data-filter="GoodEvil"][data-value="Evil"]');

@@ -4,6 +4,8 @@ with `mysfits-core seed`, starts mysfits-core and mysfits-like as real processes
 port 0, and checks every route and error of issue 4. Bounded in time; stops what it started."""
 import argparse
 import http.client
+import http.server
+import threading
 import json
 import os
 import re
@@ -73,8 +75,10 @@ def main():
 
     work = tempfile.mkdtemp(prefix="mysfits-app-it-")
     if args.table:
+        # The engine checks SigV4 with these keys, so every call also proves the client signs right.
         _, tport = start([args.table, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                          os.path.join(work, "table"), "--region", "us-west-2"],
+                          os.path.join(work, "table"), "--region", "us-west-2",
+                          "--access-key-id", "test", "--secret-access-key", "test"],
                          dict(os.environ), "mysfits-table")
         endpoint = f"http://127.0.0.1:{tport}"
     else:
@@ -166,8 +170,47 @@ def main():
     check(st == 503 and body and "message" in body, "unreachable table is 503 JSON")
     check(time.time() - t0 < 15, "503 comes back within the client's bounded retries")
 
+    # A wrong secret is refused by the table; the service answers with a JSON error, not a crash.
+    bad, bport = start([args.core], dict(env, AWS_SECRET_ACCESS_KEY="wrong"), "mysfits-core bad key")
+    st, _, body = jrequest(bport, "GET", "/mysfits")
+    if args.table:
+        check(st == 500 and body and "message" in body, f"table refusing the signature gives 500 JSON (got {st} {body})")
+
+    # SIGTERM during a request: the request still gets its answer, then the process exits 0.
+    # A stand-in table that takes a second to answer Scan makes the request be in flight.
+    class SlowTable(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(1.0)
+            body = b'{"Items":[],"Count":0}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    slow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowTable)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    inflight, iport = start([args.core], dict(env, AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{slow.server_address[1]}"),
+                            "mysfits-core slow table")
+    answer = {}
+    t = threading.Thread(target=lambda: answer.update(r=jrequest(iport, "GET", "/mysfits")))
+    t.start()
+    time.sleep(0.3)
+    inflight.send_signal(signal.SIGTERM)
+    t.join(timeout=15)
+    rc = inflight.wait(timeout=15)
+    st, _, body = answer.get("r", (None, None, None))
+    check(st == 200 and body == {"mysfits": []} and rc == 0,
+          f"in-flight request finishes after SIGTERM (status {st}, exit {rc})")
+    slow.shutdown()
+
     # SIGTERM stops the services cleanly.
-    for p, name in ((core, "core"), (like, "like"), (chaos, "like chaos"), (dead, "core no table")):
+    for p, name in ((core, "core"), (like, "like"), (chaos, "like chaos"), (dead, "core no table"),
+                    (bad, "core bad key")):
         p.send_signal(signal.SIGTERM)
         try:
             rc = p.wait(timeout=15)

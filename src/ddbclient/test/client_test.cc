@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <deque>
 #include <map>
@@ -218,4 +221,41 @@ TEST(Client, PaginateFollowsLastEvaluatedKey) {
   EXPECT_EQ(items->size(), 2u);
   ASSERT_EQ(t.seen.size(), 2u);
   EXPECT_NE(t.seen[1].body().find("ExclusiveStartKey"), std::string::npos);
+}
+
+// A table that closes each keep-alive connection after answering (as a restarted or idle-timing
+// peer does): the next call notices the stale pooled connection and succeeds on a fresh one
+// without spending a retry.
+TEST(Client, RecoversFromStalePooledConnections) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  std::atomic<int> served{0};
+  std::thread server([&] {
+    for (int i = 0; i < 3; ++i) {
+      boost::asio::ip::tcp::socket sock(io);
+      acceptor.accept(sock);
+      boost::beast::flat_buffer buf;
+      http::request req;
+      http::bhttp::read(sock, buf, req);
+      http::response res{http::bhttp::status::ok, 11};
+      res.body() = "{}";
+      res.keep_alive(true);  // claims keep-alive, then closes anyway
+      res.prepare_payload();
+      http::bhttp::write(sock, res);
+      ++served;
+      sock.close();
+    }
+  });
+  fixture f;
+  client c(f.options(acceptor.local_endpoint().port()));
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the FIN arrive
+    auto r = c.call("Scan", {{"TableName", "T"}});
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  server.join();
+  EXPECT_EQ(served.load(), 3);
+  EXPECT_EQ(c.stats().retries, 0u);
+  EXPECT_EQ(c.stats().connections_opened, 3u);
+  EXPECT_TRUE(f.sleeps.empty());
 }

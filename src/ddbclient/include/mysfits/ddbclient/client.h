@@ -97,6 +97,9 @@ struct client_options {
   std::function<double()> random;
   // Sleeps between attempts; injectable so tests do not wait. Default: this_thread::sleep_for.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // PEM file of certificate authorities to trust for https endpoints instead of the system
+  // store (private CAs, tests). Default: empty (system store).
+  std::string ca_file;
   // Clock for signing. Default: system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
 };
