@@ -14,8 +14,10 @@ packages=(
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
   # app page tests (chromium driven by playwright-core from npm), benchmarks (load generator,
   # comparison proxy and static server)
-  chromium nodejs npm wrk haproxy nginx-light
+  chromium nodejs wrk haproxy nginx-light
 )
+# Debian's nodejs ships npm separately; a nodejs that bundles npm conflicts with that package.
+if ! command -v npm >/dev/null; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,4 +33,12 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages for the browser tests, from the committed lock file (reinstalled when it changes).
+cd "$(dirname "$0")/.."
+if ! cmp -s package-lock.json node_modules/.mysfits-installed-lock 2>/dev/null; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.mysfits-installed-lock
 fi
