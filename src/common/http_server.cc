@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <cstdint>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -37,6 +38,9 @@ struct session_state {
   // answer 408, so reads use this timer, which only cancels the pending read.
   asio::steady_timer read_deadline;
   bool read_timed_out = false;
+  // Bumped on every arm and cancel: a deadline whose handler was already queued when it was
+  // re-armed or cancelled sees a newer generation and leaves the next read alone.
+  std::uint64_t deadline_generation = 0;
   explicit session_state(asio::io_context& io)
       : strand(asio::make_strand(io)), stream(strand), read_deadline(strand) {}
 
@@ -45,8 +49,9 @@ struct session_state {
     st->read_timed_out = false;
     st->stream.expires_never();
     st->read_deadline.expires_after(d);
-    st->read_deadline.async_wait([st](const beast::error_code& ec) {
-      if (ec) return;  // re-armed or cancelled
+    std::uint64_t generation = ++st->deadline_generation;
+    st->read_deadline.async_wait([st, generation](const beast::error_code& ec) {
+      if (ec || generation != st->deadline_generation) return;  // re-armed or cancelled
       st->read_timed_out = true;
       beast::error_code ignored;
       st->stream.socket().cancel(ignored);
@@ -145,6 +150,7 @@ struct server::impl {
         ec = bec;
       }
       st->read_deadline.cancel();
+      ++st->deadline_generation;
       if (ec == asio::error::operation_aborted && st->read_timed_out) ec = beast::error::timeout;
       if (ec) {
         if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
