@@ -2,6 +2,7 @@
 #include "api/request.h"
 
 #include <boost/json/serialize.hpp>
+#include <cmath>
 
 #include "expr/legacy.h"
 #include "types/attribute_value.h"
@@ -44,9 +45,14 @@ std::optional<std::int64_t> find_int(const json::object& req, std::string_view n
   if (v->is_int64()) return v->as_int64();
   if (v->is_uint64())
     return static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
-  if (v->is_double() &&
-      v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double())))
-    return static_cast<std::int64_t>(v->as_double());
+  if (v->is_double()) {
+    // Integral doubles (1e3, or numbers too long for 64 bits) clamp like the uint64 case; the
+    // range check comes first, since converting an out-of-range double is undefined.
+    double d = v->as_double();
+    if (d >= 9.2233720368547758e18) return INT64_MAX;
+    if (d <= -9.2233720368547758e18) return INT64_MIN;
+    if (d == std::trunc(d)) return static_cast<std::int64_t>(d);
+  }
   wrong_type(name);
 }
 std::optional<bool> find_bool(const json::object& req, std::string_view name) {
