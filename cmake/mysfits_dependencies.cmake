@@ -26,5 +26,10 @@ if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
         CCACHE_BASEDIR=${CMAKE_SOURCE_DIR} CCACHE_NOHASHDIR=1
         ${CCACHE_PROGRAM})
     set(CMAKE_C_COMPILER_LAUNCHER ${CMAKE_CXX_COMPILER_LAUNCHER})
+    # Clang stamps a precompiled header with the build time, so every object that uses it would
+    # miss the cache in a fresh clone; without the stamp the header is the same for the same folder.
+    if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+      add_compile_options("SHELL:-Xclang -fno-pch-timestamp")
+    endif()
   endif()
 endif()

@@ -1,6 +1,7 @@
 // Item reads and writes with index maintenance, stats and stream records (table_store.h).
 #include "storage/table_store.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <set>
@@ -124,6 +125,77 @@ std::mutex& table_store::stripe(std::uint64_t table_id, std::string_view pk) {
   return stripes_[h % stripes_.size()];
 }
 
+std::uint64_t table_store::stream_readable_through(std::uint64_t table_id) {
+  auto st = state(table_id);
+  std::lock_guard lock(st->in_flight_mu);
+  if (!st->in_flight.empty()) return *st->in_flight.begin() - 1;
+  return st->stream_sequence.load();
+}
+
+result<std::vector<stream_record>> table_store::read_stream(std::uint64_t table_id,
+                                                            std::uint64_t after,
+                                                            std::size_t limit) {
+  std::vector<stream_record> out;
+  std::uint64_t through = stream_readable_through(table_id);
+  if (after >= through || limit == 0) return out;
+  std::optional<error> failure;
+  auto r = store_->scan(stream_key(table_id, after + 1), stream_key(table_id, through + 1), false,
+                        [&](std::string_view key, std::string_view value) {
+                          boost::system::error_code ec;
+                          auto v = json::parse(value, ec);
+                          if (ec || !v.is_object()) {
+                            failure = error::corruption("unreadable stream record");
+                            return false;
+                          }
+                          out.push_back({read_u64(key.substr(9)), std::move(v.as_object())});
+                          return out.size() < limit;
+                        });
+  if (!r) return r.error();
+  if (failure) return *failure;
+  return out;
+}
+
+result<std::uint64_t> table_store::stream_first_sequence(std::uint64_t table_id) {
+  std::uint64_t first = 0;
+  auto r = store_->scan(streams_begin(table_id), streams_end(table_id), false,
+                        [&](std::string_view key, std::string_view) {
+                          first = read_u64(key.substr(9));
+                          return false;
+                        });
+  if (!r) return r.error();
+  return first;
+}
+
+result<std::size_t> table_store::trim_stream(std::uint64_t table_id, std::uint64_t cutoff_us) {
+  // Records are in write order per item and nearly so across items: trim the prefix of records
+  // older than the cutoff, stopping at the first younger one.
+  std::uint64_t through = stream_readable_through(table_id);
+  std::vector<std::string> old_keys;
+  std::optional<error> failure;
+  auto r =
+      store_->scan(streams_begin(table_id), stream_key(table_id, through + 1), false,
+                   [&](std::string_view key, std::string_view value) {
+                     boost::system::error_code ec;
+                     auto v = json::parse(value, ec);
+                     if (ec || !v.is_object()) {
+                       failure = error::corruption("unreadable stream record");
+                       return false;
+                     }
+                     const auto* ts = v.as_object().if_contains("ts");
+                     if (!ts || !ts->is_number() || ts->to_number<std::uint64_t>() >= cutoff_us)
+                       return false;
+                     old_keys.emplace_back(key);
+                     return true;
+                   });
+  if (!r) return r.error();
+  if (failure) return *failure;
+  if (old_keys.empty()) return std::size_t{0};
+  write_batch b;
+  for (const auto& k : old_keys) b.del(k);
+  if (auto w = store_->write(b); !w) return w.error();
+  return old_keys.size();
+}
+
 table_stats table_store::stats(std::uint64_t table_id) {
   auto s = state(table_id);
   return {s->item_count.load(), s->size_bytes.load(),
@@ -215,8 +287,24 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   if (count_delta != 0 || size_delta != 0)
     b.add_counters(stats_key(t->id), count_delta, size_delta);
   std::uint64_t seq = 0;
+  // Releases the stream number whether the batch commits or not (a failed write is a gap).
+  struct in_flight_guard {
+    table_state* st = nullptr;
+    std::uint64_t seq = 0;
+    ~in_flight_guard() {
+      if (!st) return;
+      std::lock_guard lock(st->in_flight_mu);
+      st->in_flight.erase(seq);
+    }
+  } guard;
   if (t->stream_enabled) {
-    seq = st->stream_sequence.fetch_add(1) + 1;
+    {
+      std::lock_guard lock(st->in_flight_mu);
+      seq = st->stream_sequence.fetch_add(1) + 1;
+      st->in_flight.insert(seq);
+    }
+    guard.st = st.get();
+    guard.seq = seq;
     json::object sr;
     sr["seq"] = seq;
     sr["ts"] = rec.timestamp_us;

@@ -6,7 +6,9 @@
 // For global tables (issue 3): every item record carries its write timestamp and origin region
 // (keys.h item_record), ready for last-writer-wins; stream sequence numbers are taken under the
 // item's lock, so they are in commit order per item, but across items a higher number can commit
-// a moment before a lower one — a stream reader must not advance past an in-flight number.
+// a moment before a lower one — a stream reader must not advance past an in-flight number:
+// read_stream stops at stream_readable_through, below which every number has committed (or
+// failed, leaving a gap readers skip).
 #pragma once
 
 #include <array>
@@ -18,10 +20,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "mysfits/common/result.h"
 #include "storage/catalog.h"
@@ -64,6 +68,13 @@ struct write_decision {
 struct write_outcome {
   std::optional<boost::json::object> old_item;
   std::optional<boost::json::object> new_item;  // after the write (absent after a delete)
+};
+
+// One stream record as stored: {"seq", "ts" (write timestamp, µs), "origin" (region), "event"
+// (INSERT / MODIFY / REMOVE), "keys", "old" (item before, if any), "new" (item after, if any)}.
+struct stream_record {
+  std::uint64_t sequence = 0;
+  boost::json::object body;
 };
 
 struct table_stats {
@@ -109,6 +120,18 @@ class table_store {
   // Drops every entry of an index.
   [[nodiscard]] result<void> drop_index(std::uint64_t table_id, std::uint32_t index_id);
 
+  // The highest stream sequence number at or below which every record has committed.
+  [[nodiscard]] std::uint64_t stream_readable_through(std::uint64_t table_id);
+  // Up to `limit` stream records with sequence numbers above `after`, in order, never beyond
+  // stream_readable_through (numbers of failed writes are gaps).
+  [[nodiscard]] result<std::vector<stream_record>> read_stream(std::uint64_t table_id,
+                                                               std::uint64_t after,
+                                                               std::size_t limit);
+  // The lowest sequence number still kept (0 when the stream holds no record).
+  [[nodiscard]] result<std::uint64_t> stream_first_sequence(std::uint64_t table_id);
+  // Deletes the records written before `cutoff_us` (write timestamp); returns how many.
+  [[nodiscard]] result<std::size_t> trim_stream(std::uint64_t table_id, std::uint64_t cutoff_us);
+
   [[nodiscard]] table_stats stats(std::uint64_t table_id);
   // Item count and size of one index, read from the store.
   [[nodiscard]] table_stats index_stats(std::uint64_t table_id, std::uint32_t index_id);
@@ -122,6 +145,8 @@ class table_store {
     std::atomic<std::int64_t> item_count{0};
     std::atomic<std::int64_t> size_bytes{0};
     std::atomic<std::uint64_t> stream_sequence{0};
+    std::mutex in_flight_mu;
+    std::set<std::uint64_t> in_flight;  // stream numbers taken, batch not yet written
   };
   table_store(table_store_options options, std::unique_ptr<store> s);
   [[nodiscard]] result<void> load_state();

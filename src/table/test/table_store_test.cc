@@ -149,6 +149,35 @@ TEST(TableStore, ReopenKeepsItemsStatsAndStreamSequence) {
   EXPECT_EQ(f.index_hashes(*t2), (std::vector<std::string>{"a"}));
 }
 
+// Stream records read back in order with their events and images; trimming drops only the
+// records older than the cutoff.
+TEST(TableStore, StreamReadsInOrderAndTrimsByAge) {
+  fixture f;
+  auto t = f.make_table(true);
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"}})");
+  f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"},"x":{"S":"y"}})");
+  f.put(*t, R"({"h":{"S":"b"},"r":{"N":"2"}})");
+  EXPECT_EQ(f.ts->stream_readable_through(t->id), 3u);
+  auto all = f.ts->read_stream(t->id, 0, 100).value();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].sequence, 1u);
+  EXPECT_EQ(all[0].body.at("event").as_string(), "INSERT");
+  EXPECT_EQ(all[1].body.at("event").as_string(), "MODIFY");
+  EXPECT_EQ(all[1].body.at("new").as_object().at("x").at("S").as_string(), "y");
+  EXPECT_FALSE(all[1].body.at("old").as_object().contains("x"));
+  auto page = f.ts->read_stream(t->id, 1, 1).value();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].sequence, 2u);
+  EXPECT_TRUE(f.ts->read_stream(t->id, 3, 10).value().empty());
+
+  std::uint64_t cutoff = all[2].body.at("ts").to_number<std::uint64_t>();
+  EXPECT_EQ(f.ts->trim_stream(t->id, cutoff).value(), 2u);
+  EXPECT_EQ(f.ts->stream_first_sequence(t->id).value(), 3u);
+  auto rest = f.ts->read_stream(t->id, 0, 100).value();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].sequence, 3u);
+}
+
 // Back-filling a new index indexes the items already in the table.
 TEST(TableStore, BackfillIndexesExistingItems) {
   fixture f;
