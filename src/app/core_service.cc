@@ -173,16 +173,7 @@ http::response core_service::handle(http::request& req) {
                   200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"adopted", true}},
                   v)};
         }
-        auto r3 = detail::like_mysfit(table_, options_.table_name, id, ctx);
-        if (!r3) return routed{route, detail::table_error_response(r3.error(), v)};
-        if (r3->outcome == detail::write_outcome::not_found) {
-          return routed{route, error_response(404, "no such mysfit", v)};
-        }
-        return routed{
-            route,
-            detail::json_response(
-                200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"likes", r3->likes}},
-                v)};
+        return routed{route, detail::like_response(table_, options_.table_name, id, ctx, v)};
       });
 }
 

@@ -66,16 +66,7 @@ http::response like_service::handle(http::request& req) {
           if (roll < 0.6)
             return routed{route, error_response(404, "chaos mode: injected not found", v)};
         }
-        auto res = detail::like_mysfit(table_, options_.table_name, id, ctx);
-        if (!res) return routed{route, detail::table_error_response(res.error(), v)};
-        if (res->outcome == detail::write_outcome::not_found) {
-          return routed{route, error_response(404, "no such mysfit", v)};
-        }
-        return routed{
-            route,
-            detail::json_response(
-                200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"likes", res->likes}},
-                v)};
+        return routed{route, detail::like_response(table_, options_.table_name, id, ctx, v)};
       });
 }
 

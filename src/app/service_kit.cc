@@ -7,6 +7,8 @@
 #include <chrono>
 #include <random>
 
+#include "table_ops.h"
+
 namespace mysfits::app::detail {
 
 namespace json = boost::json;
@@ -61,6 +63,17 @@ http::response method_not_allowed(std::string_view allow, unsigned version) {
   auto res = error_response(405, "method not allowed", version);
   res.set(bhttp::field::allow, allow);
   return res;
+}
+
+http::response like_response(ddbclient::table_api& table, const std::string& table_name,
+                             const std::string& id, const ddbclient::call_context& ctx,
+                             unsigned version) {
+  auto r = like_mysfit(table, table_name, id, ctx);
+  if (!r) return table_error_response(r.error(), version);
+  if (r->outcome == write_outcome::not_found) return error_response(404, "no such mysfit", version);
+  return json_response(
+      200, boost::json::object{{"Update", "Success"}, {"mysfitId", id}, {"likes", r->likes}},
+      version);
 }
 
 http::response table_error_response(const ddbclient::api_error& e, unsigned version) {

@@ -35,6 +35,10 @@ struct parsed_target {
 [[nodiscard]] http::response method_not_allowed(std::string_view allow, unsigned version);
 // A failed table call: 503 when the table is unreachable, overloaded or missing, else 500.
 [[nodiscard]] http::response table_error_response(const ddbclient::api_error& e, unsigned version);
+// POST /mysfits/{id}/like, as both services answer it: increments Likes, 404 for an unknown id.
+[[nodiscard]] http::response like_response(ddbclient::table_api& table,
+                                           const std::string& table_name, const std::string& id,
+                                           const ddbclient::call_context& ctx, unsigned version);
 // The answer to a CORS preflight (OPTIONS).
 [[nodiscard]] http::response cors_preflight(const http::request& req);
 
