@@ -273,10 +273,9 @@ def test_errors(client, streams, table):
                                    ShardIteratorType="AT_SEQUENCE_NUMBER")
     assert error_code(e) == "ValidationException"
     it = iterator(streams, arn, "LATEST")
-    for limit in (0, 1001):
-        with pytest.raises(ClientError) as e:
-            streams.get_records(ShardIterator=it, Limit=limit)
-        assert error_code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:  # (botocore itself refuses a Limit below 1)
+        streams.get_records(ShardIterator=it, Limit=1001)
+    assert error_code(e) == "ValidationException"
     with pytest.raises(ClientError) as e:
         streams.describe_stream(StreamArn=arn[:-3] + "999")
     assert error_code(e) == "ResourceNotFoundException"
