@@ -249,19 +249,25 @@ stream_bounds bounds_of(op_context& ctx, const storage::table_info& t) {
   return {*first, ctx.store.stream_readable_through(t.id)};
 }
 
-// True when the records after `after` have been partly trimmed: numbers between it and the first
-// kept one are gone (the only other cause of a missing number, a failed write, leaves a gap that
-// is never at the start of a kept range unless it was trimmed past).
+// True when records right after `after` have been trimmed: the next number has committed (it is
+// not in flight: those are above `through`) yet is older than the first kept record. (A failed
+// write also leaves a number with no record; only one failing before every kept record, which
+// needs a failing disk, would be mistaken for trimming.)
 bool is_trimmed(const stream_bounds& b, std::uint64_t after) {
-  if (b.first != 0) return after + 1 < b.first;
-  return after < b.through;
+  if (after >= b.through) return false;
+  return b.first == 0 || after + 1 < b.first;
+}
+
+// Where TRIM_HORIZON starts: before the oldest kept record, never past a number in flight.
+std::uint64_t trim_horizon(const stream_bounds& b) {
+  return b.first == 0 ? b.through : std::min(b.first - 1, b.through);
 }
 
 // The first record of a stream still kept, found by reading forward (bounded: a stream's
 // records follow the earlier streams' ones, which retention trims).
 std::optional<std::uint64_t> first_sequence_of(op_context& ctx, const storage::table_info& t,
                                                std::string_view label, const stream_bounds& b) {
-  std::uint64_t after = b.first == 0 ? b.through : b.first - 1;
+  std::uint64_t after = trim_horizon(b);
   for (int round = 0; round < 20; ++round) {
     auto recs = ctx.store.read_stream(t.id, after, 1000);
     if (!recs) throw_storage_error(recs.error());
@@ -433,7 +439,7 @@ json::object get_shard_iterator(op_context& ctx, const json::object& req) {
   auto b = bounds_of(ctx, t);
   std::uint64_t after = 0;
   if (*type == "TRIM_HORIZON") {
-    after = b.first == 0 ? b.through : b.first - 1;
+    after = trim_horizon(b);
   } else if (*type == "LATEST") {
     after = b.through;
   } else {
