@@ -376,6 +376,22 @@ TEST(Streams, DeletedTableStreamsAreGone) {
   EXPECT_EQ(f.streams_error("GetRecords", {{"ShardIterator", it}}), "ResourceNotFoundException");
 }
 
+// CreateTable accepts a StreamSpecification that leaves the stream off (no stream then); turning
+// on a stream that is already on is a ValidationException.
+TEST(Streams, CreateWithStreamOffAndEnableTwice) {
+  fixture f;
+  auto d = f.ddb("CreateTable", R"({"TableName":"Off",
+      "AttributeDefinitions":[{"AttributeName":"p","AttributeType":"S"}],
+      "KeySchema":[{"AttributeName":"p","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST",
+      "StreamSpecification":{"StreamEnabled":false}})");
+  EXPECT_FALSE(d.at("TableDescription").as_object().contains("LatestStreamArn"));
+  EXPECT_TRUE(f.streams("ListStreams", {}).at("Streams").as_array().empty());
+  f.create_table("KEYS_ONLY");
+  auto res = f.post("DynamoDB_20120810.UpdateTable", R"({"TableName":"Tbl",
+      "StreamSpecification":{"StreamEnabled":true,"StreamViewType":"KEYS_ONLY"}})");
+  EXPECT_EQ(res.result_int(), 400u);
+}
+
 // ListStreams pages with Limit / ExclusiveStartStreamArn over every table's streams.
 TEST(Streams, ListStreamsPages) {
   fixture f;
