@@ -32,7 +32,9 @@ struct server::impl {
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
-    std::uint64_t retention_us = opts.stream_retention_seconds * 1000000ull;
+    // (Capped at ~31,700 years so the product cannot overflow.)
+    std::uint64_t retention_us =
+        std::min<std::uint64_t>(opts.stream_retention_seconds, 1000000000000ull) * 1000000ull;
     if (now_us <= retention_us) return;
     for (const auto& t : store->tables().list()) {
       auto r = store->trim_stream(t->id, now_us - retention_us);
@@ -44,8 +46,9 @@ struct server::impl {
   }
 
   void run_trimmer() {
-    auto interval = std::chrono::milliseconds(
-        std::clamp<std::uint64_t>(opts.stream_retention_seconds * 500, 1000, 60000));
+    // Half the retention, between 1 s and 60 s.
+    std::uint64_t half_ms = std::min<std::uint64_t>(opts.stream_retention_seconds, 120) * 500;
+    auto interval = std::chrono::milliseconds(std::clamp<std::uint64_t>(half_ms, 1000, 60000));
     std::unique_lock lock(trimmer_mu);
     while (!trimmer_cv.wait_for(lock, interval, [this] { return stopping; })) {
       lock.unlock();
