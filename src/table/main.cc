@@ -23,6 +23,11 @@ int main(int argc, char** argv) {
   serve->add_option("--access-key-id", o.access_key_id, "Require SigV4 with this key id");
   serve->add_option("--secret-access-key", o.secret_access_key, "… and this secret key");
   serve->add_option("--threads", o.threads, "Request threads")->capture_default_str();
+  serve
+      ->add_option("--stream-retention-seconds", o.stream_retention_seconds,
+                   "How long DynamoDB Streams records are kept")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve->add_flag(
       "--no-sync", no_sync,
       "Acknowledge writes before the WAL is fsynced (survives kill -9, not power loss)");

@@ -1,11 +1,12 @@
 // The DynamoDB operations: one function per wire operation, from the request JSON to the
 // response JSON. They throw api_error (only the router turns it into a response).
-// Split by concern: ops_table.cc, ops_item.cc, ops_query_scan.cc, ops_batch.cc, ops_tags.cc;
-// shared request helpers live in request.h.
+// Split by concern: ops_table.cc, ops_item.cc, ops_query_scan.cc, ops_batch.cc, ops_tags.cc,
+// ops_streams.cc (the DynamoDB Streams API); shared request helpers live in request.h.
 #pragma once
 
 #include <boost/json/object.hpp>
 #include <string>
+#include <string_view>
 
 #include "storage/table_store.h"
 
@@ -24,6 +25,13 @@ json::object describe_table(op_context& ctx, const json::object& req);
 json::object list_tables(op_context& ctx, const json::object& req);
 json::object delete_table(op_context& ctx, const json::object& req);
 json::object update_table(op_context& ctx, const json::object& req);
+// Turns the table's stream on with `view_type` (NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES or
+// KEYS_ONLY) under a new label, so a new stream ARN; a previous, disabled stream stays listed
+// (DISABLED) and readable until its records are trimmed. Nothing changes when the stream is
+// already on with this view type (global tables call it with NEW_AND_OLD_IMAGES). Throws
+// ValidationException for an unknown view type or a stream already on with another one.
+// The caller stores `t` (tables().update).
+void enable_stream(storage::table_info& t, std::string_view view_type);
 // ops_item.cc
 json::object put_item(op_context& ctx, const json::object& req);
 json::object get_item(op_context& ctx, const json::object& req);
@@ -39,5 +47,10 @@ json::object batch_write_item(op_context& ctx, const json::object& req);
 json::object tag_resource(op_context& ctx, const json::object& req);
 json::object untag_resource(op_context& ctx, const json::object& req);
 json::object list_tags_of_resource(op_context& ctx, const json::object& req);
+// ops_streams.cc (X-Amz-Target DynamoDBStreams_20120810.<Op>)
+json::object list_streams(op_context& ctx, const json::object& req);
+json::object describe_stream(op_context& ctx, const json::object& req);
+json::object get_shard_iterator(op_context& ctx, const json::object& req);
+json::object get_records(op_context& ctx, const json::object& req);
 
 }  // namespace mysfits::table::api

@@ -2,11 +2,14 @@
 // no duplicate keys). Every request is validated before any is applied. Items are written one
 // by one (each atomically), as DynamoDB does: a batch is not a transaction.
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+#include <algorithm>
 #include <set>
 
+#include "api/capacity.h"
 #include "api/ops.h"
 #include "api/request.h"
 #include "expr/legacy.h"
+#include "types/attribute_value.h"
 
 namespace mysfits::table::api {
 
@@ -25,7 +28,9 @@ json::object batch_get_item(op_context& ctx, const json::object& req) {
     std::vector<std::pair<std::string, const json::value*>> keys;
     std::optional<expr::projection> projection;
     const json::object* raw;
+    bool consistent = false;
   };
+  auto capacity = get_return_consumed_capacity(req);
   std::vector<table_request> requests;
   std::size_t total = 0;
   for (const auto& kv : ri) {
@@ -36,6 +41,7 @@ json::object batch_get_item(op_context& ctx, const json::object& req) {
     table_request r;
     r.raw = &tr;
     r.table = get_table(ctx, get_table_name(name_holder));
+    r.consistent = find_bool(tr, "ConsistentRead").value_or(false);
     const auto* keys = find_array(tr, "Keys");
     if (!keys || keys->empty())
       throw api_error::validation(
@@ -66,10 +72,12 @@ json::object batch_get_item(op_context& ctx, const json::object& req) {
   }
   json::object responses;
   json::object unprocessed;
+  json::array consumed;
   std::size_t bytes = 0;
   for (auto& r : requests) {
     json::array items;
     json::array left;
+    consumed_capacity cc(r.table->name);
     for (auto& [pk, key] : r.keys) {
       if (bytes >= max_get_bytes) {
         left.push_back(*key);
@@ -77,6 +85,8 @@ json::object batch_get_item(op_context& ctx, const json::object& req) {
       }
       auto got = ctx.store.get_item(*r.table, pk);
       if (!got) throw_storage_error(got.error());
+      // Each key read counts on its own, as a GetItem would.
+      cc.add_table(read_units(*got ? item_size(**got) : 0, r.consistent));
       if (!*got) continue;
       bytes += page_size_of(**got);
       items.emplace_back(r.projection ? expr::project(**got, *r.projection)
@@ -88,8 +98,12 @@ json::object batch_get_item(op_context& ctx, const json::object& req) {
       u["Keys"] = std::move(left);
       unprocessed[r.table->name] = std::move(u);
     }
+    if (capacity != capacity_mode::none) consumed.emplace_back(cc.to_json(capacity));
   }
-  return {{"Responses", std::move(responses)}, {"UnprocessedKeys", std::move(unprocessed)}};
+  json::object resp{{"Responses", std::move(responses)},
+                    {"UnprocessedKeys", std::move(unprocessed)}};
+  if (capacity != capacity_mode::none) resp["ConsumedCapacity"] = std::move(consumed);
+  return resp;
 }
 
 json::object batch_write_item(op_context& ctx, const json::object& req) {
@@ -104,6 +118,7 @@ json::object batch_write_item(op_context& ctx, const json::object& req) {
     const json::object* item;  // nullptr: delete
   };
   std::vector<one_write> writes;
+  auto capacity = get_return_consumed_capacity(req);
   for (const auto& kv : ri) {
     if (!kv.value().is_array())
       throw api_error::serialization("Unexpected value type in RequestItems");
@@ -139,6 +154,7 @@ json::object batch_write_item(op_context& ctx, const json::object& req) {
   }
   if (writes.size() > 25)
     throw api_error::validation("Too many items requested for the BatchWriteItem call");
+  std::vector<consumed_capacity> consumed;  // one per table, in the order first written
   for (const auto& w : writes) {
     auto r = ctx.store.write_item(*w.table, w.pk, [&](const json::object* old) {
       if (w.item) return storage::write_decision{storage::write_decision::action::put, *w.item};
@@ -146,8 +162,21 @@ json::object batch_write_item(op_context& ctx, const json::object& req) {
           old ? storage::write_decision::action::del : storage::write_decision::action::none, {}};
     });
     if (!r) throw_storage_error(r.error());
+    if (capacity == capacity_mode::none) continue;
+    auto it = std::find_if(consumed.begin(), consumed.end(),
+                           [&](const consumed_capacity& c) { return c.table() == w.table->name; });
+    if (it == consumed.end())
+      it = consumed.insert(consumed.end(), consumed_capacity(w.table->name));
+    const json::object* new_item = w.item && r->new_item ? &*r->new_item : nullptr;
+    it->add_item_write(*w.table, r->old_item ? &*r->old_item : nullptr, new_item);
   }
-  return {{"UnprocessedItems", json::object{}}};
+  json::object resp{{"UnprocessedItems", json::object{}}};
+  if (capacity != capacity_mode::none) {
+    json::array list;
+    for (const auto& c : consumed) list.emplace_back(c.to_json(capacity));
+    resp["ConsumedCapacity"] = std::move(list);
+  }
+  return resp;
 }
 
 }  // namespace mysfits::table::api

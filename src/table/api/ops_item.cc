@@ -4,6 +4,7 @@
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
 #include <boost/json/serialize.hpp>
 
+#include "api/capacity.h"
 #include "api/ops.h"
 #include "api/request.h"
 #include "expr/legacy.h"
@@ -27,6 +28,16 @@ storage::write_outcome run_write(op_context& ctx, const storage::table_info& t,
   return std::move(*r);
 }
 
+// Adds ConsumedCapacity for one item write when the request asked for it.
+void add_write_capacity(json::object& resp, capacity_mode mode, const storage::table_info& t,
+                        const storage::write_outcome& out) {
+  if (mode == capacity_mode::none) return;
+  consumed_capacity cc(t.name);
+  cc.add_item_write(t, out.old_item ? &*out.old_item : nullptr,
+                    out.new_item ? &*out.new_item : nullptr);
+  resp["ConsumedCapacity"] = cc.to_json(mode);
+}
+
 }  // namespace
 
 json::object put_item(op_context& ctx, const json::object& req) {
@@ -34,6 +45,7 @@ json::object put_item(op_context& ctx, const json::object& req) {
   const auto& item = get_object(req, "Item");
   std::string pk = key_bytes_of_item(*t, item);
   auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
+  auto capacity = get_return_consumed_capacity(req);
   auto ectx = make_context(req);
   auto wc = parse_write_condition(req, ectx, false);
   ectx.check_all_used();
@@ -42,6 +54,7 @@ json::object put_item(op_context& ctx, const json::object& req) {
     return write_decision{write_decision::action::put, item};
   });
   json::object resp;
+  add_write_capacity(resp, capacity, *t, out);
   if (rv == "ALL_OLD" && out.old_item) resp["Attributes"] = std::move(*out.old_item);
   return resp;
 }
@@ -49,7 +62,9 @@ json::object put_item(op_context& ctx, const json::object& req) {
 json::object get_item(op_context& ctx, const json::object& req) {
   auto t = get_table(ctx, get_table_name(req));
   std::string pk = key_bytes_of_key(*t, get_object(req, "Key"));
-  find_bool(req, "ConsistentRead");  // every read is consistent here; only the type is checked
+  // Every read is consistent here; the flag only decides the capacity counted, as in DynamoDB.
+  bool consistent = find_bool(req, "ConsistentRead").value_or(false);
+  auto capacity = get_return_consumed_capacity(req);
   auto ectx = make_context(req);
   std::optional<expr::projection> proj;
   auto pe = find_string(req, "ProjectionExpression");
@@ -69,6 +84,11 @@ json::object get_item(op_context& ctx, const json::object& req) {
   auto r = ctx.store.get_item(*t, pk);
   if (!r) throw_storage_error(r.error());
   json::object resp;
+  if (capacity != capacity_mode::none) {
+    consumed_capacity cc(t->name);
+    cc.add_table(read_units(*r ? item_size(**r) : 0, consistent));
+    resp["ConsumedCapacity"] = cc.to_json(capacity);
+  }
   if (*r) resp["Item"] = proj ? expr::project(**r, *proj) : std::move(**r);
   return resp;
 }
@@ -77,6 +97,7 @@ json::object delete_item(op_context& ctx, const json::object& req) {
   auto t = get_table(ctx, get_table_name(req));
   std::string pk = key_bytes_of_key(*t, get_object(req, "Key"));
   auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
+  auto capacity = get_return_consumed_capacity(req);
   auto ectx = make_context(req);
   auto wc = parse_write_condition(req, ectx, false);
   ectx.check_all_used();
@@ -84,7 +105,9 @@ json::object delete_item(op_context& ctx, const json::object& req) {
     check_write_condition(wc, old);
     return write_decision{old ? write_decision::action::del : write_decision::action::none, {}};
   });
+  out.new_item.reset();  // deleted (or never there)
   json::object resp;
+  add_write_capacity(resp, capacity, *t, out);
   if (rv == "ALL_OLD" && out.old_item) resp["Attributes"] = std::move(*out.old_item);
   return resp;
 }
@@ -94,6 +117,7 @@ json::object update_item(op_context& ctx, const json::object& req) {
   const auto& key = get_object(req, "Key");
   std::string pk = key_bytes_of_key(*t, key);
   auto rv = get_return_values(req, {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"});
+  auto capacity = get_return_consumed_capacity(req);
   auto ectx = make_context(req);
   std::optional<expr::update> upd;
   auto ue = find_string(req, "UpdateExpression");
@@ -121,6 +145,7 @@ json::object update_item(op_context& ctx, const json::object& req) {
     return write_decision{write_decision::action::put, std::move(item)};
   });
   json::object resp;
+  add_write_capacity(resp, capacity, *t, out);
   auto pick = [&](const std::optional<json::object>& from) {
     json::object a;
     if (!from) return a;

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <set>
 
+#include "api/capacity.h"
 #include "api/ops.h"
 #include "api/request.h"
 #include "expr/legacy.h"
@@ -30,6 +31,8 @@ struct read_plan {
   bool fetch_from_table = false;  // LSI queried for attributes it does not project
   std::int64_t limit = 0;         // 0: none
   std::optional<json::object> exclusive_start_key;
+  bool consistent = false;  // ConsistentRead: counts full read units instead of half
+  capacity_mode capacity = capacity_mode::none;
 };
 
 const key_schema& keys_of(const read_plan& p) { return p.index ? p.index->keys : p.table->keys; }
@@ -46,9 +49,9 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
                                   std::string(*in));
     if (p.index->is_global && find_bool(req, "ConsistentRead").value_or(false))
       throw api_error::validation("Consistent reads are not supported on global secondary indexes");
-  } else {
-    find_bool(req, "ConsistentRead");
   }
+  p.consistent = find_bool(req, "ConsistentRead").value_or(false);
+  p.capacity = get_return_consumed_capacity(req);
   if (auto l = find_int(req, "Limit")) {
     if (*l < 1)
       throw api_error::validation("1 validation error detected: Value '" + std::to_string(*l) +
@@ -202,8 +205,21 @@ struct pager {
   }
 };
 
-json::object respond(page&& pg, bool count_only) {
+// The page's response; read capacity counts every item read (before the filter), all of them
+// together in 4 KB units, on the index when one was read.
+json::object respond(pager& pgr) {
+  page& pg = pgr.out;
+  bool count_only = pgr.plan.count_only;
   json::object resp;
+  if (pgr.plan.capacity != capacity_mode::none) {
+    consumed_capacity cc(pgr.plan.table->name);
+    double units = read_units(pgr.bytes, pgr.plan.consistent);
+    if (pgr.plan.index)
+      cc.add_index(*pgr.plan.index, units);
+    else
+      cc.add_table(units);
+    resp["ConsumedCapacity"] = cc.to_json(pgr.plan.capacity);
+  }
   if (!count_only) resp["Items"] = std::move(pg.items);
   resp["Count"] = pg.count;
   resp["ScannedCount"] = pg.scanned;
@@ -340,7 +356,7 @@ json::object query(op_context& ctx, const json::object& req) {
                      : ctx.store.scan_items(*p.table, lower, upper, !forward, visit);
     if (!r) throw_storage_error(r.error());
   }
-  return respond(std::move(pg.out), p.count_only);
+  return respond(pg);
 }
 
 json::object scan(op_context& ctx, const json::object& req) {
@@ -390,7 +406,7 @@ json::object scan(op_context& ctx, const json::object& req) {
   auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit)
                    : ctx.store.scan_items(*p.table, lower, "", false, visit);
   if (!r) throw_storage_error(r.error());
-  return respond(std::move(pg.out), p.count_only);
+  return respond(pg);
 }
 
 }  // namespace mysfits::table::api

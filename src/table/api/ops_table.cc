@@ -10,6 +10,7 @@
 
 #include "api/ops.h"
 #include "api/request.h"
+#include "api/streams.h"
 #include "types/key_codec.h"
 
 namespace mysfits::table::api {
@@ -240,17 +241,52 @@ json::object describe(op_context& ctx, const table_info& t) {
   }
   if (!gsis.empty()) d["GlobalSecondaryIndexes"] = std::move(gsis);
   if (!lsis.empty()) d["LocalSecondaryIndexes"] = std::move(lsis);
-  if (t.stream_enabled) {
+  if (t.stream_enabled)
     d["StreamSpecification"] =
         json::object{{"StreamEnabled", true}, {"StreamViewType", t.stream_view_type}};
+  if (!t.stream_label.empty()) {
+    // Still shown once the stream is disabled, as DynamoDB does: its records stay readable.
     d["LatestStreamLabel"] = t.stream_label;
-    d["LatestStreamArn"] = arn + "/stream/" + t.stream_label;
+    d["LatestStreamArn"] = streams::stream_arn(ctx, t.name, t.stream_label);
   }
   return d;
 }
 
+void enable_stream(table_info& t, std::string_view view_type) {
+  if (view_type != "NEW_IMAGE" && view_type != "OLD_IMAGE" && view_type != "NEW_AND_OLD_IMAGES" &&
+      view_type != "KEYS_ONLY")
+    throw api_error::validation(
+        "1 validation error detected: Value '" + std::string(view_type) +
+        "' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]");
+  if (t.stream_enabled) {
+    if (t.stream_view_type == view_type) return;
+    throw api_error::validation("Table already has an enabled stream: TableName: " + t.name);
+  }
+  // The previous (disabled) stream stays listed and readable under its own label.
+  auto before = streams::streams_of(t);
+  if (!t.stream_label.empty()) {
+    auto* h = t.extra.if_contains("stream_history");
+    if (!h || !h->is_array()) h = &(t.extra["stream_history"] = json::array());
+    h->as_array().emplace_back(json::object{{"label", t.stream_label},
+                                            {"view_type", t.stream_view_type},
+                                            {"last_sequence", before.back().last_sequence}});
+    t.extra.erase("stream_last_sequence");
+  }
+  // A new label (and so a new ARN), later than every earlier one even within one millisecond.
+  std::uint64_t ms = streams::now_ms();
+  std::string label = streams::make_label(ms);
+  while (!before.empty() && label <= before.back().label) label = streams::make_label(++ms);
+  t.stream_enabled = true;
+  t.stream_view_type = std::string(view_type);
+  t.stream_label = std::move(label);
+}
+
 namespace {
-void parse_stream_specification(const json::object& req, table_info& t) {
+// StreamSpecification of CreateTable / UpdateTable. `last_sequence` is the table's last stream
+// sequence number (where a stream being disabled ends).
+void parse_stream_specification(const json::object& req, table_info& t, bool is_create,
+                                std::uint64_t last_sequence) {
   const auto* ss = find_object(req, "StreamSpecification");
   if (!ss) return;
   auto enabled = find_bool(*ss, "StreamEnabled");
@@ -259,32 +295,23 @@ void parse_stream_specification(const json::object& req, table_info& t) {
         "1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to "
         "satisfy constraint: Member must not be null");
   if (!*enabled) {
-    if (!t.stream_enabled)
-      throw api_error::validation("Table already has no stream enabled");  // UpdateTable only
-    t.stream_enabled = false;
+    if (find_string(*ss, "StreamViewType"))
+      throw api_error::validation(
+          "One or more parameter values were invalid: Disabling streams does not take a "
+          "StreamViewType");
+    if (is_create) return;
+    if (!t.stream_enabled) throw api_error::validation("Table already has no stream enabled");
+    streams::disable_stream(t, last_sequence);
     return;
   }
   auto vt = find_string(*ss, "StreamViewType");
-  if (!vt || (*vt != "NEW_IMAGE" && *vt != "OLD_IMAGE" && *vt != "NEW_AND_OLD_IMAGES" &&
-              *vt != "KEYS_ONLY"))
+  if (!vt)
     throw api_error::validation(
         "One or more parameter values were invalid: You must specify a StreamViewType when "
         "enabling a stream");
   if (t.stream_enabled)
     throw api_error::validation("Table already has an enabled stream: TableName: " + t.name);
-  t.stream_enabled = true;
-  t.stream_view_type = std::string(*vt);
-  auto now = std::chrono::system_clock::now();
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  char label[48];
-  std::snprintf(label, sizeof label, "%s.%03d", buf, static_cast<int>(ms));
-  t.stream_label = label;
+  enable_stream(t, *vt);
 }
 
 double now_seconds() {
@@ -382,7 +409,7 @@ json::object create_table(op_context& ctx, const json::object& req) {
         "exactly match number of attributes defined in AttributeDefinitions");
   t.next_index_id = next_id;
   t.attribute_definitions = *ad;
-  parse_stream_specification(req, t);
+  parse_stream_specification(req, t, true, 0);
   if (const auto* tags = find_array(req, "Tags"))
     for (const auto& tag : *tags)
       if (tag.is_object())
@@ -543,7 +570,8 @@ json::object update_table(op_context& ctx, const json::object& req) {
     }
   }
   if (find_object(req, "StreamSpecification")) {
-    parse_stream_specification(req, t);
+    parse_stream_specification(req, t, false,
+                               static_cast<std::uint64_t>(ctx.store.stats(t.id).stream_sequence));
     changed = true;
   }
   if (find_array(req, "ReplicaUpdates"))

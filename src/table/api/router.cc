@@ -42,7 +42,24 @@ const std::map<std::string, op_fn, std::less<>>& operations() {
   return ops;
 }
 
+// DynamoDB Streams ops share the listener, the signature check (SigV4 service name "dynamodb",
+// as boto3's dynamodbstreams client signs) and the error shapes.
+const std::map<std::string, op_fn, std::less<>>& stream_operations() {
+  static const std::map<std::string, op_fn, std::less<>> ops = {
+      {"ListStreams", &list_streams},
+      {"DescribeStream", &describe_stream},
+      {"GetShardIterator", &get_shard_iterator},
+      {"GetRecords", &get_records},
+  };
+  return ops;
+}
+
+const std::map<std::string, op_fn, std::less<>>& operations_of(api_service s) {
+  return s == api_service::dynamodb_streams ? stream_operations() : operations();
+}
+
 constexpr std::string_view target_prefix = "DynamoDB_20120810.";
+constexpr std::string_view streams_target_prefix = "DynamoDBStreams_20120810.";
 
 std::string table_of(std::string_view body) {
   // Only for the log line: a cheap look for "TableName" without a second parse.
@@ -115,11 +132,12 @@ void router::register_table_metrics() {
   }
 }
 
-std::pair<unsigned, std::string> router::dispatch(std::string_view operation,
-                                                  std::string_view body) {
+std::pair<unsigned, std::string> router::dispatch(std::string_view operation, std::string_view body,
+                                                  api_service service) {
   try {
-    auto it = operations().find(operation);
-    if (it == operations().end()) throw api_error::unknown_operation();
+    const auto& ops = operations_of(service);
+    auto it = ops.find(operation);
+    if (it == ops.end()) throw api_error::unknown_operation();
     boost::system::error_code ec;
     json::value v = json::parse(body, ec);
     if (ec) throw api_error::serialization("Start of structure or map found where not expected.");
@@ -150,9 +168,14 @@ http::response router::handle(http::request& req) {
     return make_response(200, "healthy: dynamodb." + options_.region + ".amazonaws.com",
                          req.version(), "text/plain");
   }
-  std::string operation = target.rfind(target_prefix, 0) == 0
-                              ? target.substr(target_prefix.size())
-                              : std::string(target.empty() ? "-" : target);
+  api_service service = target.rfind(streams_target_prefix, 0) == 0 ? api_service::dynamodb_streams
+                                                                    : api_service::dynamodb;
+  bool known_service =
+      service == api_service::dynamodb_streams || target.rfind(target_prefix, 0) == 0;
+  std::string operation = known_service ? target.substr(service == api_service::dynamodb_streams
+                                                            ? streams_target_prefix.size()
+                                                            : target_prefix.size())
+                                        : std::string(target.empty() ? "-" : target);
   std::pair<unsigned, std::string> result;
   try {
     if (req.method() != http::bhttp::verb::post)
@@ -168,14 +191,15 @@ http::response router::handle(http::request& req) {
       sr.body = req.body();
       verify_sigv4(sr, *options_.credentials, std::chrono::system_clock::now());
     }
-    if (target.rfind(target_prefix, 0) != 0) throw api_error::unknown_operation();
-    result = dispatch(operation, req.body());
+    if (!known_service) throw api_error::unknown_operation();
+    result = dispatch(operation, req.body(), service);
   } catch (const api_error& e) {
     result = {e.http_status(), error_body(e)};
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto& reg = metrics::default_registry();
-  std::string op_label = operations().contains(operation) ? operation : "unknown";
+  std::string op_label =
+      known_service && operations_of(service).contains(operation) ? operation : "unknown";
   reg.get_counter("mysfits_table_requests_total", "Requests by operation and HTTP status",
                   {{"operation", op_label}, {"status", std::to_string(result.first)}})
       .inc();

@@ -1,6 +1,7 @@
-// api::router: the DynamoDB JSON 1.0 protocol over HTTP. It checks the signature, decodes the
-// body, dispatches X-Amz-Target to an operation, and is the ONE place that turns api_error (and
-// any escaped exception) into DynamoDB's error body. Also serves GET / (health) and /metrics.
+// api::router: the DynamoDB JSON 1.0 protocol over HTTP, for DynamoDB and DynamoDB Streams. It
+// checks the signature, decodes the body, dispatches X-Amz-Target to an operation, and is the ONE
+// place that turns api_error (and any escaped exception) into DynamoDB's error body. Also serves
+// GET / (health) and /metrics.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -26,6 +27,9 @@ struct router_options {
   bool log_requests = true;
 };
 
+// Which API a request's X-Amz-Target names.
+enum class api_service { dynamodb, dynamodb_streams };
+
 class router {
  public:
   router(storage::table_store& store, router_options options);
@@ -38,8 +42,9 @@ class router {
 
   // Runs one operation on a JSON body; returns (HTTP status, response body). Used by handle()
   // and by the request fuzzer.
-  [[nodiscard]] std::pair<unsigned, std::string> dispatch(std::string_view operation,
-                                                          std::string_view body);
+  [[nodiscard]] std::pair<unsigned, std::string> dispatch(
+      std::string_view operation, std::string_view body,
+      api_service service = api_service::dynamodb);
 
   // Registers per-table item/byte gauges for every table (call after tables change).
   void register_table_metrics();

@@ -1,7 +1,14 @@
-// table::server (include/mysfits/table/server.h): the store, the router and the HTTP server.
+// table::server (include/mysfits/table/server.h): the store, the router, the HTTP server and the
+// stream trimmer (retention of DynamoDB Streams records).
 #include "mysfits/table/server.h"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "api/router.h"
 #include "mysfits/common/http_server.h"
@@ -14,6 +21,41 @@ struct server::impl {
   std::unique_ptr<storage::table_store> store;
   std::unique_ptr<api::router> router;
   std::unique_ptr<http::server> http;
+  // The stream trimmer (24-hour retention): a thread that wakes every trim interval.
+  std::thread trimmer;
+  std::mutex trimmer_mu;
+  std::condition_variable trimmer_cv;
+  bool stopping = false;
+
+  void trim_streams() {
+    auto now_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    // (Capped at ~31,700 years so the product cannot overflow.)
+    std::uint64_t retention_us =
+        std::min<std::uint64_t>(opts.stream_retention_seconds, 1000000000000ull) * 1000000ull;
+    if (now_us <= retention_us) return;
+    for (const auto& t : store->tables().list()) {
+      auto r = store->trim_stream(t->id, now_us - retention_us);
+      if (!r)
+        spdlog::warn("stream trim of table {} failed: {}", t->name, r.error().message);
+      else if (*r > 0)
+        spdlog::info("trimmed {} stream records of table {}", *r, t->name);
+    }
+  }
+
+  void run_trimmer() {
+    // Half the retention, between 1 s and 60 s.
+    std::uint64_t half_ms = std::min<std::uint64_t>(opts.stream_retention_seconds, 120) * 500;
+    auto interval = std::chrono::milliseconds(std::clamp<std::uint64_t>(half_ms, 1000, 60000));
+    std::unique_lock lock(trimmer_mu);
+    while (!trimmer_cv.wait_for(lock, interval, [this] { return stopping; })) {
+      lock.unlock();
+      trim_streams();
+      lock.lock();
+    }
+  }
 };
 
 server::server(options o) : impl_(std::make_unique<impl>()) { impl_->opts = std::move(o); }
@@ -59,6 +101,8 @@ result<void> server::start() {
     impl_->store.reset();
     return s.error();
   }
+  impl_->stopping = false;
+  impl_->trimmer = std::thread([i = impl_.get()] { i->run_trimmer(); });
   return ok();
 }
 
@@ -66,6 +110,14 @@ std::uint16_t server::port() const { return impl_->http ? impl_->http->port() : 
 
 void server::stop() {
   if (!impl_) return;
+  if (impl_->trimmer.joinable()) {
+    {
+      std::lock_guard lock(impl_->trimmer_mu);
+      impl_->stopping = true;
+    }
+    impl_->trimmer_cv.notify_all();
+    impl_->trimmer.join();
+  }
   if (impl_->http) impl_->http->stop();
   impl_->http.reset();
   impl_->router.reset();

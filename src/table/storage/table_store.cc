@@ -309,6 +309,9 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     sr["seq"] = seq;
     sr["ts"] = rec.timestamp_us;
     sr["origin"] = rec.origin_region;
+    // Which stream (label) the record belongs to: a re-enabled stream is a new one, and the
+    // disabled one stays readable with only its own records (ops_streams.cc filters by it).
+    sr["label"] = t->stream_label;
     sr["event"] = !old ? "INSERT" : new_item ? "MODIFY" : "REMOVE";
     json::object keys;
     const json::object& any = new_item ? *new_item : old->item;

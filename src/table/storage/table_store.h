@@ -70,8 +70,10 @@ struct write_outcome {
   std::optional<boost::json::object> new_item;  // after the write (absent after a delete)
 };
 
-// One stream record as stored: {"seq", "ts" (write timestamp, µs), "origin" (region), "event"
-// (INSERT / MODIFY / REMOVE), "keys", "old" (item before, if any), "new" (item after, if any)}.
+// One stream record as stored: {"seq", "ts" (write timestamp, µs), "origin" (region), "label"
+// (the table's stream label when written: which stream it belongs to), "event" (INSERT / MODIFY /
+// REMOVE), "keys", "old" (item before, if any), "new" (item after, if any)}. Sequence numbers are
+// per table, shared by its successive streams.
 struct stream_record {
   std::uint64_t sequence = 0;
   boost::json::object body;

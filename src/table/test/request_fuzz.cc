@@ -1,5 +1,6 @@
 // libFuzzer target for the request decoder: arbitrary bytes as the body of each operation,
-// dispatched through the router against a temporary store holding one table with a GSI.
+// dispatched through the router against a temporary store holding one table with a GSI and a
+// stream (first bytes 252–255 pick the DynamoDB Streams operations).
 // Only DynamoDB error responses (4xx) or successes may come back: never a crash, never a 500.
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ struct harness {
       "KeySchema":[{"AttributeName":"h","KeyType":"HASH"},{"AttributeName":"r","KeyType":"RANGE"}],
       "GlobalSecondaryIndexes":[{"IndexName":"ByG","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],
         "Projection":{"ProjectionType":"ALL"}}],
+      "StreamSpecification":{"StreamEnabled":true,"StreamViewType":"NEW_AND_OLD_IMAGES"},
       "BillingMode":"PAY_PER_REQUEST"})");
     if (r.first != 200) {
       std::fprintf(stderr, "fuzz harness: CreateTable failed: %s\n", r.second.c_str());
@@ -58,6 +60,8 @@ const char* const operations[] = {
     "Query",       "Scan",          "BatchGetItem",       "BatchWriteItem",
     "CreateTable", "DescribeTable", "UpdateTable",        "ListTables",
     "TagResource", "UntagResource", "ListTagsOfResource", "DeleteTable"};
+const char* const stream_operations[] = {"ListStreams", "DescribeStream", "GetShardIterator",
+                                         "GetRecords"};
 
 }  // namespace
 
@@ -66,10 +70,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   // The first byte picks the operation; DeleteTable only ever sees other tables' names
   // because the fixed table "Fuzz" is recreated below if it disappears.
+  // (Bytes 252–255 pick a Streams operation; the others keep their earlier meaning, so the
+  // corpus stays valid.)
   std::size_t n = sizeof(operations) / sizeof(operations[0]);
-  const char* op = operations[data[0] % n];
+  bool streams = data[0] >= 252;
+  const char* op = streams ? stream_operations[data[0] - 252] : operations[data[0] % n];
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  auto [status, response] = h.router->dispatch(op, body);
+  auto [status, response] = h.router->dispatch(
+      op, body, streams ? api::api_service::dynamodb_streams : api::api_service::dynamodb);
   if (status >= 500) std::abort();
   return 0;
 }

@@ -33,6 +33,10 @@ struct options {
   // power loss as well as kill -9. With false, the WAL is still written (to the OS page cache)
   // before the ack, which survives kill -9 but not a machine crash. Default: true.
   bool sync_writes = true;
+  // How long stream records are kept (DynamoDB keeps them 24 hours): a background trimmer
+  // deletes older ones every min(60 s, half the retention), at least once a second. Reading a
+  // position older than that gives TrimmedDataAccessException. Default: 86400. Fixed at start.
+  std::uint64_t stream_retention_seconds = 86400;
   // Largest request body in bytes (larger ones are refused unread). Default: 16 MiB.
   std::uint64_t body_limit = 16u * 1024 * 1024;
 };
