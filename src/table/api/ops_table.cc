@@ -246,7 +246,32 @@ json::object describe(op_context& ctx, const table_info& t) {
     d["LatestStreamLabel"] = t.stream_label;
     d["LatestStreamArn"] = arn + "/stream/" + t.stream_label;
   }
+  if (t.is_global()) {
+    // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ReplicaDescription.html
+    // Replicas lists the other regions' replicas; this region's is the table itself.
+    d["GlobalTableVersion"] = "2019.11.21";
+    json::array replicas;
+    for (const auto& r : t.replicas)
+      replicas.emplace_back(json::object{{"RegionName", r.region}, {"ReplicaStatus", r.status}});
+    d["Replicas"] = std::move(replicas);
+  }
   return d;
+}
+
+void enable_stream(table_info& t, std::string_view view_type) {
+  t.stream_enabled = true;
+  t.stream_view_type = std::string(view_type);
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  char label[48];
+  std::snprintf(label, sizeof label, "%s.%03d", buf, static_cast<int>(ms));
+  t.stream_label = label;
 }
 
 namespace {
@@ -261,6 +286,10 @@ void parse_stream_specification(const json::object& req, table_info& t) {
   if (!*enabled) {
     if (!t.stream_enabled)
       throw api_error::validation("Table already has no stream enabled");  // UpdateTable only
+    if (t.is_global())
+      throw api_error::validation(
+          "One or more parameter values were invalid: Stream cannot be disabled on a global "
+          "table (it carries the replication); delete its replicas first");
     t.stream_enabled = false;
     return;
   }
@@ -272,19 +301,7 @@ void parse_stream_specification(const json::object& req, table_info& t) {
         "enabling a stream");
   if (t.stream_enabled)
     throw api_error::validation("Table already has an enabled stream: TableName: " + t.name);
-  t.stream_enabled = true;
-  t.stream_view_type = std::string(*vt);
-  auto now = std::chrono::system_clock::now();
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  char label[48];
-  std::snprintf(label, sizeof label, "%s.%03d", buf, static_cast<int>(ms));
-  t.stream_label = label;
+  enable_stream(t, *vt);
 }
 
 double now_seconds() {
@@ -458,6 +475,21 @@ json::object update_table(op_context& ctx, const json::object& req) {
   if (!current)
     throw api_error::resource_not_found(
         "Requested resource not found: Table: " + std::string(name) + " not found");
+  if (const auto* replica_updates = find_array(req, "ReplicaUpdates")) {
+    // A replica change is its own request, as DynamoDB requires.
+    for (const char* other : {"BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates",
+                              "StreamSpecification"})
+      if (req.contains(other))
+        throw api_error::validation(
+            "One or more parameter values were invalid: ReplicaUpdates cannot be combined with "
+            "other table updates in the same request");
+    if (!ctx.replication)
+      throw api_error::validation(
+          "One or more parameter values were invalid: this server has no regions configured "
+          "(start mysfits-table with --regions-file to use global tables)");
+    auto updated = ctx.replication->update_replicas(ctx, *current, *replica_updates);
+    return {{"TableDescription", describe(ctx, *updated)}};
+  }
   table_info t = *current;
   bool changed = false;
   if (auto billing = find_string(req, "BillingMode")) {
@@ -546,8 +578,6 @@ json::object update_table(op_context& ctx, const json::object& req) {
     parse_stream_specification(req, t);
     changed = true;
   }
-  if (find_array(req, "ReplicaUpdates"))
-    throw api_error::validation("ReplicaUpdates are not supported yet by this server");
   if (!changed)
     throw api_error::validation(
         "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "

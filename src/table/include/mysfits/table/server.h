@@ -35,6 +35,17 @@ struct options {
   bool sync_writes = true;
   // Largest request body in bytes (larger ones are refused unread). Default: 16 MiB.
   std::uint64_t body_limit = 16u * 1024 * 1024;
+  // Global tables (issue 3): a JSON file from region name to endpoint URL of every region's
+  // engine, this one's included. Empty: no replication (ReplicaUpdates are refused). Re-read
+  // when it changes. Default: empty.
+  std::string regions_file;
+  // How long a replication pull waits at a peer for new changes. Default: 500 ms.
+  std::uint32_t replication_poll_wait_ms = 500;
+  // Stream records are kept this long (a peer further behind re-syncs from a snapshot).
+  // Default: 86400 s (24 h, as DynamoDB Streams).
+  std::uint64_t stream_retention_seconds = 86400;
+  // Tombstones of a global table's deleted items are kept this long. Default: 86400 s.
+  std::uint64_t tombstone_retention_seconds = 86400;
 };
 
 class server {
