@@ -85,6 +85,11 @@ class Region:
             config=Config(retries={"total_max_attempts": 1}, connect_timeout=10,
                           read_timeout=60))
 
+    def client_with(self, config):
+        return boto3.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                             region_name=self.name).client("dynamodb", endpoint_url=self.url,
+                                                           config=config)
+
     def metrics(self):
         with urllib.request.urlopen(self.url + "/metrics", timeout=30) as r:
             return r.read().decode()
@@ -117,13 +122,19 @@ class Deployment:
         os.replace(tmp, region.regions_file)
 
     def write_regions_files(self):
-        """Every region's file names every other's real URL, except across cut links."""
+        """Every region's file names every other's real URL, except across cut links; returns
+        once every running engine has re-read its file."""
+        before = {n: r.output().count("regions in ") for n, r in self.regions.items()}
         for r in self.regions.values():
             mapping = {}
             for n, other in self.regions.items():
                 linked = n == r.name or (r.name not in self.cut and n not in self.cut)
                 mapping[n] = other.url if linked else DEAD_URL
             self._write(r, mapping)
+        for n, r in self.regions.items():
+            if r.proc and r.proc.poll() is None:
+                wait_until(lambda: r.output().count("regions in ") > before[n], timeout=30,
+                           what=f"{n} re-reads its regions file")
 
     def cut_off(self, name, timeout=60):
         """Cuts every link of region `name`; returns once no side pulls across them."""
