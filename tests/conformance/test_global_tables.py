@@ -6,6 +6,7 @@
 # Local only: it starts its own engines (skipped with --aws / --url).
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -247,3 +248,41 @@ def test_delete_replica(regions, global_table, cli):
                what="us-east-1 forgets eu-west-1")
     regions[EAST].client().put_item(TableName=global_table, Item={"p": {"S": "after-delete"}})
     wait_converged(regions, global_table, names=[WEST, EAST])
+
+
+# A replica cut off for longer than its peer keeps stream records re-syncs from a snapshot of
+# that peer when the link returns (here the streams keep 2 s of records).
+def test_replica_behind_trimmed_stream_resyncs_from_snapshot(request):
+    if request.config.getoption("--aws") or request.config.getoption("--url"):
+        pytest.skip("starts its own engines: local runs only")
+    d = Deployment(os.environ["MYSFITS_TABLE_BIN"], [WEST, EAST],
+                   ["--replication-poll-wait-ms", "200", "--no-sync",
+                    "--stream-retention-seconds", "2"])
+    try:
+        west, east = d[WEST].client(), d[EAST].client()
+        name = unique_table_name()
+        create_table(west, name)
+        west.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": EAST}}])
+        wait_until(lambda: replicas_of(west, name) == {EAST: "ACTIVE"}, what="replica ACTIVE")
+        west.put_item(TableName=name, Item={"p": {"S": "before"}})
+        wait_converged(d, name)
+        d.cut_off(EAST)
+        offset = len(d[WEST].output())
+        for n in range(30):
+            west.put_item(TableName=name, Item={"p": {"S": f"during{n}"}, "n": {"N": str(n)}})
+        west.update_item(TableName=name, Key={"p": {"S": "before"}},
+                         UpdateExpression="SET changed = :t",
+                         ExpressionAttributeValues={":t": {"BOOL": True}})
+        # Wait until us-west-2 has trimmed the records us-east-1 has not pulled (at most the one
+        # record from before the cut is among those counted).
+        def trimmed_since_cut():
+            lines = re.findall(r"trimmed (\d+) stream records", d[WEST].output()[offset:])
+            return sum(int(n) for n in lines) >= 31
+        wait_until(trimmed_since_cut, timeout=60, what="stream trimmed")
+        d.heal(EAST)
+        final = wait_converged(d, name)
+        assert len(final) == 31
+        assert json.loads(final['{"S": "before"}'])["changed"] == {"BOOL": True}
+        wait_until(lambda: "re-synced" in d[EAST].output(), timeout=30, what="re-sync logged")
+    finally:
+        d.stop()
