@@ -286,3 +286,43 @@ def test_replica_behind_trimmed_stream_resyncs_from_snapshot(request):
         wait_until(lambda: "re-synced" in d[EAST].output(), timeout=30, what="re-sync logged")
     finally:
         d.stop()
+
+
+# Conflict-free likes (issue 7, beyond DynamoDB): with the table tag mysfits:counter-merge=true,
+# ADD on a number and SET n = n + :n replicate as increments every region adds, so concurrent
+# likes in two regions are all kept, while other attributes keep last-writer-wins.
+def test_counter_merge_keeps_concurrent_increments(regions):
+    west, east = regions[WEST].client(), regions[EAST].client()
+    name = unique_table_name()
+    create_table(west, name, Tags=[{"Key": "mysfits:counter-merge", "Value": "true"}])
+    west.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": EAST}}])
+    wait_until(lambda: replicas_of(west, name) == {EAST: "ACTIVE"}, what="replica ACTIVE")
+    west.put_item(TableName=name, Item={"p": {"S": "mysfit"}, "likes": {"N": "0"},
+                                        "name": {"S": "Gretta"}})
+    wait_converged(regions, name, names=[WEST, EAST])
+    regions.cut_off(EAST)
+    try:
+        for _ in range(3):
+            west.update_item(TableName=name, Key={"p": {"S": "mysfit"}},
+                             UpdateExpression="ADD likes :one",
+                             ExpressionAttributeValues={":one": {"N": "1"}})
+        for _ in range(2):
+            east.update_item(TableName=name, Key={"p": {"S": "mysfit"}},
+                             UpdateExpression="SET likes = likes + :one, #n = :n",
+                             ExpressionAttributeNames={"#n": "name"},
+                             ExpressionAttributeValues={":one": {"N": "1"},
+                                                        ":n": {"S": "Gretta (east)"}})
+    finally:
+        regions.heal(EAST)
+    final = wait_converged(regions, name, names=[WEST, EAST])
+    item = json.loads(final['{"S": "mysfit"}'])
+    assert item["likes"] == {"N": "5"}  # 3 + 2: no increment lost
+    # The other attribute keeps last-writer-wins: the later write (in us-east-1) wins.
+    assert item["name"] == {"S": "Gretta (east)"}
+    # Likes keep adding up after the partition too, from both sides at once.
+    for c in (west, east, west):
+        c.update_item(TableName=name, Key={"p": {"S": "mysfit"}},
+                      UpdateExpression="ADD likes :one",
+                      ExpressionAttributeValues={":one": {"N": "1"}})
+    final = wait_converged(regions, name, names=[WEST, EAST])
+    assert json.loads(final['{"S": "mysfit"}'])["likes"] == {"N": "8"}

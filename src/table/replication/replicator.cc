@@ -119,6 +119,7 @@ storage::remote_change change_from_wire(const json::object& r) {
   const auto* del = r.if_contains("del");
   c.is_delete = del && del->is_bool() && del->as_bool();
   c.item = get_obj(r, "item");
+  c.deltas = get_obj(r, "deltas");
   return c;
 }
 
@@ -583,6 +584,7 @@ struct replicator::impl {
             w["del"] = true;
             w["item"] = get_obj(r.body, "keys");
           }
+          if (const auto* d = r.body.if_contains("deltas"); d && d->is_object()) w["deltas"] = *d;
           records.emplace_back(std::move(w));
         }
         if (!records.empty()) found = true;

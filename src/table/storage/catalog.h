@@ -73,6 +73,10 @@ struct table_info {
   const replica_info* find_replica(std::string_view region) const;
   bool is_global() const { return !replicas.empty(); }
   bool has_tag(std::string_view key, std::string_view value) const;
+  // Tag mysfits:counter-merge = true (issue 7, beyond DynamoDB): ADD on a number and
+  // SET a = a + :n replicate as counter deltas that every replica adds, so concurrent
+  // increments in different regions are all kept; other attributes keep last-writer-wins.
+  bool is_counter_merge() const { return has_tag("mysfits:counter-merge", "true"); }
 };
 
 boost::json::object to_json(const table_info& t);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "types/attribute_value.h"
+#include "types/decimal.h"
 #include "types/key_codec.h"
 
 namespace mysfits::table::storage {
@@ -266,6 +267,31 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
   }
 }
 
+// Counter merge (issue 7): the counters of `item` become the local value plus the remote
+// change's increment, so increments made concurrently in several regions all count. When the
+// remote change won and the local item lacks the counter, the remote value (its base plus its
+// increment) stays; when the local version won and lacks it, the increment alone is set.
+void add_counter_deltas(json::object& item, const json::object& local, const json::object& deltas,
+                        bool remote_won) {
+  for (const auto& [attr, dv] : deltas) {
+    const auto* d = dv.is_object() ? dv.as_object().if_contains("N") : nullptr;
+    if (!d || !d->is_string()) continue;
+    auto delta = decimal::try_parse(d->as_string());
+    if (!delta) continue;
+    const auto* l = local.if_contains(attr);
+    const auto* ln = l && l->is_object() ? l->as_object().if_contains("N") : nullptr;
+    std::optional<decimal> base;
+    if (ln && ln->is_string()) base = decimal::try_parse(ln->as_string());
+    if (!base && remote_won) continue;
+    try {
+      decimal sum = (base ? *base : decimal()) + *delta;
+      item[attr] = json::object{{"N", sum.to_string()}};
+    } catch (const std::exception&) {
+      // Overflow past 38 digits: the counter keeps the value last-writer-wins chose.
+    }
+  }
+}
+
 json::object key_attributes(const table_info& t, const json::object& item) {
   json::object keys;
   if (const auto* h = item.if_contains(t.keys.hash_name)) keys[t.keys.hash_name] = *h;
@@ -277,7 +303,7 @@ json::object key_attributes(const table_info& t, const json::object& item) {
 // The stream record of a change from `old_item` to `new_item` (at least one is set).
 std::string stream_record_json(const table_info& t, std::uint64_t seq, std::uint64_t ts,
                                const std::string& origin, const json::object* old_item,
-                               const json::object* new_item) {
+                               const json::object* new_item, const json::object* deltas = nullptr) {
   json::object sr;
   sr["seq"] = seq;
   sr["ts"] = ts;
@@ -286,6 +312,7 @@ std::string stream_record_json(const table_info& t, std::uint64_t seq, std::uint
   sr["keys"] = key_attributes(t, new_item ? *new_item : *old_item);
   if (old_item) sr["old"] = *old_item;
   if (new_item) sr["new"] = *new_item;
+  if (deltas && !deltas->empty()) sr["deltas"] = *deltas;
   return json::serialize(sr);
 }
 
@@ -395,8 +422,8 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     }
     guard.st = st.get();
     guard.seq = seq;
-    b.put(stream_key(t->id, seq),
-          stream_record_json(*t, seq, rec.timestamp_us, rec.origin_region, old_item, new_item));
+    b.put(stream_key(t->id, seq), stream_record_json(*t, seq, rec.timestamp_us, rec.origin_region,
+                                                     old_item, new_item, &d.counter_deltas));
   }
   if (auto w = store_->write(b); !w) return w.error();
   st->item_count += count_delta;
@@ -444,20 +471,29 @@ result<apply_stats> table_store::apply_remote(
       }
     }
     observe_timestamp(c.timestamp_us);
-    if (cur && !is_newer(c.timestamp_us, c.origin, cur->timestamp_us, cur->origin_region)) {
+    const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
+    bool wins = !cur || is_newer(c.timestamp_us, c.origin, cur->timestamp_us, cur->origin_region);
+    bool merge = t->is_counter_merge() && !c.is_delete && !c.deltas.empty();
+    if (!wins && !(merge && old_item)) {
       ++stats.superseded;
       continue;
     }
     item_record rec;
-    rec.timestamp_us = c.timestamp_us;
-    rec.origin_region = c.origin;
-    rec.is_tombstone = c.is_delete;
-    rec.item = c.is_delete ? key_attributes(*t, c.item) : c.item;
-    const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
+    if (wins) {
+      rec.timestamp_us = c.timestamp_us;
+      rec.origin_region = c.origin;
+      rec.is_tombstone = c.is_delete;
+      rec.item = c.is_delete ? key_attributes(*t, c.item) : c.item;
+    } else {
+      rec = *cur;  // the local version keeps winning; only its counters take the increments
+    }
+    if (merge && old_item) add_counter_deltas(rec.item, *old_item, c.deltas, wins);
     stage_item(b, *t, pk, old_item, &rec, count_delta, size_delta);
     const json::object* new_item = rec.is_tombstone ? nullptr : &rec.item;
     if (write_stream && t->stream_enabled && (old_item || new_item)) {
-      staged_stream s{rec.timestamp_us, rec.origin_region, std::nullopt, std::nullopt};
+      // The remote change's own timestamp and origin, even when only its counter increments
+      // were merged into the local version: peers never pull it back from here.
+      staged_stream s{c.timestamp_us, c.origin, std::nullopt, std::nullopt};
       if (old_item) s.old_item = *old_item;
       if (new_item) s.new_item = *new_item;
       stream_changes.push_back(std::move(s));

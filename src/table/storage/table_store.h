@@ -63,8 +63,14 @@ struct table_store_options {
 // What a write decided after seeing the current item.
 struct write_decision {
   enum class action { none, put, del };
+  write_decision() = default;
+  write_decision(action a, boost::json::object i = {}, boost::json::object deltas = {})
+      : what(a), item(std::move(i)), counter_deltas(std::move(deltas)) {}
   action what = action::none;
   boost::json::object item;  // for put
+  // Counter increments of this write (attribute → {"N": delta}) on a counter-merge table; the
+  // stream record carries them so peers add them instead of overwriting (issue 7).
+  boost::json::object counter_deltas;
 };
 
 struct write_outcome {
@@ -86,6 +92,8 @@ struct remote_change {
   std::string origin;
   bool is_delete = false;
   boost::json::object item;
+  // Counter increments (attribute → {"N": delta}) the change made, for counter-merge tables.
+  boost::json::object deltas;
 };
 
 struct apply_stats {

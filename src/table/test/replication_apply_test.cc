@@ -38,8 +38,9 @@ struct fixture {
     ts.reset();
     std::filesystem::remove_all(path);
   }
-  std::shared_ptr<const table_info> make_global_table() {
+  std::shared_ptr<const table_info> make_global_table(bool counter_merge = false) {
     table_info t;
+    if (counter_merge) t.tags.emplace_back("mysfits:counter-merge", "true");
     t.name = "G";
     t.keys.hash_name = "h";
     t.keys.hash_type = key_type::s;
@@ -258,6 +259,40 @@ TEST(ReplicationApply, PurgesOldTombstones) {
   }));
   EXPECT_EQ(records, 2u);
   EXPECT_EQ(f.value_of("c"), "x");
+}
+
+// Counter merge (issue 7): a remote increment is added to the local counter whether the remote
+// version wins last-writer-wins (its other attributes then win too) or loses (only the counter
+// changes); without the tag the losing increment is dropped.
+TEST(ReplicationApply, CounterMergeAddsRemoteIncrements) {
+  for (bool merge : {true, false}) {
+    fixture f;
+    auto t = f.make_global_table(merge);
+    auto with_likes = [](std::uint64_t ts, const std::string& origin, int likes, int delta,
+                         const std::string& v) {
+      remote_change c = fixture::change("a", v, ts, origin);
+      c.item["likes"] = json::object{{"N", std::to_string(likes)}};
+      c.deltas["likes"] = json::object{{"N", std::to_string(delta)}};
+      return c;
+    };
+    // Base: likes 0; then us-east-1 liked twice (its item says 2) at ts 300.
+    ASSERT_TRUE(
+        f.ts->apply_remote("G", t->id, {with_likes(100, "eu-west-1", 0, 0, "base")}, {}, true));
+    ASSERT_TRUE(
+        f.ts->apply_remote("G", t->id, {with_likes(300, "us-east-1", 2, 2, "east")}, {}, true));
+    // eu-west-1 liked once concurrently, earlier (ts 200): loses LWW, its like still counts.
+    ASSERT_TRUE(
+        f.ts->apply_remote("G", t->id, {with_likes(200, "eu-west-1", 1, 1, "eu")}, {}, true));
+    auto tt = f.table();
+    json::object key{{"h", json::object{{"S", "a"}}}};
+    auto item = f.ts->get_item(*tt, primary_key_bytes(key, tt->keys)).value().value();
+    EXPECT_EQ(item.at("v").at("S").as_string(), "east");
+    EXPECT_EQ(item.at("likes").at("N").as_string(), merge ? "3" : "2");
+    // The merged-in increment is in the local stream with its remote origin (never echoed).
+    auto recs = f.ts->read_stream(t->id, 0, 10).value();
+    ASSERT_EQ(recs.size(), merge ? 3u : 2u);
+    EXPECT_EQ(recs.back().body.at("origin").as_string(), merge ? "eu-west-1" : "us-east-1");
+  }
 }
 
 }  // namespace
