@@ -136,12 +136,14 @@ class Deployment:
                 wait_until(lambda: r.output().count("regions in ") > before[n], timeout=30,
                            what=f"{n} re-reads its regions file")
 
-    def cut_off(self, name, timeout=60):
-        """Cuts every link of region `name`; returns once no side pulls across them."""
+    def cut_off(self, name, timeout=60, among=None):
+        """Cuts every link of region `name`; returns once no side pulls across the links
+        between `among` (default: all regions; pass those sharing a table with it)."""
         self.cut.add(name)
         self.write_regions_files()
-        for r in self.regions.values():
-            peers = [p for p in self.regions if p != r.name and (r.name == name or p == name)]
+        among = among or list(self.regions)
+        for r in (self.regions[n] for n in among):
+            peers = [p for p in among if p != r.name and (r.name == name or p == name)]
             for p in peers:
                 wait_until(lambda: link_up(r, p) == 0, timeout=timeout,
                            what=f"link {r.name} <- {p} down")
