@@ -39,9 +39,9 @@ struct replicator_options {
   // Credentials to sign requests to peers with (the engines' shared keys); empty: placeholders.
   std::string access_key_id;
   std::string secret_access_key;
-  // Stream records per pull, items per snapshot page. Defaults: 1000, 2000.
+  // Stream records per pull, items per snapshot page. Defaults: 1000, 5000.
   std::size_t pull_limit = 1000;
-  std::size_t snapshot_page = 2000;
+  std::size_t snapshot_page = 5000;
 };
 
 class replicator final : public api::replication_hooks {

@@ -439,9 +439,26 @@ result<apply_stats> table_store::apply_remote(
     const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
     const table_info* new_description) {
   auto st = state(table_id);
-  std::unique_lock table_lock(st->writes);
+  // Shared like item writes (an exclusive lock would starve behind a steady stream of local
+  // writers), plus the stripe locks of every item in the batch, taken in address order so two
+  // batches never deadlock (item writes hold one stripe at a time).
+  std::shared_lock table_lock(st->writes);
   auto t = catalog_.find(table_name);
   if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
+  std::vector<std::mutex*> stripes;
+  for (const auto& c : changes)
+    if (c.item.contains(t->keys.hash_name) &&
+        (!t->keys.range_name || c.item.contains(*t->keys.range_name)))
+      stripes.push_back(&stripe(t->id, primary_key_bytes(c.item, t->keys)));
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (auto* m : stripes) m->lock();
+  struct unlock_all {
+    std::vector<std::mutex*>& ms;
+    ~unlock_all() {
+      for (auto it = ms.rbegin(); it != ms.rend(); ++it) (*it)->unlock();
+    }
+  } unlock_guard{stripes};
   apply_stats stats;
   write_batch b;
   std::int64_t count_delta = 0;
@@ -508,8 +525,7 @@ result<apply_stats> table_store::apply_remote(
     append_u64(v, seq);
     b.put(progress_key(t->id, peer), v);
   }
-  // The exclusive table lock keeps item writers out, so these numbers are taken in order; they
-  // are in flight until the batch is written so readers never pass them.
+  // In flight until the batch is written, so stream readers never pass them.
   std::vector<std::uint64_t> seqs;
   if (!stream_changes.empty()) {
     std::lock_guard lock(st->in_flight_mu);

@@ -170,8 +170,8 @@ class table_store {
   // the table has a stream — a local stream record whose origin stays the remote region) only if
   // it is newer than the stored version, tombstones included. The `progress` entries (peer
   // region → last applied sequence of its stream) and, when given, a new table description
-  // commit in the SAME batch, so a crash never loses nor repeats an applied change. Blocks the
-  // table's local writes for the duration (one short batch).
+  // commit in the SAME batch, so a crash never loses nor repeats an applied change. Holds the
+  // item locks of the batch's items for its duration.
   [[nodiscard]] result<apply_stats> apply_remote(
       const std::string& table_name, std::uint64_t table_id,
       const std::vector<remote_change>& changes,
