@@ -316,7 +316,7 @@ struct client::impl {
     sreq.path = "/";
     sreq.headers = {{"Content-Type", "application/x-amz-json-1.0"},
                     {"Host", target.host_header()},
-                    {"X-Amz-Target", "DynamoDB_20120810." + std::string(op)}};
+                    {"X-Amz-Target", opts.target_prefix + "." + std::string(op)}};
     sreq.body = payload;
     std::string authorization = sigv4::sign(sreq, use, opts.region, "dynamodb", opts.clock());
 

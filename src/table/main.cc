@@ -1,5 +1,6 @@
 // mysfits-table: the DynamoDB-compatible table engine (DESIGN.md §2.1).
 //   mysfits-table serve --listen 127.0.0.1:8000 --data-dir DIR --region us-west-2
+//                       [--regions-file regions.json]   (global tables, docs/table.md)
 // Prints "mysfits-table listening on http://ADDR:PORT" once serving; stops on SIGINT/SIGTERM.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -28,6 +29,16 @@ int main(int argc, char** argv) {
                    "How long DynamoDB Streams records are kept")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve->add_option("--regions-file", o.regions_file,
+                    "Global tables: JSON file from region name to endpoint URL (issue 3)");
+  serve
+      ->add_option("--replication-poll-wait-ms", o.replication_poll_wait_ms,
+                   "How long a replication pull waits at a peer for changes")
+      ->capture_default_str();
+  serve
+      ->add_option("--tombstone-retention-seconds", o.tombstone_retention_seconds,
+                   "Keep tombstones of deleted global-table items this long")
+      ->capture_default_str();
   serve->add_flag(
       "--no-sync", no_sync,
       "Acknowledge writes before the WAL is fsynced (survives kill -9, not power loss)");

@@ -4,7 +4,9 @@
 // ops_streams.cc (the DynamoDB Streams API); shared request helpers live in request.h.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,12 +14,33 @@
 
 namespace mysfits::table::api {
 
+namespace json = boost::json;
+
+struct op_context;
+
+// What the operations need from global-table replication (issue 3); replication::replicator
+// implements it. Absent (null) when the engine runs without --regions-file.
+class replication_hooks {
+ public:
+  virtual ~replication_hooks() = default;
+  // UpdateTable ReplicaUpdates (DynamoDB global tables 2019.11.21): validates and applies the
+  // Create or Delete, and returns the description to answer with. Throws api_error.
+  virtual std::shared_ptr<const storage::table_info> update_replicas(
+      op_context& ctx, const storage::table_info& t, const json::array& updates) = 0;
+  // The engine's internal replication protocol (X-Amz-Target MysfitsReplication_20261129.<Op>):
+  // pulls, snapshots and replica membership between regions. Throws api_error.
+  virtual json::object handle_internal(std::string_view operation, const json::object& body) = 0;
+};
+
 struct op_context {
   storage::table_store& store;
   std::string region;  // for ARNs
+  replication_hooks* replication = nullptr;
 };
 
-namespace json = boost::json;
+// Turns the table's stream on with `view_type` (NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES,
+// KEYS_ONLY) and a fresh stream label. Making a table global calls it with NEW_AND_OLD_IMAGES.
+void enable_stream(storage::table_info& t, std::string_view view_type);
 
 // ops_table.cc
 json::object create_table(op_context& ctx, const json::object& req);

@@ -9,6 +9,7 @@
 #include "api/request.h"
 #include "expr/legacy.h"
 #include "types/attribute_value.h"
+#include "types/decimal.h"
 
 namespace mysfits::table::api {
 
@@ -19,6 +20,48 @@ using storage::write_decision;
 expr::expression_context make_context(const json::object& req) {
   return expr::expression_context(find_object(req, "ExpressionAttributeNames"),
                                   find_object(req, "ExpressionAttributeValues"));
+}
+
+// Counter increments of an update on a counter-merge table (issue 7): ADD of a number to a
+// top-level attribute and SET a = a + :n / a - :n / :n + a, as attribute → {"N": delta}.
+json::object counter_deltas(const expr::update& u, const json::object* old) {
+  json::object out;
+  auto numeric_or_absent = [&](const std::string& attr) {
+    const auto* v = old ? old->if_contains(attr) : nullptr;
+    return !v || (v->is_object() && v->as_object().contains("N"));
+  };
+  auto number_of = [](const expr::operand& o) -> const json::value* {
+    const auto* v = std::get_if<json::value>(&o.v);
+    if (!v || !v->is_object() || !v->as_object().contains("N")) return nullptr;
+    return &v->as_object().at("N");
+  };
+  auto is_path = [](const expr::operand& o, const expr::path& target) {
+    const auto* p = std::get_if<expr::path>(&o.v);
+    return p && p->elements == target.elements;
+  };
+  for (const auto& [p, v] : u.add)
+    if (p.elements.size() == 1 && v.is_object() && v.as_object().contains("N") &&
+        numeric_or_absent(p.root()))
+      out[p.root()] = v;
+  for (const auto& a : u.set) {
+    if (a.target.elements.size() != 1) continue;
+    const auto* ar = std::get_if<std::shared_ptr<const expr::arithmetic>>(&a.value.v);
+    if (!ar || !*ar) continue;
+    const auto& arith = **ar;
+    const json::value* n = nullptr;
+    bool negate = false;
+    if (is_path(arith.lhs, a.target)) {
+      n = number_of(arith.rhs);
+      negate = arith.op == '-';
+    } else if (arith.op == '+' && is_path(arith.rhs, a.target)) {
+      n = number_of(arith.lhs);
+    }
+    if (!n || !n->is_string()) continue;
+    auto d = decimal::try_parse(n->as_string());
+    if (!d) continue;
+    out[a.target.root()] = json::object{{"N", (negate ? -*d : *d).to_string()}};
+  }
+  return out;
 }
 
 storage::write_outcome run_write(op_context& ctx, const storage::table_info& t,
@@ -142,7 +185,9 @@ json::object update_item(op_context& ctx, const json::object& req) {
     if (item_size(item) > max_item_size)
       throw api_error::validation("Item size to update has exceeded the maximum allowed size");
     (void)key_bytes_of_item(*t, item);  // index key types and lengths, as PutItem
-    return write_decision{write_decision::action::put, std::move(item)};
+    write_decision d{write_decision::action::put, std::move(item), {}};
+    if (upd && t->is_counter_merge()) d.counter_deltas = counter_deltas(*upd, old);
+    return d;
   });
   json::object resp;
   add_write_capacity(resp, capacity, *t, out);

@@ -249,6 +249,15 @@ json::object describe(op_context& ctx, const table_info& t) {
     d["LatestStreamLabel"] = t.stream_label;
     d["LatestStreamArn"] = streams::stream_arn(ctx, t.name, t.stream_label);
   }
+  if (t.is_global()) {
+    // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ReplicaDescription.html
+    // Replicas lists the other regions' replicas; this region's is the table itself.
+    d["GlobalTableVersion"] = "2019.11.21";
+    json::array replicas;
+    for (const auto& r : t.replicas)
+      replicas.emplace_back(json::object{{"RegionName", r.region}, {"ReplicaStatus", r.status}});
+    d["Replicas"] = std::move(replicas);
+  }
   return d;
 }
 
@@ -301,6 +310,10 @@ void parse_stream_specification(const json::object& req, table_info& t, bool is_
           "StreamViewType");
     if (is_create) return;
     if (!t.stream_enabled) throw api_error::validation("Table already has no stream enabled");
+    if (t.is_global())
+      throw api_error::validation(
+          "One or more parameter values were invalid: Stream cannot be disabled on a global "
+          "table (it carries the replication); delete its replicas first");
     streams::disable_stream(t, last_sequence);
     return;
   }
@@ -485,6 +498,21 @@ json::object update_table(op_context& ctx, const json::object& req) {
   if (!current)
     throw api_error::resource_not_found(
         "Requested resource not found: Table: " + std::string(name) + " not found");
+  if (const auto* replica_updates = find_array(req, "ReplicaUpdates")) {
+    // A replica change is its own request, as DynamoDB requires.
+    for (const char* other : {"BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates",
+                              "StreamSpecification"})
+      if (req.contains(other))
+        throw api_error::validation(
+            "One or more parameter values were invalid: ReplicaUpdates cannot be combined with "
+            "other table updates in the same request");
+    if (!ctx.replication)
+      throw api_error::validation(
+          "One or more parameter values were invalid: this server has no regions configured "
+          "(start mysfits-table with --regions-file to use global tables)");
+    auto updated = ctx.replication->update_replicas(ctx, *current, *replica_updates);
+    return {{"TableDescription", describe(ctx, *updated)}};
+  }
   table_info t = *current;
   bool changed = false;
   if (auto billing = find_string(req, "BillingMode")) {
@@ -574,8 +602,6 @@ json::object update_table(op_context& ctx, const json::object& req) {
                                static_cast<std::uint64_t>(ctx.store.stats(t.id).stream_sequence));
     changed = true;
   }
-  if (find_array(req, "ReplicaUpdates"))
-    throw api_error::validation("ReplicaUpdates are not supported yet by this server");
   if (!changed)
     throw api_error::validation(
         "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "

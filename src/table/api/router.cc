@@ -102,7 +102,7 @@ std::string error_body(const api_error& e) {
 router::router(storage::table_store& store, router_options options)
     : store_(store),
       options_(std::move(options)),
-      ctx_{store, options_.region},
+      ctx_{store, options_.region, options_.replication},
       gauges_(std::make_shared<gauge_source>()) {
   gauges_->store = &store_;
   register_table_metrics();
@@ -143,7 +143,8 @@ std::pair<unsigned, std::string> router::dispatch(std::string_view operation, st
     if (ec) throw api_error::serialization("Start of structure or map found where not expected.");
     if (!v.is_object()) throw api_error::serialization("Unexpected JSON structure");
     json::object resp = it->second(ctx_, v.as_object());
-    if (operation == "CreateTable" || operation == "DeleteTable") register_table_metrics();
+    if (operation == "CreateTable" || operation == "DeleteTable" || operation == "UpdateTable")
+      register_table_metrics();
     return {200, json::serialize(resp)};
   } catch (const api_error& e) {
     if (e.http_status() >= 500) spdlog::error("{}: {}", operation, e.message());
@@ -153,6 +154,25 @@ std::pair<unsigned, std::string> router::dispatch(std::string_view operation, st
     metrics::default_registry()
         .get_counter("mysfits_table_internal_errors_total", "Requests that failed unexpectedly")
         .inc();
+    return {500, error_body(api_error::internal_server_error())};
+  }
+}
+
+std::pair<unsigned, std::string> router::dispatch_internal(std::string_view operation,
+                                                           std::string_view body) {
+  try {
+    if (!options_.replication) throw api_error::unknown_operation();
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) throw api_error::serialization("Unexpected JSON structure");
+    json::object resp = options_.replication->handle_internal(operation, v.as_object());
+    if (operation == "CreateReplica") register_table_metrics();
+    return {200, json::serialize(resp)};
+  } catch (const api_error& e) {
+    if (e.http_status() >= 500) spdlog::error("{}: {}", operation, e.message());
+    return {e.http_status(), error_body(e)};
+  } catch (const std::exception& e) {
+    spdlog::error("{}: internal error: {}", operation, e.what());
     return {500, error_body(api_error::internal_server_error())};
   }
 }
@@ -190,6 +210,12 @@ http::response router::handle(http::request& req) {
       for (const auto& f : req) sr.headers.emplace_back(f.name_string(), f.value());
       sr.body = req.body();
       verify_sigv4(sr, *options_.credentials, std::chrono::system_clock::now());
+    }
+    if (target.rfind(replication_target_prefix, 0) == 0) {
+      // Internal traffic between regions: no per-request log line or op metrics (long polls).
+      auto r = dispatch_internal(target.substr(replication_target_prefix.size()), req.body());
+      return make_response(r.first, std::move(r.second), req.version(),
+                           "application/x-amz-json-1.0");
     }
     if (!known_service) throw api_error::unknown_operation();
     result = dispatch(operation, req.body(), service);

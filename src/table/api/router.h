@@ -25,10 +25,16 @@ struct router_options {
   std::optional<sigv4_credentials> credentials;
   // Write one log line per request. Default: true.
   bool log_requests = true;
+  // Global tables (issue 3): ReplicaUpdates and the internal replication protocol
+  // (MysfitsReplication_20261129.<Op>). Default: none (the engine serves one region alone).
+  replication_hooks* replication = nullptr;
 };
 
 // Which API a request's X-Amz-Target names.
 enum class api_service { dynamodb, dynamodb_streams };
+
+// X-Amz-Target prefix of the engine's internal replication protocol (issue 3).
+inline constexpr std::string_view replication_target_prefix = "MysfitsReplication_20261129.";
 
 class router {
  public:
@@ -45,6 +51,10 @@ class router {
   [[nodiscard]] std::pair<unsigned, std::string> dispatch(
       std::string_view operation, std::string_view body,
       api_service service = api_service::dynamodb);
+
+  // Runs one internal replication operation (replication_target_prefix).
+  [[nodiscard]] std::pair<unsigned, std::string> dispatch_internal(std::string_view operation,
+                                                                   std::string_view body);
 
   // Registers per-table item/byte gauges for every table (call after tables change).
   void register_table_metrics();

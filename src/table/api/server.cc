@@ -12,6 +12,7 @@
 
 #include "api/router.h"
 #include "mysfits/common/http_server.h"
+#include "replication/replicator.h"
 #include "storage/table_store.h"
 
 namespace mysfits::table {
@@ -19,6 +20,7 @@ namespace mysfits::table {
 struct server::impl {
   options opts;
   std::unique_ptr<storage::table_store> store;
+  std::unique_ptr<replication::replicator> replicator;
   std::unique_ptr<api::router> router;
   std::unique_ptr<http::server> http;
   // The stream trimmer (24-hour retention): a thread that wakes every trim interval.
@@ -72,8 +74,25 @@ result<void> server::start() {
   auto st = storage::table_store::open(std::move(so));
   if (!st) return st.error();
   impl_->store = std::move(*st);
+  if (!o.regions_file.empty()) {
+    replication::replicator_options rep;
+    rep.region = o.region;
+    rep.regions_file = o.regions_file;
+    rep.poll_wait = std::chrono::milliseconds(o.replication_poll_wait_ms);
+    rep.stream_retention = std::chrono::seconds(o.stream_retention_seconds);
+    rep.tombstone_retention = std::chrono::seconds(o.tombstone_retention_seconds);
+    rep.access_key_id = o.access_key_id;
+    rep.secret_access_key = o.secret_access_key;
+    auto r = replication::replicator::create(*impl_->store, std::move(rep));
+    if (!r) {
+      impl_->store.reset();
+      return r.error();
+    }
+    impl_->replicator = std::move(*r);
+  }
   api::router_options ro;
   ro.region = o.region;
+  ro.replication = impl_->replicator.get();
   if (!o.access_key_id.empty() && !o.secret_access_key.empty())
     ro.credentials = api::sigv4_credentials{o.access_key_id, o.secret_access_key};
   impl_->router = std::make_unique<api::router>(*impl_->store, ro);
@@ -98,11 +117,13 @@ result<void> server::start() {
   if (auto s = impl_->http->start(); !s) {
     impl_->http.reset();
     impl_->router.reset();
+    impl_->replicator.reset();
     impl_->store.reset();
     return s.error();
   }
   impl_->stopping = false;
   impl_->trimmer = std::thread([i = impl_.get()] { i->run_trimmer(); });
+  if (impl_->replicator) impl_->replicator->start();
   return ok();
 }
 
@@ -110,6 +131,8 @@ std::uint16_t server::port() const { return impl_->http ? impl_->http->port() : 
 
 void server::stop() {
   if (!impl_) return;
+  // Replication first: its pullers use the store, and long polls served here end at once.
+  if (impl_->replicator) impl_->replicator->stop();
   if (impl_->trimmer.joinable()) {
     {
       std::lock_guard lock(impl_->trimmer_mu);
@@ -121,6 +144,7 @@ void server::stop() {
   if (impl_->http) impl_->http->stop();
   impl_->http.reset();
   impl_->router.reset();
+  impl_->replicator.reset();
   impl_->store.reset();  // closes RocksDB
 }
 

@@ -11,6 +11,18 @@ namespace mysfits::table::storage {
 
 namespace json = boost::json;
 
+const replica_info* table_info::find_replica(std::string_view region) const {
+  for (const auto& r : replicas)
+    if (r.region == region) return &r;
+  return nullptr;
+}
+
+bool table_info::has_tag(std::string_view key, std::string_view value) const {
+  for (const auto& [k, v] : tags)
+    if (k == key && v == value) return true;
+  return false;
+}
+
 const index_info* table_info::find_index(std::string_view index_name) const {
   for (const auto& i : indexes)
     if (i.name == index_name) return &i;
@@ -107,6 +119,10 @@ json::object to_json(const table_info& t) {
   o["stream_view_type"] = t.stream_view_type;
   o["stream_label"] = t.stream_label;
   o["next_index_id"] = t.next_index_id;
+  json::array replicas;
+  for (const auto& r : t.replicas)
+    replicas.emplace_back(json::object{{"region", r.region}, {"status", r.status}});
+  o["replicas"] = std::move(replicas);
   o["extra"] = t.extra;
   return o;
 }
@@ -166,6 +182,10 @@ result<table_info> table_info_from_json(const json::object& o) {
   t.stream_view_type = str(o, "stream_view_type");
   t.stream_label = str(o, "stream_label");
   t.next_index_id = static_cast<std::uint32_t>(num(o, "next_index_id"));
+  if (const auto* rs = o.if_contains("replicas"); rs && rs->is_array())
+    for (const auto& rv : rs->as_array())
+      if (rv.is_object())
+        t.replicas.push_back({str(rv.as_object(), "region"), str(rv.as_object(), "status")});
   if (const auto* e = o.if_contains("extra"); e && e->is_object()) t.extra = e->as_object();
   return t;
 }
@@ -255,6 +275,7 @@ result<std::shared_ptr<const table_info>> catalog::remove(std::string_view name)
   b.delete_range(indexes_begin(t->id), indexes_end(t->id));
   b.delete_range(stats_key(t->id), stats_key(t->id + 1));
   b.delete_range(streams_begin(t->id), streams_end(t->id));
+  b.delete_range(progresses_begin(t->id), progresses_end(t->id));
   if (auto w = store_.write(b); !w) return w.error();
   tables_.erase(it);
   return t;

@@ -39,6 +39,12 @@ struct index_info {
   std::int64_t write_capacity = 0;
 };
 
+// One other region's replica of a global table (issue 3, DynamoDB global tables 2019.11.21).
+struct replica_info {
+  std::string region;
+  std::string status;  // CREATING, ACTIVE, DELETING
+};
+
 struct table_info {
   std::string name;
   std::uint64_t id = 0;    // key-space id, never reused
@@ -56,10 +62,21 @@ struct table_info {
   std::string stream_view_type;  // NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY
   std::string stream_label;
   std::uint32_t next_index_id = 1;
+  // Global tables (issue 3): the OTHER regions holding a replica of this table, as DescribeTable
+  // lists them. Empty for a table that is not global. Deletes of a global table's items leave
+  // tombstones (keys.h item_record) so that a late, older remote write cannot resurrect them.
+  std::vector<replica_info> replicas;
   // Room for later features (global table replicas) without a format change.
   boost::json::object extra;
 
   const index_info* find_index(std::string_view index_name) const;
+  const replica_info* find_replica(std::string_view region) const;
+  bool is_global() const { return !replicas.empty(); }
+  bool has_tag(std::string_view key, std::string_view value) const;
+  // Tag mysfits:counter-merge = true (issue 7, beyond DynamoDB): ADD on a number and
+  // SET a = a + :n replicate as counter deltas that every replica adds, so concurrent
+  // increments in different regions are all kept; other attributes keep last-writer-wins.
+  bool is_counter_merge() const { return has_tag("mysfits:counter-merge", "true"); }
 };
 
 boost::json::object to_json(const table_info& t);

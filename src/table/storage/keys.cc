@@ -87,6 +87,14 @@ std::string stream_key(std::uint64_t table_id, std::uint64_t sequence) {
 std::string streams_begin(std::uint64_t table_id) { return table_prefix('s', table_id); }
 std::string streams_end(std::uint64_t table_id) { return table_prefix('s', table_id + 1); }
 
+std::string progress_key(std::uint64_t table_id, std::string_view peer_region) {
+  std::string k = table_prefix('r', table_id);
+  k.append(peer_region);
+  return k;
+}
+std::string progresses_begin(std::uint64_t table_id) { return table_prefix('r', table_id); }
+std::string progresses_end(std::uint64_t table_id) { return table_prefix('r', table_id + 1); }
+
 std::string encode_item_record(const item_record& r) {
   std::string out;
   out.push_back(1);

@@ -6,6 +6,8 @@
 //   'x' + table id(8) + index id(4) + index key + primary key → projected item record
 //   's' + table id(8) + sequence(8)           → stream record (issue 3)
 //   'n' + table id(8) [+ index id(4)]         → item count and size counters (store.h)
+//   'r' + table id(8) + peer region           → replication progress: the last sequence number
+//                                               of that peer's stream applied here (issue 3)
 // Ids and sequence numbers are big-endian so keys sort numerically. Table ids are never reused,
 // so a deleted table's ranges can be dropped lazily with DeleteRange.
 #pragma once
@@ -40,6 +42,9 @@ std::string index_stats_key(std::uint64_t table_id, std::uint32_t index_id);
 std::string stream_key(std::uint64_t table_id, std::uint64_t sequence);
 std::string streams_begin(std::uint64_t table_id);
 std::string streams_end(std::uint64_t table_id);
+std::string progress_key(std::uint64_t table_id, std::string_view peer_region);
+std::string progresses_begin(std::uint64_t table_id);
+std::string progresses_end(std::uint64_t table_id);
 
 // The smallest string greater than every string starting with `prefix` ("" if none exists).
 std::string prefix_end(std::string_view prefix);

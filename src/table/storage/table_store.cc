@@ -1,12 +1,14 @@
 // Item reads and writes with index maintenance, stats and stream records (table_store.h).
 #include "storage/table_store.h"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <set>
 
 #include "types/attribute_value.h"
+#include "types/decimal.h"
 #include "types/key_codec.h"
 
 namespace mysfits::table::storage {
@@ -220,6 +222,141 @@ result<std::optional<json::object>> table_store::get_item(const table_info& t,
   return std::optional<json::object>{std::move(r->item)};
 }
 
+namespace {
+
+// Stages in `b` the change of one item from `old_item` (the visible item, or null) to `rec` (an
+// item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
+void stage_item(write_batch& b, const table_info& t, std::string_view pk,
+                const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
+                std::int64_t& size_delta) {
+  std::string key = item_key(t.id, pk);
+  if (old_item) {
+    count_delta -= 1;
+    size_delta -= static_cast<std::int64_t>(item_size(*old_item));
+  }
+  if (rec) {
+    b.put(key, encode_item_record(*rec));
+  } else {
+    b.del(key);
+  }
+  const json::object* new_item = rec && !rec->is_tombstone ? &rec->item : nullptr;
+  if (new_item) {
+    count_delta += 1;
+    size_delta += static_cast<std::int64_t>(item_size(*new_item));
+  }
+  for (const auto& i : t.indexes) {
+    std::optional<std::string> old_ikey =
+        old_item ? index_key_bytes(*old_item, i.keys) : std::nullopt;
+    std::optional<std::string> new_ikey =
+        new_item ? index_key_bytes(*new_item, i.keys) : std::nullopt;
+    std::int64_t n = 0;
+    std::int64_t bytes = 0;
+    if (old_ikey) {
+      n -= 1;
+      bytes -= static_cast<std::int64_t>(item_size(project_for_index(*old_item, t, i)));
+      if (!new_ikey || *old_ikey != *new_ikey) b.del(index_key(t.id, i.id, *old_ikey, pk));
+    }
+    if (new_ikey) {
+      item_record ir;
+      ir.item = project_for_index(*new_item, t, i);
+      n += 1;
+      bytes += static_cast<std::int64_t>(item_size(ir.item));
+      b.put(index_key(t.id, i.id, *new_ikey, pk), encode_item_record(ir));
+    }
+    if (n != 0 || bytes != 0) b.add_counters(index_stats_key(t.id, i.id), n, bytes);
+  }
+}
+
+// Counter merge (issue 7): the counters of `item` become the local value plus the remote
+// change's increment, so increments made concurrently in several regions all count. When the
+// remote change won and the local item lacks the counter, the remote value (its base plus its
+// increment) stays; when the local version won and lacks it, the increment alone is set.
+void add_counter_deltas(json::object& item, const json::object& local, const json::object& deltas,
+                        bool remote_won) {
+  for (const auto& [attr, dv] : deltas) {
+    const auto* d = dv.is_object() ? dv.as_object().if_contains("N") : nullptr;
+    if (!d || !d->is_string()) continue;
+    auto delta = decimal::try_parse(d->as_string());
+    if (!delta) continue;
+    const auto* l = local.if_contains(attr);
+    const auto* ln = l && l->is_object() ? l->as_object().if_contains("N") : nullptr;
+    std::optional<decimal> base;
+    if (ln && ln->is_string()) base = decimal::try_parse(ln->as_string());
+    if (!base && remote_won) continue;
+    try {
+      decimal sum = (base ? *base : decimal()) + *delta;
+      item[attr] = json::object{{"N", sum.to_string()}};
+    } catch (const std::exception&) {
+      // Overflow past 38 digits: the counter keeps the value last-writer-wins chose.
+    }
+  }
+}
+
+json::object key_attributes(const table_info& t, const json::object& item) {
+  json::object keys;
+  if (const auto* h = item.if_contains(t.keys.hash_name)) keys[t.keys.hash_name] = *h;
+  if (t.keys.range_name)
+    if (const auto* r = item.if_contains(*t.keys.range_name)) keys[*t.keys.range_name] = *r;
+  return keys;
+}
+
+// The stream record of a change from `old_item` to `new_item` (at least one is set).
+std::string stream_record_json(const table_info& t, std::uint64_t seq, std::uint64_t ts,
+                               const std::string& origin, const json::object* old_item,
+                               const json::object* new_item, const json::object* deltas = nullptr) {
+  json::object sr;
+  sr["seq"] = seq;
+  sr["ts"] = ts;
+  sr["origin"] = origin;
+  // Which stream (label) the record belongs to: a re-enabled stream is a new one, and the
+  // disabled one stays readable with only its own records (ops_streams.cc filters by it).
+  sr["label"] = t.stream_label;
+  sr["event"] = !old_item ? "INSERT" : new_item ? "MODIFY" : "REMOVE";
+  sr["keys"] = key_attributes(t, new_item ? *new_item : *old_item);
+  if (old_item) sr["old"] = *old_item;
+  if (new_item) sr["new"] = *new_item;
+  if (deltas && !deltas->empty()) sr["deltas"] = *deltas;
+  return json::serialize(sr);
+}
+
+}  // namespace
+
+std::uint64_t table_store::next_timestamp(std::uint64_t floor) {
+  std::uint64_t now = options_.clock_us();
+  std::uint64_t prev = hlc_.load();
+  for (;;) {
+    std::uint64_t next = std::max({now, prev + 1, floor});
+    if (hlc_.compare_exchange_weak(prev, next)) return next;
+  }
+}
+
+void table_store::observe_timestamp(std::uint64_t ts) {
+  std::uint64_t prev = hlc_.load();
+  while (prev < ts && !hlc_.compare_exchange_weak(prev, ts)) {
+  }
+}
+
+std::uint64_t table_store::stream_generation() {
+  std::lock_guard lock(stream_wait_mu_);
+  return stream_generation_;
+}
+
+void table_store::notify_stream_write() {
+  {
+    std::lock_guard lock(stream_wait_mu_);
+    ++stream_generation_;
+  }
+  stream_wait_cv_.notify_all();
+}
+
+void table_store::wake_stream_waiters() { notify_stream_write(); }
+
+void table_store::wait_for_stream_write(std::uint64_t seen,
+                                        std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(stream_wait_mu_);
+  stream_wait_cv_.wait_until(lock, deadline, [&] { return stream_generation_ != seen; });
+}
+
 result<write_outcome> table_store::write_item(const table_info& given, std::string_view pk,
                                               const decider& decide) {
   auto st = state(given.id);
@@ -232,9 +369,11 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   auto current = store_->get(key);
   if (!current) return current.error();
   std::optional<item_record> old;
+  std::uint64_t old_timestamp = 0;  // of the stored version, tombstones included
   if (*current) {
     old = decode_item_record(**current);
     if (!old) return error::corruption("unreadable item in table " + t->name);
+    old_timestamp = old->timestamp_us;
     if (old->is_tombstone) old.reset();
   }
   write_decision d = decide(old ? &old->item : nullptr);
@@ -248,44 +387,25 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   write_batch b;
   std::int64_t count_delta = 0;
   std::int64_t size_delta = 0;
-  if (old) {
-    count_delta -= 1;
-    size_delta -= static_cast<std::int64_t>(item_size(old->item));
-  }
   item_record rec;
-  rec.timestamp_us = options_.clock_us();
+  // Above the stored version's timestamp, so a causally later write always wins (issue 3).
+  rec.timestamp_us = next_timestamp(old_timestamp + 1);
   rec.origin_region = options_.region;
+  bool keep_record = true;
   if (d.what == write_decision::action::put) {
     rec.item = std::move(d.item);
-    b.put(key, encode_item_record(rec));
-    count_delta += 1;
-    size_delta += static_cast<std::int64_t>(item_size(rec.item));
+  } else if (t->is_global()) {
+    // A global table's delete leaves a tombstone that wins or loses against remote writes.
+    rec.is_tombstone = true;
+    rec.item = key_attributes(*t, old->item);
   } else {
-    b.del(key);
+    keep_record = false;
   }
-  const json::object* new_item = d.what == write_decision::action::put ? &rec.item : nullptr;
-  for (const auto& i : t->indexes) {
-    std::optional<std::string> old_ikey = old ? index_key_bytes(old->item, i.keys) : std::nullopt;
-    std::optional<std::string> new_ikey =
-        new_item ? index_key_bytes(*new_item, i.keys) : std::nullopt;
-    std::int64_t n = 0;
-    std::int64_t bytes = 0;
-    if (old_ikey) {
-      n -= 1;
-      bytes -= static_cast<std::int64_t>(item_size(project_for_index(old->item, *t, i)));
-      if (!new_ikey || *old_ikey != *new_ikey) b.del(index_key(t->id, i.id, *old_ikey, pk));
-    }
-    if (new_ikey) {
-      item_record ir;
-      ir.item = project_for_index(*new_item, *t, i);
-      n += 1;
-      bytes += static_cast<std::int64_t>(item_size(ir.item));
-      b.put(index_key(t->id, i.id, *new_ikey, pk), encode_item_record(ir));
-    }
-    if (n != 0 || bytes != 0) b.add_counters(index_stats_key(t->id, i.id), n, bytes);
-  }
+  const json::object* old_item = old ? &old->item : nullptr;
+  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta);
   if (count_delta != 0 || size_delta != 0)
     b.add_counters(stats_key(t->id), count_delta, size_delta);
+  const json::object* new_item = d.what == write_decision::action::put ? &rec.item : nullptr;
   std::uint64_t seq = 0;
   // Releases the stream number whether the batch commits or not (a failed write is a gap).
   struct in_flight_guard {
@@ -305,28 +425,203 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     }
     guard.st = st.get();
     guard.seq = seq;
-    json::object sr;
-    sr["seq"] = seq;
-    sr["ts"] = rec.timestamp_us;
-    sr["origin"] = rec.origin_region;
-    // Which stream (label) the record belongs to: a re-enabled stream is a new one, and the
-    // disabled one stays readable with only its own records (ops_streams.cc filters by it).
-    sr["label"] = t->stream_label;
-    sr["event"] = !old ? "INSERT" : new_item ? "MODIFY" : "REMOVE";
-    json::object keys;
-    const json::object& any = new_item ? *new_item : old->item;
-    keys[t->keys.hash_name] = any.at(t->keys.hash_name);
-    if (t->keys.range_name) keys[*t->keys.range_name] = any.at(*t->keys.range_name);
-    sr["keys"] = std::move(keys);
-    if (old) sr["old"] = old->item;
-    if (new_item) sr["new"] = *new_item;
-    b.put(stream_key(t->id, seq), json::serialize(sr));
+    b.put(stream_key(t->id, seq), stream_record_json(*t, seq, rec.timestamp_us, rec.origin_region,
+                                                     old_item, new_item, &d.counter_deltas));
   }
   if (auto w = store_->write(b); !w) return w.error();
   st->item_count += count_delta;
   st->size_bytes += size_delta;
   if (new_item) out.new_item = *new_item;
+  if (t->stream_enabled) notify_stream_write();
   return out;
+}
+
+result<apply_stats> table_store::apply_remote(
+    const std::string& table_name, std::uint64_t table_id,
+    const std::vector<remote_change>& changes,
+    const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
+    const table_info* new_description) {
+  auto st = state(table_id);
+  // Shared like item writes (an exclusive lock would starve behind a steady stream of local
+  // writers), plus the stripe locks of every item in the batch, taken in address order so two
+  // batches never deadlock (item writes hold one stripe at a time).
+  std::shared_lock table_lock(st->writes);
+  auto t = catalog_.find(table_name);
+  if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
+  std::vector<std::mutex*> stripes;
+  for (const auto& c : changes)
+    if (c.item.contains(t->keys.hash_name) &&
+        (!t->keys.range_name || c.item.contains(*t->keys.range_name)))
+      stripes.push_back(&stripe(t->id, primary_key_bytes(c.item, t->keys)));
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (auto* m : stripes) m->lock();
+  struct unlock_all {
+    std::vector<std::mutex*>& ms;
+    ~unlock_all() {
+      for (auto it = ms.rbegin(); it != ms.rend(); ++it) (*it)->unlock();
+    }
+  } unlock_guard{stripes};
+  apply_stats stats;
+  write_batch b;
+  std::int64_t count_delta = 0;
+  std::int64_t size_delta = 0;
+  // Versions written earlier in this batch (the store does not see them yet).
+  std::unordered_map<std::string, std::optional<item_record>> pending;
+  struct staged_stream {
+    std::uint64_t ts;
+    std::string origin;
+    std::optional<json::object> old_item, new_item;
+  };
+  std::vector<staged_stream> stream_changes;
+  for (const auto& c : changes) {
+    if (!c.item.contains(t->keys.hash_name) ||
+        (t->keys.range_name && !c.item.contains(*t->keys.range_name)))
+      return error::invalid_argument("remote change without the table's key attributes");
+    std::string pk = primary_key_bytes(c.item, t->keys);
+    std::optional<item_record> cur;
+    if (auto it = pending.find(pk); it != pending.end()) {
+      cur = it->second;
+    } else {
+      auto v = store_->get(item_key(t->id, pk));
+      if (!v) return v.error();
+      if (*v) {
+        cur = decode_item_record(**v);
+        if (!cur) return error::corruption("unreadable item in table " + t->name);
+      }
+    }
+    observe_timestamp(c.timestamp_us);
+    const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
+    bool wins = !cur || is_newer(c.timestamp_us, c.origin, cur->timestamp_us, cur->origin_region);
+    bool merge = t->is_counter_merge() && !c.is_delete && !c.deltas.empty();
+    if (!wins && !(merge && old_item)) {
+      ++stats.superseded;
+      continue;
+    }
+    item_record rec;
+    if (wins) {
+      rec.timestamp_us = c.timestamp_us;
+      rec.origin_region = c.origin;
+      rec.is_tombstone = c.is_delete;
+      rec.item = c.is_delete ? key_attributes(*t, c.item) : c.item;
+    } else {
+      rec = *cur;  // the local version keeps winning; only its counters take the increments
+    }
+    if (merge && old_item) add_counter_deltas(rec.item, *old_item, c.deltas, wins);
+    stage_item(b, *t, pk, old_item, &rec, count_delta, size_delta);
+    const json::object* new_item = rec.is_tombstone ? nullptr : &rec.item;
+    if (write_stream && t->stream_enabled && (old_item || new_item)) {
+      // The remote change's own timestamp and origin, even when only its counter increments
+      // were merged into the local version: peers never pull it back from here.
+      staged_stream s{c.timestamp_us, c.origin, std::nullopt, std::nullopt};
+      if (old_item) s.old_item = *old_item;
+      if (new_item) s.new_item = *new_item;
+      stream_changes.push_back(std::move(s));
+    }
+    pending[pk] = std::move(rec);
+    ++stats.applied;
+  }
+  if (count_delta != 0 || size_delta != 0)
+    b.add_counters(stats_key(t->id), count_delta, size_delta);
+  for (const auto& [peer, seq] : progress) {
+    std::string v;
+    append_u64(v, seq);
+    b.put(progress_key(t->id, peer), v);
+  }
+  // In flight until the batch is written, so stream readers never pass them.
+  std::vector<std::uint64_t> seqs;
+  if (!stream_changes.empty()) {
+    std::lock_guard lock(st->in_flight_mu);
+    for (std::size_t n = 0; n < stream_changes.size(); ++n) {
+      seqs.push_back(st->stream_sequence.fetch_add(1) + 1);
+      st->in_flight.insert(seqs.back());
+    }
+  }
+  struct release {
+    table_state* st;
+    const std::vector<std::uint64_t>& seqs;
+    ~release() {
+      std::lock_guard lock(st->in_flight_mu);
+      for (auto s : seqs) st->in_flight.erase(s);
+    }
+  } release_guard{st.get(), seqs};
+  for (std::size_t n = 0; n < stream_changes.size(); ++n) {
+    const auto& s = stream_changes[n];
+    b.put(stream_key(t->id, seqs[n]),
+          stream_record_json(*t, seqs[n], s.ts, s.origin, s.old_item ? &*s.old_item : nullptr,
+                             s.new_item ? &*s.new_item : nullptr));
+  }
+  if (new_description) {
+    auto u = catalog_.update(*new_description, &b);
+    if (!u) return u.error();
+  } else if (b.count() > 0) {
+    if (auto w = store_->write(b); !w) return w.error();
+  }
+  st->item_count += count_delta;
+  st->size_bytes += size_delta;
+  if (!seqs.empty()) notify_stream_write();
+  return stats;
+}
+
+result<std::uint64_t> table_store::progress(std::uint64_t table_id, std::string_view peer_region) {
+  auto v = store_->get(progress_key(table_id, peer_region));
+  if (!v) return v.error();
+  return *v ? read_u64(**v) : std::uint64_t{0};
+}
+
+result<void> table_store::scan_item_records(std::uint64_t table_id, std::string_view after,
+                                            const record_visitor& visit) {
+  std::string lo = items_begin(table_id);
+  if (!after.empty()) {
+    lo.append(after);
+    lo.push_back('\0');  // the smallest key after `after`
+  }
+  std::optional<error> failure;
+  auto r = store_->scan(lo, items_end(table_id), false,
+                        [&](std::string_view key, std::string_view value) {
+                          auto rec = decode_item_record(value);
+                          if (!rec) {
+                            failure = error::corruption("unreadable item record");
+                            return false;
+                          }
+                          return visit(key.substr(9), *rec);
+                        });
+  if (!r) return r.error();
+  if (failure) return *failure;
+  return ok();
+}
+
+result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::uint64_t cutoff_us) {
+  std::vector<std::pair<std::string, std::uint64_t>> old;
+  auto r = scan_item_records(table_id, "", [&](std::string_view pk, const item_record& rec) {
+    if (rec.is_tombstone && rec.timestamp_us < cutoff_us) old.emplace_back(pk, rec.timestamp_us);
+    return true;
+  });
+  if (!r) return r.error();
+  std::size_t removed = 0;
+  auto st = state(table_id);
+  std::shared_lock table_lock(st->writes);
+  for (const auto& [pk, ts] : old) {
+    std::lock_guard item_lock(stripe(table_id, pk));
+    std::string key = item_key(table_id, pk);
+    auto v = store_->get(key);
+    if (!v) return v.error();
+    if (!*v) continue;
+    auto rec = decode_item_record(**v);
+    // Only the very tombstone seen: a write since then replaced it.
+    if (!rec || !rec->is_tombstone || rec->timestamp_us != ts) continue;
+    write_batch b;
+    b.del(key);
+    if (auto w = store_->write(b); !w) return w.error();
+    ++removed;
+  }
+  return removed;
+}
+
+result<std::shared_ptr<const table_info>> table_store::update_table(table_info t) {
+  auto st = state(t.id);
+  std::unique_lock table_lock(st->writes);
+  return catalog_.update(std::move(t));
 }
 
 namespace {

@@ -15,6 +15,8 @@
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -61,8 +63,14 @@ struct table_store_options {
 // What a write decided after seeing the current item.
 struct write_decision {
   enum class action { none, put, del };
+  write_decision() = default;
+  write_decision(action a, boost::json::object i = {}, boost::json::object deltas = {})
+      : what(a), item(std::move(i)), counter_deltas(std::move(deltas)) {}
   action what = action::none;
   boost::json::object item;  // for put
+  // Counter increments of this write (attribute → {"N": delta}) on a counter-merge table; the
+  // stream record carries them so peers add them instead of overwriting (issue 7).
+  boost::json::object counter_deltas;
 };
 
 struct write_outcome {
@@ -78,6 +86,30 @@ struct stream_record {
   std::uint64_t sequence = 0;
   boost::json::object body;
 };
+
+// A change pulled from another replica (issue 3): the item after the change (or just its keys
+// for a delete) with the write timestamp and origin region it had where it was written.
+struct remote_change {
+  std::uint64_t timestamp_us = 0;
+  std::string origin;
+  bool is_delete = false;
+  boost::json::object item;
+  // Counter increments (attribute → {"N": delta}) the change made, for counter-merge tables.
+  boost::json::object deltas;
+};
+
+struct apply_stats {
+  std::size_t applied = 0;     // changes that won last-writer-wins and were written
+  std::size_t superseded = 0;  // changes older than (or equal to) what the replica holds
+};
+
+// Last-writer-wins order of two versions of an item: true when (ts, origin) is later than
+// (other_ts, other_origin). The region name breaks timestamp ties deterministically, so every
+// replica picks the same winner. Equal pairs are the same write (not newer).
+[[nodiscard]] inline bool is_newer(std::uint64_t ts, std::string_view origin,
+                                   std::uint64_t other_ts, std::string_view other_origin) {
+  return ts != other_ts ? ts > other_ts : origin > other_origin;
+}
 
 struct table_stats {
   std::int64_t item_count = 0;
@@ -134,6 +166,44 @@ class table_store {
   // Deletes the records written before `cutoff_us` (write timestamp); returns how many.
   [[nodiscard]] result<std::size_t> trim_stream(std::uint64_t table_id, std::uint64_t cutoff_us);
 
+  // --- Global tables (issue 3) ---
+  // Applies changes pulled from a peer, in order, with last-writer-wins on (timestamp, origin):
+  // a change is written (item or tombstone, index entries, stats and — when `write_stream` and
+  // the table has a stream — a local stream record whose origin stays the remote region) only if
+  // it is newer than the stored version, tombstones included. The `progress` entries (peer
+  // region → last applied sequence of its stream) and, when given, a new table description
+  // commit in the SAME batch, so a crash never loses nor repeats an applied change. Holds the
+  // item locks of the batch's items for its duration.
+  [[nodiscard]] result<apply_stats> apply_remote(
+      const std::string& table_name, std::uint64_t table_id,
+      const std::vector<remote_change>& changes,
+      const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
+      const table_info* new_description = nullptr);
+  // The last sequence number of `peer_region`'s stream applied to this table (0: none).
+  [[nodiscard]] result<std::uint64_t> progress(std::uint64_t table_id,
+                                               std::string_view peer_region);
+  // Stored item records (tombstones included) after primary key `after` (exclusive; empty =
+  // from the start), in key order, up to `limit`. For snapshots a peer back-fills from.
+  using record_visitor = std::function<bool(std::string_view pk, const item_record& r)>;
+  [[nodiscard]] result<void> scan_item_records(std::uint64_t table_id, std::string_view after,
+                                               const record_visitor& visit);
+  // Removes tombstones written before `cutoff_us`; returns how many.
+  [[nodiscard]] result<std::size_t> purge_tombstones(std::uint64_t table_id,
+                                                     std::uint64_t cutoff_us);
+  // Replaces a table's description while no item write of it is in flight (so a write never
+  // straddles, e.g., turning the stream on).
+  [[nodiscard]] result<std::shared_ptr<const table_info>> update_table(table_info t);
+  // A counter bumped after every committed stream record; wait_for_stream_write blocks until it
+  // moves past `seen` or `deadline` passes (long-polling replication pulls).
+  [[nodiscard]] std::uint64_t stream_generation();
+  void wait_for_stream_write(std::uint64_t seen, std::chrono::steady_clock::time_point deadline);
+  // Wakes every waiter (shutdown).
+  void wake_stream_waiters();
+  // Hybrid logical clock: a write timestamp at least the wall clock, above every timestamp this
+  // replica has issued or seen from a peer, and at least `floor`.
+  [[nodiscard]] std::uint64_t next_timestamp(std::uint64_t floor = 0);
+  void observe_timestamp(std::uint64_t ts);
+
   [[nodiscard]] table_stats stats(std::uint64_t table_id);
   // Item count and size of one index, read from the store.
   [[nodiscard]] table_stats index_stats(std::uint64_t table_id, std::uint32_t index_id);
@@ -154,6 +224,12 @@ class table_store {
   [[nodiscard]] result<void> load_state();
   std::shared_ptr<table_state> state(std::uint64_t table_id);
   std::mutex& stripe(std::uint64_t table_id, std::string_view pk);
+  void notify_stream_write();
+
+  std::atomic<std::uint64_t> hlc_{0};
+  std::mutex stream_wait_mu_;
+  std::condition_variable stream_wait_cv_;
+  std::uint64_t stream_generation_ = 0;
 
   table_store_options options_;
   std::unique_ptr<store> store_;

@@ -102,6 +102,10 @@ struct client_options {
   std::string ca_file;
   // Clock for signing. Default: system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
+  // X-Amz-Target prefix (the service and version before ".<Op>"); other JSON 1.0 protocols of
+  // the same engine use their own (the table engine's internal replication protocol).
+  // Default: DynamoDB_20120810.
+  std::string target_prefix = "DynamoDB_20120810";
 };
 
 // Counters that show what the client did (also exported as Prometheus metrics).

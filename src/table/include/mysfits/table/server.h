@@ -39,6 +39,14 @@ struct options {
   std::uint64_t stream_retention_seconds = 86400;
   // Largest request body in bytes (larger ones are refused unread). Default: 16 MiB.
   std::uint64_t body_limit = 16u * 1024 * 1024;
+  // Global tables (issue 3): a JSON file from region name to endpoint URL of every region's
+  // engine, this one's included. Empty: no replication (ReplicaUpdates are refused). Re-read
+  // when it changes. Default: empty.
+  std::string regions_file;
+  // How long a replication pull waits at a peer for new changes. Default: 500 ms.
+  std::uint32_t replication_poll_wait_ms = 500;
+  // Tombstones of a global table's deleted items are kept this long. Default: 86400 s.
+  std::uint64_t tombstone_retention_seconds = 86400;
 };
 
 class server {

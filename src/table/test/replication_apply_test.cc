@@ -1,0 +1,299 @@
+// Unit tests of table_store's global-table primitives (issue 3): last-writer-wins apply of
+// remote changes (tombstones and timestamp ties included), progress committed atomically with
+// the change, tombstones for local deletes, the hybrid logical clock and tombstone purging.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <filesystem>
+#include <random>
+
+#include "storage/table_store.h"
+
+namespace mysfits::table::storage {
+namespace {
+
+namespace json = boost::json;
+
+struct fixture {
+  std::string path;
+  std::unique_ptr<table_store> ts;
+  std::uint64_t clock = 1000;
+  fixture() {
+    std::random_device rd;
+    path = (std::filesystem::temp_directory_path() /
+            ("mysfits-repl-test-" + std::to_string(rd()) + std::to_string(rd())))
+               .string();
+    reopen();
+  }
+  void reopen() {
+    ts.reset();
+    table_store_options o;
+    o.store.path = path;
+    o.store.sync_writes = false;
+    o.region = "us-west-2";
+    o.clock_us = [this] { return clock; };
+    ts = table_store::open(o).value();
+  }
+  ~fixture() {
+    ts.reset();
+    std::filesystem::remove_all(path);
+  }
+  std::shared_ptr<const table_info> make_global_table(bool counter_merge = false) {
+    table_info t;
+    if (counter_merge) t.tags.emplace_back("mysfits:counter-merge", "true");
+    t.name = "G";
+    t.keys.hash_name = "h";
+    t.keys.hash_type = key_type::s;
+    t.stream_enabled = true;
+    t.stream_view_type = "NEW_AND_OLD_IMAGES";
+    t.replicas.push_back({"us-east-1", "ACTIVE"});
+    index_info g;
+    g.name = "ByColor";
+    g.id = 1;
+    g.keys.hash_name = "color";
+    g.keys.hash_type = key_type::s;
+    t.indexes.push_back(g);
+    t.next_index_id = 2;
+    return ts->tables().create(std::move(t)).value();
+  }
+  std::shared_ptr<const table_info> table() { return ts->tables().find("G"); }
+  static json::object item(const std::string& h, const std::string& v) {
+    return json::parse(R"({"h":{"S":")" + h + R"("},"v":{"S":")" + v + R"("},"color":{"S":"red"}})")
+        .as_object();
+  }
+  static remote_change change(const std::string& h, const std::string& v, std::uint64_t ts,
+                              const std::string& origin, bool del = false) {
+    remote_change c;
+    c.timestamp_us = ts;
+    c.origin = origin;
+    c.is_delete = del;
+    c.item = del ? json::parse(R"({"h":{"S":")" + h + R"("}})").as_object() : item(h, v);
+    return c;
+  }
+  std::optional<std::string> value_of(const std::string& h) {
+    auto t = table();
+    json::object key{{"h", json::object{{"S", h}}}};
+    auto r = ts->get_item(*t, primary_key_bytes(key, t->keys)).value();
+    if (!r) return std::nullopt;
+    return std::string(r->at("v").at("S").as_string());
+  }
+  void local_put(const std::string& h, const std::string& v) {
+    auto t = table();
+    auto it = item(h, v);
+    ASSERT_TRUE(ts->write_item(*t, primary_key_bytes(it, t->keys), [&](const json::object*) {
+      return write_decision{write_decision::action::put, it};
+    }));
+  }
+  void local_delete(const std::string& h) {
+    auto t = table();
+    json::object key{{"h", json::object{{"S", h}}}};
+    ASSERT_TRUE(ts->write_item(*t, primary_key_bytes(key, t->keys), [&](const json::object* old) {
+      return write_decision{old ? write_decision::action::del : write_decision::action::none, {}};
+    }));
+  }
+};
+
+// The later (timestamp, origin) wins whatever order the changes arrive in.
+TEST(ReplicationApply, LastWriterWinsInAnyOrder) {
+  fixture f;
+  auto t = f.make_global_table();
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "new", 200, "us-east-1")}, {}, true));
+  auto s =
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "old", 100, "eu-west-1")}, {}, true);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->applied, 0u);
+  EXPECT_EQ(s->superseded, 1u);
+  EXPECT_EQ(f.value_of("a"), "new");
+  EXPECT_EQ(f.ts->stats(t->id).item_count, 1);
+}
+
+// Equal timestamps: the greater region name wins on every replica (deterministic tie-break);
+// the same change applied twice is a no-op.
+TEST(ReplicationApply, TimestampTiesBreakOnRegionName) {
+  fixture f;
+  auto t = f.make_global_table();
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "east", 500, "us-east-1")}, {}, true));
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "eu", 500, "eu-west-1")}, {}, true));
+  EXPECT_EQ(f.value_of("a"), "east");  // "us-east-1" > "eu-west-1"
+  auto again =
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "east", 500, "us-east-1")}, {}, true);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->applied, 0u);
+  EXPECT_TRUE(is_newer(5, "b", 5, "a"));
+  EXPECT_FALSE(is_newer(5, "a", 5, "a"));
+  EXPECT_TRUE(is_newer(6, "a", 5, "z"));
+}
+
+// A remote delete leaves a tombstone: an older write arriving later cannot resurrect the item,
+// a newer one can; the index entry and counts follow.
+TEST(ReplicationApply, TombstonesWinAgainstOlderWrites) {
+  fixture f;
+  auto t = f.make_global_table();
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "v1", 100, "us-east-1")}, {}, true));
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "", 300, "us-east-1", true)}, {}, true));
+  EXPECT_EQ(f.value_of("a"), std::nullopt);
+  EXPECT_EQ(f.ts->stats(t->id).item_count, 0);
+  EXPECT_EQ(f.ts->index_stats(t->id, 1).item_count, 0);
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "late", 200, "eu-west-1")}, {}, true));
+  EXPECT_EQ(f.value_of("a"), std::nullopt);
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "again", 400, "eu-west-1")}, {}, true));
+  EXPECT_EQ(f.value_of("a"), "again");
+  EXPECT_EQ(f.ts->stats(t->id).item_count, 1);
+  EXPECT_EQ(f.ts->index_stats(t->id, 1).item_count, 1);
+}
+
+// A local delete of a global table's item is a tombstone too, so a remote write older than the
+// delete loses; the delete's stream record says REMOVE with this region as origin.
+TEST(ReplicationApply, LocalDeleteLeavesTombstone) {
+  fixture f;
+  auto t = f.make_global_table();
+  f.clock = 1000;
+  f.local_put("a", "mine");
+  f.clock = 2000;
+  f.local_delete("a");
+  bool tombstone = false;
+  ASSERT_TRUE(f.ts->scan_item_records(t->id, "", [&](std::string_view, const item_record& r) {
+    tombstone = r.is_tombstone && r.origin_region == "us-west-2";
+    return true;
+  }));
+  EXPECT_TRUE(tombstone);
+  ASSERT_TRUE(
+      f.ts->apply_remote("G", t->id, {fixture::change("a", "older", 1500, "us-east-1")}, {}, true));
+  EXPECT_EQ(f.value_of("a"), std::nullopt);
+  auto recs = f.ts->read_stream(t->id, 0, 10).value();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].body.at("event").as_string(), "REMOVE");
+  EXPECT_EQ(recs[1].body.at("origin").as_string(), "us-west-2");
+}
+
+// Applied changes go to the local stream with the REMOTE origin (so peers pulling only this
+// region's own changes never echo them), and the progress commits with them, surviving reopen.
+TEST(ReplicationApply, ProgressCommitsWithTheChangeAndSurvivesReopen) {
+  fixture f;
+  auto t = f.make_global_table();
+  EXPECT_EQ(f.ts->progress(t->id, "us-east-1").value(), 0u);
+  ASSERT_TRUE(f.ts->apply_remote(
+      "G", t->id,
+      {fixture::change("a", "1", 100, "us-east-1"), fixture::change("b", "2", 101, "us-east-1")},
+      {{"us-east-1", 42}}, true));
+  auto recs = f.ts->read_stream(t->id, 0, 10).value();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].body.at("origin").as_string(), "us-east-1");
+  EXPECT_EQ(recs[0].body.at("ts").to_number<std::uint64_t>(), 100u);
+  f.reopen();
+  t = f.table();
+  EXPECT_EQ(f.ts->progress(t->id, "us-east-1").value(), 42u);
+  EXPECT_EQ(f.value_of("b"), "2");
+  EXPECT_EQ(f.ts->stats(t->id).item_count, 2);
+}
+
+// A batch whose change is rejected commits nothing: neither the items before it nor the
+// progress (all or nothing, so a retry applies each change exactly once).
+TEST(ReplicationApply, FailedBatchCommitsNoProgress) {
+  fixture f;
+  auto t = f.make_global_table();
+  storage::remote_change bad;
+  bad.timestamp_us = 7;
+  bad.origin = "us-east-1";
+  bad.item = json::parse(R"({"nokey":{"S":"x"}})").as_object();
+  auto r = f.ts->apply_remote("G", t->id, {fixture::change("a", "1", 5, "us-east-1"), bad},
+                              {{"us-east-1", 9}}, true);
+  EXPECT_FALSE(r);
+  EXPECT_EQ(f.ts->progress(t->id, "us-east-1").value(), 0u);
+  EXPECT_EQ(f.value_of("a"), std::nullopt);
+}
+
+// Repeated keys in one batch see each other (the second change compares with the first).
+TEST(ReplicationApply, RepeatedKeysInOneBatch) {
+  fixture f;
+  auto t = f.make_global_table();
+  ASSERT_TRUE(f.ts->apply_remote(
+      "G", t->id,
+      {fixture::change("a", "1", 10, "us-east-1"), fixture::change("a", "", 11, "us-east-1", true),
+       fixture::change("a", "3", 12, "us-east-1"), fixture::change("a", "old", 9, "us-east-1")},
+      {}, true));
+  EXPECT_EQ(f.value_of("a"), "3");
+  EXPECT_EQ(f.ts->stats(t->id).item_count, 1);
+  EXPECT_EQ(f.ts->index_stats(t->id, 1).item_count, 1);
+}
+
+// Hybrid logical clock: a local write after seeing a remote timestamp ahead of the wall clock
+// gets a later timestamp, so the causally later local write wins everywhere.
+TEST(ReplicationApply, LocalWritesAfterRemoteOnesGetLaterTimestamps) {
+  fixture f;
+  auto t = f.make_global_table();
+  f.clock = 1000;
+  ASSERT_TRUE(f.ts->apply_remote("G", t->id, {fixture::change("a", "remote", 5000, "us-east-1")},
+                                 {}, true));
+  f.local_put("a", "local");
+  std::uint64_t ts = 0;
+  ASSERT_TRUE(f.ts->scan_item_records(t->id, "", [&](std::string_view, const item_record& r) {
+    ts = r.timestamp_us;
+    return true;
+  }));
+  EXPECT_GT(ts, 5000u);
+  EXPECT_EQ(f.value_of("a"), "local");
+}
+
+// Tombstones older than the cutoff are purged; younger ones and items stay.
+TEST(ReplicationApply, PurgesOldTombstones) {
+  fixture f;
+  auto t = f.make_global_table();
+  ASSERT_TRUE(f.ts->apply_remote("G", t->id,
+                                 {fixture::change("a", "", 100, "us-east-1", true),
+                                  fixture::change("b", "", 900, "us-east-1", true),
+                                  fixture::change("c", "x", 100, "us-east-1")},
+                                 {}, true));
+  EXPECT_EQ(f.ts->purge_tombstones(t->id, 500).value(), 1u);
+  std::size_t records = 0;
+  ASSERT_TRUE(f.ts->scan_item_records(t->id, "", [&](std::string_view, const item_record&) {
+    ++records;
+    return true;
+  }));
+  EXPECT_EQ(records, 2u);
+  EXPECT_EQ(f.value_of("c"), "x");
+}
+
+// Counter merge (issue 7): a remote increment is added to the local counter whether the remote
+// version wins last-writer-wins (its other attributes then win too) or loses (only the counter
+// changes); without the tag the losing increment is dropped.
+TEST(ReplicationApply, CounterMergeAddsRemoteIncrements) {
+  for (bool merge : {true, false}) {
+    fixture f;
+    auto t = f.make_global_table(merge);
+    auto with_likes = [](std::uint64_t ts, const std::string& origin, int likes, int delta,
+                         const std::string& v) {
+      remote_change c = fixture::change("a", v, ts, origin);
+      c.item["likes"] = json::object{{"N", std::to_string(likes)}};
+      c.deltas["likes"] = json::object{{"N", std::to_string(delta)}};
+      return c;
+    };
+    // Base: likes 0; then us-east-1 liked twice (its item says 2) at ts 300.
+    ASSERT_TRUE(
+        f.ts->apply_remote("G", t->id, {with_likes(100, "eu-west-1", 0, 0, "base")}, {}, true));
+    ASSERT_TRUE(
+        f.ts->apply_remote("G", t->id, {with_likes(300, "us-east-1", 2, 2, "east")}, {}, true));
+    // eu-west-1 liked once concurrently, earlier (ts 200): loses LWW, its like still counts.
+    ASSERT_TRUE(
+        f.ts->apply_remote("G", t->id, {with_likes(200, "eu-west-1", 1, 1, "eu")}, {}, true));
+    auto tt = f.table();
+    json::object key{{"h", json::object{{"S", "a"}}}};
+    auto item = f.ts->get_item(*tt, primary_key_bytes(key, tt->keys)).value().value();
+    EXPECT_EQ(item.at("v").at("S").as_string(), "east");
+    EXPECT_EQ(item.at("likes").at("N").as_string(), merge ? "3" : "2");
+    // The merged-in increment is in the local stream with its remote origin (never echoed).
+    auto recs = f.ts->read_stream(t->id, 0, 10).value();
+    ASSERT_EQ(recs.size(), merge ? 3u : 2u);
+    EXPECT_EQ(recs.back().body.at("origin").as_string(), merge ? "eu-west-1" : "us-east-1");
+  }
+}
+
+}  // namespace
+}  // namespace mysfits::table::storage
