@@ -260,7 +260,7 @@ class dynamodb_table_provider : public resource_provider {
   }
   static result<created_resource> wait_active(table_api& api, const std::string& name,
                                               const std::string& region) {
-    for (int i = 0; i < 600; ++i) {
+    for (int attempt = 0; attempt < 600; ++attempt) {
       auto d = api.call("DescribeTable", {{"TableName", name}});
       if (!d) return error::unavailable(api_message("DescribeTable", d.error()));
       const auto& t = d->at("Table").as_object();

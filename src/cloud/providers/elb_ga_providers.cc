@@ -283,7 +283,7 @@ class listener_provider : public resource_provider {
     if (!tg) return tg.error();
     if (auto c = check_target_group(state_, req.region, *tg, "DefaultActions[0]"); !c)
       return c.error();
-    return lb;
+    return *lb;
   }
   static created_resource created(const json::object& rec) {
     created_resource out;
@@ -367,7 +367,7 @@ class listener_rule_provider : public resource_provider {
     auto tg = forward_target_group(actions->as_array()[0], "Actions[0]");
     if (!tg) return tg.error();
     if (auto c = check_target_group(state_, req.region, *tg, "Actions[0]"); !c) return c.error();
-    return listener;
+    return *listener;
   }
   static created_resource created(const json::object& rec) {
     created_resource out;
@@ -481,7 +481,7 @@ class ga_listener_provider : public resource_provider {
     if (affinity != "NONE" && affinity != "SOURCE_IP") {
       return error::invalid_argument("ClientAffinity: must be NONE or SOURCE_IP");
     }
-    return acc;
+    return *acc;
   }
   static created_resource created(const json::object& rec) {
     created_resource out;
@@ -564,7 +564,7 @@ class endpoint_group_provider : public resource_provider {
         }
       }
     }
-    return listener;
+    return *listener;
   }
   static created_resource created(const json::object& rec) {
     created_resource out;

@@ -215,10 +215,12 @@ TEST_F(ElbGaProviders, AcceleratorPointsAtTheRegionsLoadBalancers) {
   ASSERT_EQ(groups.size(), 2u);
   // In creation order, the primary first; load balancer ARNs become their local addresses.
   EXPECT_EQ(groups[0].at("EndpointGroupRegion"), "us-west-2");
-  EXPECT_EQ(groups[0].at("EndpointConfigurations").at(0).at("EndpointId"), output(*west, "DNS"));
+  EXPECT_EQ(groups[0].at("EndpointConfigurations").at(0).at("EndpointId").as_string(),
+            output(*west, "DNS"));
   EXPECT_EQ(groups[0].at("HealthCheckIntervalSeconds"), 1);
   EXPECT_EQ(groups[1].at("EndpointGroupRegion"), "us-east-1");
-  EXPECT_EQ(groups[1].at("EndpointConfigurations").at(0).at("EndpointId"), output(*east, "DNS"));
+  EXPECT_EQ(groups[1].at("EndpointConfigurations").at(0).at("EndpointId").as_string(),
+            output(*east, "DNS"));
   EXPECT_EQ(groups[1].at("TrafficDialPercentage"), 50);
 
   // A dial change is an update in place.
