@@ -214,6 +214,15 @@ std::optional<json::object> first_runtime(const fs::path& dir) {
   return std::nullopt;
 }
 
+// `mysfits dashboard` exists in this build (CLI11 answers --help even after an unknown
+// subcommand, so the answer must be the dashboard's own).
+bool dashboard_available(const fs::path& cli, const fs::path& log) {
+  std::error_code ec;
+  fs::remove(log, ec);
+  return run_to_end({cli.string(), "dashboard", "--help"}, log) == 0 &&
+         read_text(log).find("--port-file") != std::string::npos;
+}
+
 struct region_view {
   std::string name, stack, prefix, table_endpoint, cluster;
   int table_pid = 0, agent_pid = 0;
@@ -654,8 +663,7 @@ result<json::object> up_impl(const up_options& o) {
   if (auto* d = previous.if_contains("dashboard");
       d && d->is_object() && ours(pid_of(d->as_object()), state)) {
     dashboard = d->as_object();
-  } else if (run_to_end({cli_bin.string(), "dashboard", "--help"}, logs / "dashboard-help.txt") ==
-             0) {
+  } else if (dashboard_available(cli_bin, logs / "dashboard-help.txt")) {
     auto port_file = state / "dashboard.port";
     fs::remove(port_file, ec);
     auto log = logs / "dashboard.log";
