@@ -145,7 +145,8 @@ class dynamodb_table_provider : public resource_provider {
     // Global secondary indexes: deletes, then creates, one at a time as DynamoDB requires.
     std::map<std::string, json::value> want, have;
     if (auto* g = p.if_contains("GlobalSecondaryIndexes"); g && g->is_array()) {
-      for (const auto& i : index_list(*g).as_array()) want[str_of(i.as_object(), "IndexName")] = i;
+      auto wanted = index_list(*g);
+      for (const auto& i : wanted.as_array()) want[str_of(i.as_object(), "IndexName")] = i;
     }
     if (auto* g = table.if_contains("GlobalSecondaryIndexes"); g && g->is_array()) {
       for (const auto& i : g->as_array()) have[str_of(i.as_object(), "IndexName")] = i;

@@ -104,6 +104,14 @@ struct fake_tables : ddbclient::table_api {
   }
 };
 
+// `text` with its first `from` replaced by `to`.
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
 const char* kTemplate = R"(
 Parameters:
   Rcu: {Type: Number, Default: 5}
@@ -171,10 +179,10 @@ TEST_F(DynamoDbProvider, CreatesTheTableWithItsIndexesStreamAndTags) {
 
 TEST_F(DynamoDbProvider, ProvisionedThroughputFromParametersIsNumeric) {
   std::string t = kTemplate;
-  t.replace(t.find("BillingMode: PAY_PER_REQUEST"), 28,
-            "ProvisionedThroughput: {ReadCapacityUnits: !Ref Rcu, WriteCapacityUnits: 5}");
-  t.replace(
-      t.find("          Projection: {ProjectionType: ALL}"), 42,
+  t = replaced(t, "BillingMode: PAY_PER_REQUEST",
+               "ProvisionedThroughput: {ReadCapacityUnits: !Ref Rcu, WriteCapacityUnits: 5}");
+  t = replaced(
+      t, "          Projection: {ProjectionType: ALL}",
       "          Projection: {ProjectionType: ALL}\n"
       "          ProvisionedThroughput: {ReadCapacityUnits: !Ref Rcu, WriteCapacityUnits: 1}");
   auto d = engine->deploy({"us-west-2", "mm", t, {{"Rcu", "7"}}, {}});
@@ -190,12 +198,12 @@ TEST_F(DynamoDbProvider, UpdatesApplyOnlyTheDifferences) {
   ASSERT_TRUE(engine->deploy({"us-west-2", "mm", kTemplate, {}, {}}));
   std::string t = kTemplate;
   // A second index, no stream, other tags.
-  t.replace(t.find("      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}\n"), 66,
-            "        - IndexName: LawChaosIndex\n"
-            "          KeySchema: [{AttributeName: LawChaos, KeyType: HASH}]\n"
-            "          Projection: {ProjectionType: ALL}\n");
-  t.replace(t.find("Tags: [{Key: app, Value: mysfits}]"), 34, "Tags: [{Key: team, Value: lab3}]");
-  t.replace(t.find("  Stream: {Value: !GetAtt Table.StreamArn}\n"), 43, "");
+  t = replaced(t, "      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}\n",
+               "        - IndexName: LawChaosIndex\n"
+               "          KeySchema: [{AttributeName: LawChaos, KeyType: HASH}]\n"
+               "          Projection: {ProjectionType: ALL}\n");
+  t = replaced(t, "Tags: [{Key: app, Value: mysfits}]", "Tags: [{Key: team, Value: lab3}]");
+  t = replaced(t, "  Stream: {Value: !GetAtt Table.StreamArn}\n", "");
   fake->calls.clear();
   auto d = engine->deploy({"us-west-2", "mm", t, {}, {}});
   ASSERT_TRUE(d) << d.error().message;
@@ -213,8 +221,8 @@ TEST_F(DynamoDbProvider, ErrorsNameTheTable) {
   // A key schema change would replace a named table: refused, as CloudFormation does.
   ASSERT_TRUE(engine->deploy({"us-west-2", "mm", kTemplate, {}, {}}));
   std::string t = kTemplate;
-  t.replace(t.find("KeySchema: [{AttributeName: MysfitId, KeyType: HASH}]"), 53,
-            "KeySchema: [{AttributeName: GoodEvil, KeyType: HASH}]");
+  t = replaced(t, "KeySchema: [{AttributeName: MysfitId, KeyType: HASH}]",
+               "KeySchema: [{AttributeName: GoodEvil, KeyType: HASH}]");
   auto d = engine->deploy({"us-west-2", "mm", t, {}, {}});
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message.find("Rename MysfitsTable"), std::string::npos) << d.error().message;
