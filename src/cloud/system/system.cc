@@ -395,6 +395,7 @@ result<json::object> up_impl(const up_options& o) {
       for (int attempt = 0; attempt < 2; ++attempt) {
         auto log = logs / ("table-" + r.name + ".log");
         fs::remove(log, ec);
+        fs::create_directories(state / "table" / r.name, ec);
         std::vector<std::string> argv{table_bin.string(), "serve",
                                       "--listen",         r.table_endpoint.substr(7),
                                       "--data-dir",       (state / "table" / r.name).string(),
