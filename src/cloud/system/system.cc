@@ -784,9 +784,9 @@ result<std::string> system_status(const fs::path& state_dir) {
             for (const auto& t : go.at("Targets").as_array())
               endpoints += fmt::format(" {} {}", std::string(t.at("Id").as_string()),
                                        std::string(t.at("Health").as_string()));
-            out += fmt::format("  endpoint group {:<10} dial {}%{}\n",
+            out += fmt::format("  endpoint group {:<10} dial {:g}%{}\n",
                                std::string(go.at("Name").as_string()),
-                               json::serialize(go.at("TrafficDialPercentage")), endpoints);
+                               go.at("TrafficDialPercentage").to_number<double>(), endpoints);
           }
         }
       }
@@ -812,8 +812,9 @@ result<int> system_down(const fs::path& state_dir,
   auto stop_all = [&](const std::vector<std::pair<std::string, int>>& procs,
                       std::chrono::milliseconds grace) {
     std::vector<std::pair<std::string, int>> live;
+    std::set<int> seen;
     for (const auto& [what, pid] : procs) {
-      if (ours(pid, state)) {
+      if (seen.insert(pid).second && ours(pid, state)) {
         ::kill(pid, SIGTERM);
         live.emplace_back(what, pid);
       }
