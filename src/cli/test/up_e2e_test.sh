@@ -55,6 +55,15 @@ trap cleanup EXIT
 
 json() { python3 -c "import json,sys; d=json.load(open('$state/system.json')); print($1)"; }
 
+# 0. Bad input: a clear error, nothing started.
+out=$("$mysfits" --state-dir "$state/bad" up --regions us-west-2 2>&1)
+rc=$?
+[[ $rc == 252 && $out == *"at least two regions"* ]] || fail "one region: exit $rc, '$out'"
+out=$("$mysfits" --state-dir "$state/bad" up --build-dir "$state/nowhere" 2>&1)
+rc=$?
+[[ $rc != 0 && $out == *"nowhere/src/table/mysfits-table is missing"* ]] || fail "no build: exit $rc, '$out'"
+[[ ! -e $state/bad/system.json && ! -e $state/bad/table ]] || fail "a refused up left state behind"
+
 # 1. up, fresh.
 t0=$(date +%s.%N)
 timeout 170 "$mysfits" --state-dir "$state" up --build-dir "$build" --source-dir "$source" \

@@ -278,9 +278,10 @@ result<json::object> system_up(const up_options& o) {
   bool was_running = fs::exists(o.state_dir / "system.json");
   auto r = up_impl(o);
   if (!r && !was_running && r.error().code != errc::already_exists) {
-    if (o.progress) o.progress("up failed; stopping what it started");
-    auto d = system_down(o.state_dir, o.progress);
-    (void)d;
+    // A first `up` that failed leaves nothing running.
+    auto stopped = system_down(o.state_dir, o.progress);
+    if (stopped && *stopped > 0 && o.progress)
+      o.progress(fmt::format("up failed; stopped the {} process(es) it had started", *stopped));
   }
   return r;
 }
