@@ -173,7 +173,7 @@ before_td=$(m ecs describe-services --cluster "$cluster" --services core-service
   | python3 -c "import json,sys; print(json.load(sys.stdin)['services'][0]['taskDefinition'])")
 m pipeline run --source-dir "$source" --regions "$west,$east" \
   --core-binary "$state/broken-core" --like-binary "$build/src/app/mysfits-like" \
-  --deploy-timeout 25 >"$state/pipeline.out" 2>&1
+  --deploy-timeout 15 >"$state/pipeline.out" 2>&1
 prc=$?
 cat "$state/pipeline.out"
 [[ $prc != 0 ]] || fail "the broken pipeline run succeeded"
