@@ -24,5 +24,7 @@ void add_cloudformation(CLI::App& app, global_options& g, int& exit_code);
 void add_ecs(CLI::App& app, global_options& g, int& exit_code);
 // Adds `pipeline run`.
 void add_pipeline(CLI::App& app, global_options& g, int& exit_code);
+// Adds `up`, `status` and `down`.
+void add_system(CLI::App& app, global_options& g, int& exit_code);
 
 }  // namespace mysfits::cli

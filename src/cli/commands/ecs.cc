@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -138,16 +139,21 @@ void add_ecs(CLI::App& app, global_options& g, int& exit_code) {
   });
 
   auto prefix = std::make_shared<std::string>("127.0.1");
+  auto edge_binary = std::make_shared<std::string>();
+  if (const char* e = std::getenv("MYSFITS_EDGE_BINARY")) *edge_binary = e;
   auto* agent = app.add_subcommand("agent", "Run a region's container service in the foreground");
   agent->add_option("--region", g.region, "Region");
   agent->add_option("--address-prefix", *prefix, "Loopback block for tasks, e.g. 127.0.1");
-  agent->callback([prefix, &g, &exit_code] {
+  agent->add_option("--edge-binary", *edge_binary,
+                    "mysfits-edge for load balancers / accelerators (default: beside mysfits)");
+  agent->callback([prefix, edge_binary, &g, &exit_code] {
     ::signal(SIGTERM, on_signal);
     ::signal(SIGINT, on_signal);
     cloud::agent_options o;
     o.state_dir = g.state_dir;
     o.region = g.region;
     o.address_prefix = *prefix;
+    o.edge_binary = *edge_binary;
     auto r = cloud::run_agent(o, g_stop);
     if (!r) {
       std::cerr << r.error().message << "\n";

@@ -180,6 +180,9 @@ result<std::vector<stage_status>> run_pipeline(const pipeline_options& o) {
     auto layout = o.output_dir / "images" / s.container_name;
     auto built = build_image(spec, layout, version);
     if (!built) return fail("Build", built.error());
+    // Tags are immutable: the commit plus the image's own digest, so a rebuild of the same
+    // commit with other contents (a dirty tree) never repoints the tag a rollback returns to.
+    auto tag = fmt::format("{}-{}", version, built->substr(built->find(':') + 1, 12));
     for (std::size_t i = 0; i < o.regions.size(); ++i) {
       const auto& r = o.regions[i];
       auto outs = outputs_of(o, r);
@@ -192,9 +195,9 @@ result<std::vector<stage_status>> run_pipeline(const pipeline_options& o) {
       }
       auto parsed = parse_image_uri(repo_uri);
       if (!parsed) return fail("Build", parsed.error());
-      auto pushed = reg.push(layout, version, r.region, parsed->repository, version);
+      auto pushed = reg.push(layout, version, r.region, parsed->repository, tag);
       if (!pushed) return fail("Build", pushed.error());
-      auto uri = repo_uri + ":" + version;
+      auto uri = repo_uri + ":" + tag;
       images[s.container_name + "@" + r.region] = uri;
       definitions[i].push_back(json::object{{"name", s.container_name}, {"imageUri", uri}});
     }

@@ -211,8 +211,12 @@ class ecs_service_provider : public resource_provider {
 
 }  // namespace
 
-std::shared_ptr<provider_registry> make_local_providers(const fs::path& state_dir) {
+std::shared_ptr<provider_registry> make_local_providers(const fs::path& state_dir,
+                                                        table_client_factory tables) {
   auto r = std::make_shared<provider_registry>(provider_registry::with_recorded_types());
+  r->add("AWS::DynamoDB::Table", make_dynamodb_table_provider(
+                                     tables ? std::move(tables) : region_table_clients(state_dir)));
+  add_elb_ga_providers(*r, state_dir);
   r->add("AWS::ECR::Repository", std::make_shared<ecr_repository_provider>(state_dir));
   r->add("AWS::ECS::Cluster", std::make_shared<ecs_cluster_provider>());
   r->add("AWS::ECS::TaskDefinition", std::make_shared<ecs_task_definition_provider>(state_dir));

@@ -13,8 +13,10 @@
 #include "mysfits/cloud/local_cloud.h"
 #include "mysfits/cloud/registry.h"
 #include "mysfits/cloud/runtime.h"
+#include "providers/local_records.h"
 #include "registry/oci_layout.h"
 #include "runtime/ecs_state.h"
+#include "runtime/edge_fleet.h"
 
 namespace mysfits::cloud {
 namespace fs = std::filesystem;
@@ -23,8 +25,9 @@ namespace json = boost::json;
 namespace {
 
 // Unpacks the task's image into <root>/rootfs and builds the process from its config.
-result<process_spec> prepare_from_registry(const registry& reg, const std::string& region,
-                                           const task_definition& td, const fs::path& root) {
+result<process_spec> prepare_from_registry(const registry& reg, const fs::path& reg_state,
+                                           const std::string& region, const task_definition& td,
+                                           const fs::path& root) {
   auto uri = parse_image_uri(td.image);
   if (!uri) return uri.error();
   if (uri->region != region) {
@@ -53,6 +56,9 @@ result<process_spec> prepare_from_registry(const registry& reg, const std::strin
     }
   }
   p.env["MYSFITS_IMAGE_ROOT"] = rootfs.string();
+  // The region's table engine is the local equivalent of the regional DynamoDB endpoint.
+  if (auto endpoint = records::read_region(reg_state, region).table_endpoint; !endpoint.empty())
+    p.env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint;
   std::string wd = "/";
   if (auto* w = cfg.if_contains("WorkingDir"); w && w->is_string() && !w->as_string().empty()) {
     wd = std::string(w->as_string());
@@ -78,6 +84,30 @@ json::array tasks_json(const cluster& c) {
   return out;
 }
 
+fs::path default_edge_binary() {
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto beside = self.parent_path().parent_path() / "edge" / "mysfits-edge";
+    if (fs::exists(beside, ec)) return beside;
+    beside = self.parent_path() / "mysfits-edge";
+    if (fs::exists(beside, ec)) return beside;
+  }
+  return "/usr/local/bin/mysfits-edge";
+}
+
+// The global agent: the accelerators only.
+void run_global(const agent_options& options, const fs::path& edge_binary,
+                const std::atomic<bool>& stop) {
+  edge_runtime::fleet edges(options.state_dir, options.region, edge_binary);
+  spdlog::info("agent for the global accelerators running");
+  while (!stop) {
+    edges.sync();
+    std::this_thread::sleep_for(options.poll);
+  }
+  edges.stop_all();
+}
+
 }  // namespace
 
 result<void> run_agent(const agent_options& options, const std::atomic<bool>& stop) {
@@ -96,11 +126,48 @@ result<void> run_agent(const agent_options& options, const std::atomic<bool>& st
     spdlog::warn("cannot write {}", pid_path.string());
   }
 
+  auto edge_binary = options.edge_binary.empty() ? default_edge_binary() : options.edge_binary;
+  if (options.region == kGlobalRegion) {
+    run_global(options, edge_binary, stop);
+    fs::remove(pid_path, ec);
+    ::close(fd);
+    return ok();
+  }
+  {
+    auto settings = records::read_region(options.state_dir, options.region);
+    if (settings.address_prefix != options.address_prefix) {
+      settings.address_prefix = options.address_prefix;
+      auto w = records::write_region(options.state_dir, options.region, settings);
+      if (!w) spdlog::warn("{}", w.error().message);
+    }
+  }
+
   registry reg(options.state_dir);
   ecs::state_store store(options.state_dir, options.region);
+  edge_runtime::fleet edges(options.state_dir, options.region, edge_binary);
+  std::map<std::string, std::vector<std::string>> service_groups;  // service → target groups
   cluster_hooks hooks;
   hooks.prepare_task = [&](const task_definition& td, const fs::path& root) {
-    return prepare_from_registry(reg, options.region, td, root);
+    return prepare_from_registry(reg, options.state_dir, options.region, td, root);
+  };
+  hooks.register_target = [&](const std::string& service, const std::string& address, int port) {
+    for (const auto& tg : service_groups[service])
+      edges.register_target(tg, fmt::format("{}:{}", address, port));
+  };
+  hooks.deregister_target = [&](const std::string& service, const std::string& address, int port) {
+    for (const auto& tg : service_groups[service])
+      edges.deregister_target(tg, fmt::format("{}:{}", address, port));
+  };
+  hooks.health = [&](const std::string& service, const std::string& address, int port) {
+    const auto& groups = service_groups[service];
+    if (groups.empty()) return task_health::healthy;  // no load balancer: running is healthy
+    bool all_healthy = true;
+    for (const auto& tg : groups) {
+      auto h = edges.health(tg, fmt::format("{}:{}", address, port));
+      if (h == task_health::unhealthy) return task_health::unhealthy;
+      all_healthy = all_healthy && h == task_health::healthy;
+    }
+    return all_healthy ? task_health::healthy : task_health::unknown;
   };
   cluster_options copts;
   copts.region = options.region;
@@ -121,6 +188,7 @@ result<void> run_agent(const agent_options& options, const std::atomic<bool>& st
       std::set<std::string> wanted;
       for (const auto& s : store.services()) {
         wanted.insert(s.spec.name);
+        service_groups[s.spec.name] = s.target_group_arns;
         if (auto r = c.put_service(s.spec); !r) {
           spdlog::error("{} service {}: {}", options.region, s.spec.name, r.error().message);
         }
@@ -133,6 +201,8 @@ result<void> run_agent(const agent_options& options, const std::atomic<bool>& st
       }
       known = std::move(wanted);
     }
+    edges.sync();
+    edges.refresh_health();
     c.reconcile();
     auto now = json::serialize(tasks_json(c));
     if (now != published) {
@@ -142,6 +212,7 @@ result<void> run_agent(const agent_options& options, const std::atomic<bool>& st
     std::this_thread::sleep_for(options.poll);
   }
   c.shutdown();
+  edges.stop_all();
   auto w = store.write_tasks(json::array{});
   (void)w;  // best effort: the agent is going away
   fs::remove(pid_path, ec);

@@ -75,6 +75,7 @@ struct cluster::impl {
     for (const auto& [k, v] : td->second.environment) spec->env[k] = v;
     spec->env["PORT"] = std::to_string(td->second.container_port);
     spec->env["HOST"] = address;
+    spec->env["BIND_ADDRESS"] = address;  // the app services' name for it
     spec->env["AWS_REGION"] = opts.region;
     spec->env["ECS_TASK_ID"] = id;
     for (const auto& c : td->second.command) spec->argv.push_back(c);

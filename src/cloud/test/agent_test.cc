@@ -76,8 +76,12 @@ TEST(Agent, RunsServiceTasksFromImages) {
   ASSERT_TRUE(reg.push(dir / "img", "latest", "us-west-2", "mm/core", "v1"));
 
   std::atomic<bool> stop{false};
-  agent_options opts{dir / "state", "us-west-2", "127.0.1", std::chrono::milliseconds(20),
-                     std::chrono::milliseconds(2000)};
+  agent_options opts{dir / "state",
+                     "us-west-2",
+                     "127.0.1",
+                     std::chrono::milliseconds(20),
+                     std::chrono::milliseconds(2000),
+                     {}};
   result<void> agent_result = ok();
   std::thread agent([&] { agent_result = run_agent(opts, stop); });
 

@@ -76,8 +76,12 @@ struct PipelineTest : ::testing::Test {
     ASSERT_TRUE(reg.push(dir / "initial", "initial", "us-east-1", "mm-secondary-core", "initial"));
     int block = 1;
     for (std::string region : {"us-west-2", "us-east-1"}) {
-      agent_options a{dir / "state", region, "127.0." + std::to_string(block++),
-                      std::chrono::milliseconds(50), std::chrono::milliseconds(2000)};
+      agent_options a{dir / "state",
+                      region,
+                      "127.0." + std::to_string(block++),
+                      std::chrono::milliseconds(50),
+                      std::chrono::milliseconds(2000),
+                      {}};
       agents.emplace_back([this, a] { (void)run_agent(a, stop); });
     }
   }
