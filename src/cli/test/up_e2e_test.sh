@@ -5,8 +5,6 @@
 # broken build rolled back; `mysfits down` leaving no process. Loopback only, its own state
 # directory and address blocks; always runs `down` and kills its own pids at the end.
 # Usage: up_e2e_test.sh MYSFITS BUILD_DIR SOURCE_DIR
-# MYSFITS_E2E_ALLOW_NO_REPLICATION=1 reports a missing replication as a warning instead of a
-# failure (for table engines without global tables).
 set -uo pipefail
 mysfits=$1
 build=$2
@@ -109,8 +107,6 @@ for _ in $(seq 1 50); do
 done
 if [[ $seen == "$after" ]]; then
   echo "ok: the like is visible in $east"
-elif [[ ${MYSFITS_E2E_ALLOW_NO_REPLICATION:-0} == 1 ]]; then
-  echo "WARNING: the like is not visible in $east (saw '$seen'); allowed by MYSFITS_E2E_ALLOW_NO_REPLICATION"
 else
   fail "the like is not visible in $east's table (saw '$seen', expected $after)"
 fi
