@@ -26,7 +26,7 @@ void add_dashboard(CLI::App& app, global_options& g, int& exit_code) {
   cmd->add_flag("--prometheus-config", a->prometheus_config,
                 "Print a Prometheus scrape configuration for the system and exit");
   cmd->callback([a, &g, &exit_code] {
-    std::filesystem::path system = a->system.empty() ? g.state_dir / "system.json" : a->system;
+    std::filesystem::path system = a->system.empty() ? g.state_dir / "system.json" : std::filesystem::path(a->system);
     if (a->prometheus_config) {
       auto s = drill::load_system(system);
       if (!s) {

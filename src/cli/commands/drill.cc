@@ -55,7 +55,7 @@ void add_drill(CLI::App& app, global_options& g, int& exit_code) {
   cmd->add_flag("--json", a->json, "Print the report as JSON");
   cmd->callback([a, &g, &exit_code] {
     drill::drill_options o;
-    o.system_file = a->system.empty() ? g.state_dir / "system.json" : a->system;
+    o.system_file = a->system.empty() ? g.state_dir / "system.json" : std::filesystem::path(a->system);
     o.rate = a->rate;
     o.connections = a->connections;
     o.idempotency_keys = !a->no_idempotency;
