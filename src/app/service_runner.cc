@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "mysfits/common/metrics.h"
+#include "mysfits/common/process_metrics.h"
 #include "service_kit.h"
 
 namespace mysfits::app::detail {

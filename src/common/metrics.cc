@@ -2,14 +2,9 @@
 #include "mysfits/common/metrics.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace mysfits::metrics {
@@ -150,13 +145,6 @@ void registry::set_callback_gauge(std::string_view name, std::string_view help,
   s.fn = std::move(fn);
 }
 
-void registry::set_callback_counter(std::string_view name, std::string_view help,
-                                    const label_set& labels, std::function<double()> fn) {
-  std::lock_guard lock(mu_);
-  auto& s = find_or_add(name, help, kind::counter, labels);
-  s.fn = std::move(fn);
-}
-
 std::string registry::render() const {
   std::lock_guard lock(mu_);
   std::string out;
@@ -184,64 +172,6 @@ std::string registry::render() const {
     }
   }
   return out;
-}
-
-namespace {
-// Fields of /proc/self/stat after the command name: utime is field 14, stime 15, starttime 22
-// (proc(5)); the name may contain spaces, so parsing starts after its closing parenthesis.
-std::vector<std::string> proc_stat_fields() {
-  std::ifstream in("/proc/self/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  std::vector<std::string> fields;
-  if (close == std::string::npos) return fields;
-  std::istringstream rest(text.substr(close + 1));
-  for (std::string f; rest >> f;) fields.push_back(f);
-  return fields;  // fields[0] is field 3 (state)
-}
-
-double stat_field(std::size_t field) {
-  auto f = proc_stat_fields();
-  return field >= 3 && field - 3 < f.size() ? std::strtod(f[field - 3].c_str(), nullptr) : 0;
-}
-}  // namespace
-
-void register_process_metrics(registry& r) {
-  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-  r.set_callback_counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
-                       {}, [ticks] { return (stat_field(14) + stat_field(15)) / ticks; });
-  r.set_callback_gauge("process_resident_memory_bytes", "Resident memory size in bytes", {},
-                       [page] {
-                         std::ifstream in("/proc/self/statm");
-                         double size = 0, resident = 0;
-                         in >> size >> resident;
-                         return resident * page;
-                       });
-  r.set_callback_gauge("process_open_fds", "Number of open file descriptors", {}, [] {
-    std::error_code ec;
-    double n = 0;
-    for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      ++n;
-    }
-    return n;
-  });
-  // Boot time + starttime ticks; read once.
-  double boot = 0;
-  {
-    std::ifstream in("/proc/stat");
-    for (std::string key; in >> key;) {
-      if (key == "btime") {
-        in >> boot;
-        break;
-      }
-    }
-  }
-  const double start = boot + stat_field(22) / ticks;
-  r.set_callback_gauge("process_start_time_seconds",
-                       "Start time of the process since unix epoch in seconds", {},
-                       [start] { return start; });
 }
 
 registry& default_registry() {

@@ -62,24 +62,3 @@ TEST(Registry, TypeClashThrows) {
   r.get_counter("x", "h");
   EXPECT_THROW(r.get_gauge("x", "h"), std::logic_error);
 }
-
-// The dashboard charts each task's CPU and memory from these (issue 7); they come from /proc.
-TEST(Registry, ProcessMetrics) {
-  registry r;
-  register_process_metrics(r);
-  register_process_metrics(r);  // idempotent
-  // Burn a little CPU so the counter is above zero.
-  volatile double x = 0;
-  for (int i = 0; i < 20'000'000; ++i) x = x + i * 0.5;
-  auto text = r.render();
-  EXPECT_NE(text.find("# TYPE process_cpu_seconds_total counter"), std::string::npos) << text;
-  auto value_of = [&](const std::string& name) {
-    auto at = text.find("\n" + name + " ");
-    if (at == std::string::npos) return -1.0;
-    return std::stod(text.substr(at + name.size() + 2));
-  };
-  EXPECT_GT(value_of("process_cpu_seconds_total"), 0);
-  EXPECT_GT(value_of("process_resident_memory_bytes"), 1024 * 1024);
-  EXPECT_GT(value_of("process_open_fds"), 2);
-  EXPECT_GT(value_of("process_start_time_seconds"), 1.6e9);
-}

@@ -74,9 +74,6 @@ class registry {
   // same name and labels.
   void set_callback_gauge(std::string_view name, std::string_view help, const label_set& labels,
                           std::function<double()> fn);
-  // A counter computed when rendered (e.g. CPU time read from /proc). Same replacement rule.
-  void set_callback_counter(std::string_view name, std::string_view help, const label_set& labels,
-                            std::function<double()> fn);
 
   // Prometheus text exposition format.
   std::string render() const;
@@ -104,11 +101,6 @@ class registry {
 
 // The process-wide registry that /metrics serves.
 registry& default_registry();
-
-// Registers the standard process metrics of the Prometheus client libraries, computed when
-// rendered from /proc/self: process_cpu_seconds_total (user + system CPU time),
-// process_resident_memory_bytes, process_open_fds, process_start_time_seconds. Idempotent.
-void register_process_metrics(registry& r = default_registry());
 
 // Renders {k="v",...} with Prometheus escaping; empty string for no labels.
 std::string render_labels(const label_set& labels);
