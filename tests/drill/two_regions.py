@@ -295,14 +295,15 @@ def main():
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="mysfits-two-regions-")
     system = System(binaries(args), work)
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    def on_term(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         path = system.start()
         print("ready", path, flush=True)
-        while not stopping:
-            if sys.stdin.readline() == "":
-                break
+        while sys.stdin.readline() != "":
+            pass
     finally:
         system.stop()
 
