@@ -35,8 +35,9 @@ double stat_field(std::size_t field) {
 void register_process_metrics(registry& r) {
   const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-  r.set_callback_gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
-                       {}, [ticks] { return (stat_field(14) + stat_field(15)) / ticks; });
+  r.set_callback_gauge("process_cpu_seconds_total",
+                       "Total user and system CPU time spent in seconds", {},
+                       [ticks] { return (stat_field(14) + stat_field(15)) / ticks; });
   r.set_callback_gauge("process_resident_memory_bytes", "Resident memory size in bytes", {},
                        [page] {
                          std::ifstream in("/proc/self/statm");

@@ -106,8 +106,8 @@ struct dashboard::impl {
       return text_response(200, "text/yaml; charset=utf-8", prometheus_config(*s), req.version());
     }
     if (path == "/metrics") {
-      return text_response(200, "text/plain; version=0.0.4",
-                           metrics::default_registry().render(), req.version());
+      return text_response(200, "text/plain; version=0.0.4", metrics::default_registry().render(),
+                           req.version());
     }
     for (const auto& a : assets::all()) {
       if (path.substr(1) == a.name) {

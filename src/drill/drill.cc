@@ -140,9 +140,8 @@ result<std::map<std::string, long long>> read_likes(const region_info& r,
   co.request_timeout = 2000ms;
   ddbclient::client c(co);
   std::map<std::string, long long> out;
-  json::object body{{"TableName", table},
-                    {"ConsistentRead", true},
-                    {"ProjectionExpression", "MysfitId, Likes"}};
+  json::object body{
+      {"TableName", table}, {"ConsistentRead", true}, {"ProjectionExpression", "MysfitId, Likes"}};
   for (int page = 0; page < 1000; ++page) {
     auto res = c.call("Scan", body);
     if (!res) return error::unavailable(r.name + " table: " + res.error().message);
@@ -183,8 +182,8 @@ std::map<std::string, double> dials_for(const std::vector<std::string>& order,
 }
 
 struct process_target {
-  std::string what;                 // "us-west-2 table"
-  std::vector<std::string> path;    // keys in system.json, for rewriting the pid
+  std::string what;               // "us-west-2 table"
+  std::vector<std::string> path;  // keys in system.json, for rewriting the pid
   process_ref proc;
 };
 
@@ -204,9 +203,9 @@ std::vector<process_target> region_processes(const region_info& r, const std::st
   if (r.tasks.empty() && !exe.empty()) {
     // Tasks the region's agent runs: `mysfits ecs list-tasks`.
     std::string out_text;
-    if (run_command({exe, "--state-dir", state_dir.string(), "ecs", "list-tasks", "--region",
-                     r.name},
-                    out_text) == 0) {
+    if (run_command(
+            {exe, "--state-dir", state_dir.string(), "ecs", "list-tasks", "--region", r.name},
+            out_text) == 0) {
       boost::system::error_code ec;
       auto v = json::parse(out_text, ec);
       if (!ec && v.is_object() && v.get_object().contains("tasks")) {
@@ -222,7 +221,8 @@ std::vector<process_target> region_processes(const region_info& r, const std::st
       }
     }
   }
-  if (r.lb.pid > 0) out.push_back({r.name + " load balancer", {"regions", r.name, "load_balancer"}, r.lb});
+  if (r.lb.pid > 0)
+    out.push_back({r.name + " load balancer", {"regions", r.name, "load_balancer"}, r.lb});
   if (r.table.pid > 0) out.push_back({r.name + " table", {"regions", r.name, "table"}, r.table});
   return out;
 }
@@ -264,8 +264,9 @@ class drill_run {
 
 result<void> drill_run::set_dials(const std::map<std::string, double>& dials) {
   for (const auto& [g, d] : dials) {
-    auto r = detail::http_fetch(sys_.accelerator->control, "PUT", "/groups/" + g + "/dial",
-                                json::serialize(json::object{{"TrafficDialPercentage", d}}), 3000ms);
+    auto r =
+        detail::http_fetch(sys_.accelerator->control, "PUT", "/groups/" + g + "/dial",
+                           json::serialize(json::object{{"TrafficDialPercentage", d}}), 3000ms);
     if (!r) return r.error();
     if (r->status != 200) return error::unavailable("set dial " + g + ": " + r->body);
   }
@@ -344,15 +345,16 @@ json::object drill_run::break_primary() {
   const auto* r = sys_.find_region(primary_);
   if (o_.how == break_kind::desired_count) {
     if (o_.mysfits_exe.empty() || r->cluster.empty() || r->services.empty()) {
-      out["error"] = "desired-count needs the mysfits executable, the region's cluster and services";
+      out["error"] =
+          "desired-count needs the mysfits executable, the region's cluster and services";
       return out;
     }
     for (const auto& [key, svc] : r->services) {
       std::string text;
-      run_command({o_.mysfits_exe, "--state-dir", sys_.state_dir.string(), "ecs",
-                   "describe-services", "--cluster", r->cluster, "--services", svc, "--region",
-                   primary_},
-                  text);
+      run_command(
+          {o_.mysfits_exe, "--state-dir", sys_.state_dir.string(), "ecs", "describe-services",
+           "--cluster", r->cluster, "--services", svc, "--region", primary_},
+          text);
       boost::system::error_code ec;
       auto v = json::parse(text, ec);
       int desired = 1;
@@ -366,10 +368,10 @@ json::object drill_run::break_primary() {
     t_break_ = seconds_since(epoch_);
     for (const auto& [svc, n] : saved_desired_) {
       std::string text;
-      int rc = run_command({o_.mysfits_exe, "--state-dir", sys_.state_dir.string(), "ecs",
-                            "update-service", "--cluster", r->cluster, "--service", svc,
-                            "--desired-count", "0", "--region", primary_},
-                           text);
+      int rc = run_command(
+          {o_.mysfits_exe, "--state-dir", sys_.state_dir.string(), "ecs", "update-service",
+           "--cluster", r->cluster, "--service", svc, "--desired-count", "0", "--region", primary_},
+          text);
       if (rc != 0) notes_.push_back("update-service " + svc + " exited " + std::to_string(rc));
     }
     return out;
@@ -393,9 +395,9 @@ json::object drill_run::heal() {
   if (o_.how == break_kind::desired_count) {
     for (const auto& [svc, n] : saved_desired_) {
       std::string text;
-      run_command({o_.mysfits_exe, "--state-dir", sys_.state_dir.string(), "ecs",
-                   "update-service", "--cluster", r->cluster, "--service", svc, "--desired-count",
-                   std::to_string(n), "--region", primary_},
+      run_command({o_.mysfits_exe, "--state-dir", sys_.state_dir.string(), "ecs", "update-service",
+                   "--cluster", r->cluster, "--service", svc, "--desired-count", std::to_string(n),
+                   "--region", primary_},
                   text);
     }
     out["how"] = "desired counts restored";
@@ -417,7 +419,8 @@ json::object drill_run::heal() {
         }
         started.push_back(json::string(it->what + " (pid " + std::to_string(*pid) + ")"));
         if (!it->path.empty() && !sys_.file.empty()) {
-          if (auto u = update_pid(sys_.file, it->path, *pid); !u) notes_.push_back(u.error().message);
+          if (auto u = update_pid(sys_.file, it->path, *pid); !u)
+            notes_.push_back(u.error().message);
         }
       }
       out["how"] = "restarted";
@@ -429,7 +432,8 @@ json::object drill_run::heal() {
       out["exit_status"] = rc;
     } else {
       out["how"] = "none";
-      out["error"] = "the killed processes have no restart command and no mysfits executable is known";
+      out["error"] =
+          "the killed processes have no restart command and no mysfits executable is known";
     }
   } else {
     out["how"] = "nothing broken";
@@ -480,7 +484,8 @@ result<json::object> drill_run::run() {
     }
     if (ids_.empty()) sleep_for(500ms);
   }
-  if (ids_.empty()) return error::unavailable("GET /mysfits through the accelerator found no mysfits");
+  if (ids_.empty())
+    return error::unavailable("GET /mysfits through the accelerator found no mysfits");
 
   json::object report;
   report["system"] = o_.system_file.string();
@@ -524,7 +529,8 @@ result<json::object> drill_run::run() {
   lo.mysfit_ids = ids_;
   load_ = std::make_unique<detail::load_generator>(lo, epoch_);
   load_->start();
-  say("drill: load " + std::to_string(static_cast<int>(o_.rate)) + " req/s through the accelerator");
+  say("drill: load " + std::to_string(static_cast<int>(o_.rate)) +
+      " req/s through the accelerator");
 
   json::array splits;
   splits.push_back(dial_phase("100% " + primary_, {{primary_, 1.0}}));
@@ -567,7 +573,8 @@ result<json::object> drill_run::run() {
         last_fail = std::max(last_fail, r.done);
       }
       if (r.region == primary_) last_primary = std::max(last_primary, r.done);
-      if (t_unhealthy_ >= 0 && r.sent > t_unhealthy_ && r.region == primary_) ++primary_after_failover;
+      if (t_unhealthy_ >= 0 && r.sent > t_unhealthy_ && r.region == primary_)
+        ++primary_after_failover;
     }
     failover["observed_seconds"] = round3(window);
     failover["accelerator_marked_unhealthy_s"] =
@@ -578,16 +585,21 @@ result<json::object> drill_run::run() {
         last_primary_count_change >= 0 ? json::value(round3(last_primary_count_change - t_break_))
                                        : json::value(nullptr);
     // Recovery: from the break until the last failed answer (every later request succeeded).
-    bool failing_at_end = last_fail >= 0 && recs.back().done - last_fail < 1.0;
-    failover["recovery_s"] = last_fail >= 0 ? json::value(round3(last_fail - t_break_)) : json::value(0.0);
+    double last_done = 0;
+    for (const auto& r : recs) last_done = std::max(last_done, r.done);
+    bool failing_at_end = last_fail >= 0 && last_done - last_fail < 1.0;
+    failover["recovery_s"] =
+        last_fail >= 0 ? json::value(round3(last_fail - t_break_)) : json::value(0.0);
     failover["recovered"] = !failing_at_end;
     failover["requests_after_break"] = after;
     failover["failed_requests"] = failed;
     json::object fbs;
-    for (const auto& [st, n] : failed_by_status) fbs[st == 0 ? "no answer" : std::to_string(st)] = n;
+    for (const auto& [st, n] : failed_by_status)
+      fbs[st == 0 ? "no answer" : std::to_string(st)] = n;
     failover["failed_by_status"] = fbs;
     failover["primary_answers_after_failover"] = primary_after_failover;
-    failover["dead_region_unused_after_failover"] = t_unhealthy_ >= 0 && primary_after_failover == 0;
+    failover["dead_region_unused_after_failover"] =
+        t_unhealthy_ >= 0 && primary_after_failover == 0;
   }
   load_->stop();
   auto recs = load_->records();
@@ -595,7 +607,9 @@ result<json::object> drill_run::run() {
   for (const auto& r : recs) total_failed += is_ok(r) ? 0 : 1;
   report["requests"] = static_cast<std::int64_t>(recs.size());
   report["failed_requests_total"] = total_failed;
-  report["load_seconds"] = round3(recs.empty() ? 0 : recs.back().done);
+  double load_end = 0;
+  for (const auto& r : recs) load_end = std::max(load_end, r.done);
+  report["load_seconds"] = round3(load_end);
 
   // Acknowledged likes per mysfit, and which regions acknowledged them when.
   std::map<std::string, long long> acked;
@@ -615,7 +629,8 @@ result<json::object> drill_run::run() {
 
   // Likes of the mysfits in the surviving region before healing.
   const auto* survivor = sys_.find_region(secondary_);
-  auto survivor_base = baseline.count(secondary_) ? baseline[secondary_] : std::map<std::string, long long>{};
+  auto survivor_base =
+      baseline.count(secondary_) ? baseline[secondary_] : std::map<std::string, long long>{};
   if (o_.how != break_kind::none) {
     auto now_likes = read_likes(*survivor, o_.table_name);
     if (now_likes) {
@@ -639,7 +654,8 @@ result<json::object> drill_run::run() {
     while (seconds_since(epoch_) < t_heal + 60) {
       auto a = detail::scrape_accelerator(*sys_.accelerator, 1000ms);
       bool healthy = false;
-      for (const auto& g : a.groups) healthy = healthy || (g.name == primary_ && g.healthy > 0 && g.healthy == g.endpoints);
+      for (const auto& g : a.groups)
+        healthy = healthy || (g.name == primary_ && g.healthy > 0 && g.healthy == g.endpoints);
       if (healthy) {
         healthy_at = seconds_since(epoch_);
         break;
@@ -658,7 +674,8 @@ result<json::object> drill_run::run() {
   std::map<std::string, std::map<std::string, long long>> final_likes;
   // Re-read the system file: healing may have restarted processes on new addresses.
   if (auto again = load_system(o_.system_file)) sys_ = std::move(*again);
-  while (seconds_since(epoch_) < t_conv + std::chrono::duration<double>(o_.converge_timeout).count()) {
+  while (seconds_since(epoch_) <
+         t_conv + std::chrono::duration<double>(o_.converge_timeout).count()) {
     final_likes.clear();
     bool all_read = true;
     for (const auto& r : sys_.regions) {
@@ -681,7 +698,8 @@ result<json::object> drill_run::run() {
   }
   json::object conv;
   conv["regions_agree"] = agreed_at >= 0;
-  conv["time_to_agree_s"] = agreed_at >= 0 ? json::value(round3(agreed_at - t_conv)) : json::value(nullptr);
+  conv["time_to_agree_s"] =
+      agreed_at >= 0 ? json::value(round3(agreed_at - t_conv)) : json::value(nullptr);
   conv["waited_up_to_s"] = std::chrono::duration<double>(o_.converge_timeout).count();
   if (agreed_at < 0 && !final_likes.empty()) {
     json::object differ;
@@ -708,7 +726,8 @@ result<json::object> drill_run::run() {
     const double window = std::chrono::duration<double>(o_.lww_window).count();
     std::map<std::string, std::vector<std::pair<double, std::string>>> ack_times;
     for (const auto& r : recs) {
-      if (r.like && is_ok(r)) ack_times[ids_[static_cast<std::size_t>(r.mysfit)]].push_back({r.done, r.region});
+      if (r.like && is_ok(r))
+        ack_times[ids_[static_cast<std::size_t>(r.mysfit)]].push_back({r.done, r.region});
     }
     for (const auto& id : ids_) {
       long long expected = survivor_base[id] + acked[id];
@@ -723,7 +742,8 @@ result<json::object> drill_run::run() {
         for (std::size_t j = i; j-- > 0 && times[i].first - times[j].first <= window;) {
           c = c || times[j].second != times[i].second;
         }
-        for (std::size_t j = i + 1; j < times.size() && times[j].first - times[i].first <= window; ++j) {
+        for (std::size_t j = i + 1; j < times.size() && times[j].first - times[i].first <= window;
+             ++j) {
           c = c || times[j].second != times[i].second;
         }
         concurrent += c ? 1 : 0;
@@ -750,7 +770,8 @@ result<json::object> drill_run::run() {
   loss["per_mysfit"] = per_mysfit;
   report["loss"] = loss;
 
-  if (auto r = set_dials(initial_dials_); !r) notes_.push_back("restoring dials: " + r.error().message);
+  if (auto r = set_dials(initial_dials_); !r)
+    notes_.push_back("restoring dials: " + r.error().message);
   json::array notes;
   for (const auto& n : notes_) notes.push_back(json::string(n));
   report["notes"] = notes;

@@ -37,7 +37,8 @@ std::vector<request_record> load_generator::records() const {
 void load_generator::run_worker(int index) {
   const int n = std::max(1, opts_.connections);
   const double interval = n / std::max(0.1, opts_.rate);  // seconds between this worker's sends
-  std::mt19937_64 rng(std::random_device{}() ^ static_cast<std::uint64_t>(index) * 0x9e3779b97f4a7c15ULL);
+  std::mt19937_64 rng(std::random_device{}() ^
+                      static_cast<std::uint64_t>(index) * 0x9e3779b97f4a7c15ULL);
   std::uniform_real_distribution<double> unit(0, 1);
   http_connection conn(opts_.target.host, opts_.target.port, opts_.timeout);
   double next = seconds_since(epoch_) + interval * index / n;

@@ -20,9 +20,9 @@ struct request_record {
   double done = 0;
   int phase = 0;
   bool like = false;
-  unsigned status = 0;  // 0: no answer (connection failed or timed out)
-  std::string region;   // X-Mysfits-Region of the answer
-  int mysfit = -1;      // index into the ids (likes)
+  unsigned status = 0;         // 0: no answer (connection failed or timed out)
+  std::string region;          // X-Mysfits-Region of the answer
+  int mysfit = -1;             // index into the ids (likes)
   long long likes_after = -1;  // the count the like's answer reported
 };
 

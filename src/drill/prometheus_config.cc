@@ -28,10 +28,13 @@ std::vector<task_target> task_targets(const system_description& s) {
   std::set<std::string> seen;
   for (const auto& r : s.regions) {
     if (r.lb_control.empty()) continue;
-    auto snap = detail::scrape_system(
-        system_description{.file = {}, .state_dir = {}, .primary_region = r.name, .regions = {r},
-                           .accelerator = std::nullopt, .dashboard_url = {}},
-        std::chrono::milliseconds(1000));
+    auto snap = detail::scrape_system(system_description{.file = {},
+                                                         .state_dir = {},
+                                                         .primary_region = r.name,
+                                                         .regions = {r},
+                                                         .accelerator = std::nullopt,
+                                                         .dashboard_url = {}},
+                                      std::chrono::milliseconds(1000));
     for (const auto& t : snap.regions[r.name].tasks) {
       if (seen.insert(t.address).second) out.push_back({t.address, r.name, t.service});
     }
@@ -44,9 +47,9 @@ std::vector<task_target> task_targets(const system_description& s) {
 std::string prometheus_task_targets(const system_description& s) {
   json::array groups;
   for (const auto& t : task_targets(s)) {
-    groups.push_back(json::object{
-        {"targets", json::array{json::string(t.address)}},
-        {"labels", json::object{{"region", t.region}, {"service", t.service}}}});
+    groups.push_back(
+        json::object{{"targets", json::array{json::string(t.address)}},
+                     {"labels", json::object{{"region", t.region}, {"service", t.service}}}});
   }
   return json::serialize(groups) + "\n";
 }
@@ -78,7 +81,8 @@ std::string prometheus_config(const system_description& s, const std::string& ta
   }
   y << "  - job_name: mysfits-tasks\n    metrics_path: /metrics\n";
   if (!targets_file.empty()) {
-    y << "    file_sd_configs:\n      - files: ['" << targets_file << "']\n        refresh_interval: 5s\n";
+    y << "    file_sd_configs:\n      - files: ['" << targets_file
+      << "']\n        refresh_interval: 5s\n";
   } else {
     auto tasks = task_targets(s);
     y << (tasks.empty() ? "    static_configs: []\n" : "    static_configs:\n");

@@ -41,10 +41,10 @@ std::string format_report(const json::object& r) {
   line(fmt::format("Drill against {} (primary {}, secondary {}, accelerator mode {})",
                    num(at(r, "system")), num(at(r, "primary_region")),
                    num(at(r, "secondary_region")), num(at(r, "accelerator_mode"))));
-  line(fmt::format("Load: {} req/s, {} likes, {} connections, {} s per phase; {} requests, {} failed",
-                   num(at(r, "rate")), num(at(r, "like_fraction")), num(at(r, "connections")),
-                   num(at(r, "phase_seconds")), num(at(r, "requests")),
-                   num(at(r, "failed_requests_total"))));
+  line(fmt::format(
+      "Load: {} req/s, {} likes, {} connections, {} s per phase; {} requests, {} failed",
+      num(at(r, "rate")), num(at(r, "like_fraction")), num(at(r, "connections")),
+      num(at(r, "phase_seconds")), num(at(r, "requests")), num(at(r, "failed_requests_total"))));
   if (const auto* splits = at(r, "splits"); splits && splits->is_array()) {
     line("Traffic dials:");
     for (const auto& s : splits->get_array()) {
@@ -53,11 +53,11 @@ std::string format_report(const json::object& r) {
         line(fmt::format("  {:<22} error: {}", num(at(o, "split")), num(at(o, "error"))));
         continue;
       }
-      line(fmt::format("  {:<22} observed {} | dashboard {} | {} requests, {} failed -> {}",
-                       num(at(o, "split")), shares(at(o, "observed_share")),
-                       shares(at(o, "dashboard_share")), num(at(o, "requests")),
-                       num(at(o, "failed")),
-                       at(o, "matches") && at(o, "matches")->as_bool() ? "matches" : "DOES NOT MATCH"));
+      line(fmt::format(
+          "  {:<22} observed {} | dashboard {} | {} requests, {} failed -> {}", num(at(o, "split")),
+          shares(at(o, "observed_share")), shares(at(o, "dashboard_share")), num(at(o, "requests")),
+          num(at(o, "failed")),
+          at(o, "matches") && at(o, "matches")->as_bool() ? "matches" : "DOES NOT MATCH"));
     }
   }
   if (const auto* f = at(r, "failover"); f && f->is_object()) {
@@ -71,7 +71,8 @@ std::string format_report(const json::object& r) {
     line("  last answer from the primary after            " +
          num(at(o, "last_response_from_primary_s"), " s"));
     line("  recovery (last failed request) after          " + num(at(o, "recovery_s"), " s") +
-         (at(o, "recovered") && !at(o, "recovered")->as_bool() ? "  (still failing at the end!)" : ""));
+         (at(o, "recovered") && !at(o, "recovered")->as_bool() ? "  (still failing at the end!)"
+                                                               : ""));
     line("  failed requests                               " + num(at(o, "failed_requests")) +
          " of " + num(at(o, "requests_after_break")) + " " +
          (at(o, "failed_by_status") ? json::serialize(*at(o, "failed_by_status")) : ""));
@@ -96,11 +97,12 @@ std::string format_report(const json::object& r) {
   }
   if (const auto* l = at(r, "loss"); l && l->is_object()) {
     const auto& o = l->get_object();
-    line(fmt::format("Likes: {} acknowledged; in {}: {} superseded under last-writer-wins, {} "
-                     "unexplained loss, {} counted more than acknowledged",
-                     num(at(o, "likes_acknowledged")), num(at(o, "judged_in_region")),
-                     num(at(o, "superseded_under_lww")), num(at(o, "unexplained_loss")),
-                     num(at(o, "counted_more_than_acknowledged"))));
+    line(
+        fmt::format("Likes: {} acknowledged; in {}: {} superseded under last-writer-wins, {} "
+                    "unexplained loss, {} counted more than acknowledged",
+                    num(at(o, "likes_acknowledged")), num(at(o, "judged_in_region")),
+                    num(at(o, "superseded_under_lww")), num(at(o, "unexplained_loss")),
+                    num(at(o, "counted_more_than_acknowledged"))));
   }
   if (const auto* n = at(r, "notes"); n && n->is_array()) {
     for (const auto& x : n->get_array()) line("Note: " + num(&x));

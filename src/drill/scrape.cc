@@ -47,8 +47,8 @@ std::optional<metric_list> fetch_metrics(const std::string& base,
 
 // The peer region of a replication metric: the first of these labels present.
 std::string peer_label(const std::map<std::string, std::string>& labels) {
-  for (const char* k : {"peer", "peer_region", "receiving_region", "destination", "to", "replica",
-                        "region"}) {
+  for (const char* k :
+       {"peer", "peer_region", "receiving_region", "destination", "to", "replica", "region"}) {
     if (auto it = labels.find(k); it != labels.end()) return it->second;
   }
   return "?";
@@ -71,8 +71,9 @@ region_snapshot scrape_region(const region_info& r, std::chrono::milliseconds ti
         for (const auto& g : groups->get_array()) {
           if (!g.is_object()) continue;
           const auto& go = g.get_object();
-          std::string gname =
-              go.contains("Name") && go.at("Name").is_string() ? std::string(go.at("Name").get_string()) : "";
+          std::string gname = go.contains("Name") && go.at("Name").is_string()
+                                  ? std::string(go.at("Name").get_string())
+                                  : "";
           const auto* targets = go.if_contains("Targets");
           if (!targets || !targets->is_array()) continue;
           for (const auto& t : targets->get_array()) {
@@ -81,8 +82,10 @@ region_snapshot scrape_region(const region_info& r, std::chrono::milliseconds ti
             task_snapshot ts;
             ts.group = gname;
             ts.service = service_of_group(gname, r.services);
-            if (const auto* id = to.if_contains("Id"); id && id->is_string()) ts.address = id->get_string();
-            if (const auto* h = to.if_contains("Health"); h && h->is_string()) ts.health = h->get_string();
+            if (const auto* id = to.if_contains("Id"); id && id->is_string())
+              ts.address = id->get_string();
+            if (const auto* h = to.if_contains("Health"); h && h->is_string())
+              ts.health = h->get_string();
             out.tasks.push_back(std::move(ts));
           }
         }
@@ -118,7 +121,8 @@ region_snapshot scrape_region(const region_info& r, std::chrono::milliseconds ti
         auto peer = peer_label(s.labels);
         if (is_latency) {
           double v = s.value;
-          if (s.name.find("millis") != std::string::npos || lower(s.name).ends_with("_ms")) v /= 1000;
+          if (s.name.find("millis") != std::string::npos || lower(s.name).ends_with("_ms"))
+            v /= 1000;
           out.replication_latency_s[peer] = v;
         } else {
           out.replication_backlog[peer] += s.value;
@@ -163,7 +167,8 @@ accelerator_snapshot scrape_accelerator(const accelerator_info& a,
           if (!e.is_object()) continue;
           ++gs.endpoints;
           const auto* h = e.get_object().if_contains("Health");
-          if (h && h->is_string() && (h->get_string() == "healthy" || h->get_string() == "initial")) {
+          if (h && h->is_string() &&
+              (h->get_string() == "healthy" || h->get_string() == "initial")) {
             ++gs.healthy;
           }
         }
@@ -178,7 +183,8 @@ accelerator_snapshot scrape_accelerator(const accelerator_info& a,
       auto c = s.labels.find("code");
       if (g == s.labels.end()) continue;
       for (auto& gs : out.groups) {
-        if (gs.name == g->second) gs.requests[class_index(c == s.labels.end() ? "" : c->second)] += s.value;
+        if (gs.name == g->second)
+          gs.requests[class_index(c == s.labels.end() ? "" : c->second)] += s.value;
       }
     }
   }
@@ -192,13 +198,16 @@ snapshot scrape_system(const system_description& s, std::chrono::milliseconds ti
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<std::future<region_snapshot>> regions;
   for (const auto& r : s.regions) {
-    regions.push_back(std::async(std::launch::async, [&r, timeout] { return scrape_region(r, timeout); }));
+    regions.push_back(
+        std::async(std::launch::async, [&r, timeout] { return scrape_region(r, timeout); }));
   }
   std::future<accelerator_snapshot> acc;
   if (s.accelerator) {
-    acc = std::async(std::launch::async, [&s, timeout] { return scrape_accelerator(*s.accelerator, timeout); });
+    acc = std::async(std::launch::async,
+                     [&s, timeout] { return scrape_accelerator(*s.accelerator, timeout); });
   }
-  for (std::size_t i = 0; i < regions.size(); ++i) out.regions[s.regions[i].name] = regions[i].get();
+  for (std::size_t i = 0; i < regions.size(); ++i)
+    out.regions[s.regions[i].name] = regions[i].get();
   if (acc.valid()) out.accelerator = acc.get();
   return out;
 }

@@ -30,7 +30,7 @@ struct task_snapshot {
 struct region_snapshot {
   bool lb_up = false;
   double requests[6] = {0, 0, 0, 0, 0, 0};  // cumulative, by status class
-  cumulative_histogram latency;              // seconds, all target groups
+  cumulative_histogram latency;             // seconds, all target groups
   std::vector<task_snapshot> tasks;
   bool table_up = false;
   // Replication figures the table exports, per peer region (absent when it exports none).
@@ -60,7 +60,8 @@ struct snapshot {
 
 // Scrapes everything, regions in parallel; a piece that does not answer within `timeout` is
 // marked down, never an error.
-[[nodiscard]] snapshot scrape_system(const system_description& s, std::chrono::milliseconds timeout);
+[[nodiscard]] snapshot scrape_system(const system_description& s,
+                                     std::chrono::milliseconds timeout);
 // Only the accelerator (the drill polls it often).
 [[nodiscard]] accelerator_snapshot scrape_accelerator(const accelerator_info& a,
                                                       std::chrono::milliseconds timeout);

@@ -70,7 +70,9 @@ result<system_description> parse_system(const std::string& text,
   s.primary_region = str_of(root, "primary_region");
   if (const auto* regions = obj_of(root, "regions")) {
     for (const auto& [name, rv] : *regions) {
-      if (!rv.is_object()) return error::invalid_argument(where + ": regions." + std::string(name) + ": not an object");
+      if (!rv.is_object())
+        return error::invalid_argument(where + ": regions." + std::string(name) +
+                                       ": not an object");
       const auto& ro = rv.get_object();
       region_info r;
       r.name = name;

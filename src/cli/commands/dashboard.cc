@@ -1,11 +1,12 @@
 // `mysfits dashboard`: serves the live multi-region dashboard for a running system (issue 7),
 // or prints the Prometheus scrape configuration for it.
+#include "mysfits/drill/dashboard.h"
+
 #include <fstream>
 #include <iostream>
 
 #include "commands/commands.h"
 #include "mysfits/common/http_server.h"
-#include "mysfits/drill/dashboard.h"
 
 namespace mysfits::cli {
 
@@ -21,12 +22,14 @@ void add_dashboard(CLI::App& app, global_options& g, int& exit_code) {
   cmd->add_option("--listen", a->listen, "ADDRESS:PORT of the page (port 0 picks one)")
       ->capture_default_str();
   cmd->add_option("--port-file", a->port_file, "Write the page's port here once it serves");
-  cmd->add_option("--period", a->period, "Seconds between scrapes")->check(CLI::Range(0.2, 60.0))
+  cmd->add_option("--period", a->period, "Seconds between scrapes")
+      ->check(CLI::Range(0.2, 60.0))
       ->capture_default_str();
   cmd->add_flag("--prometheus-config", a->prometheus_config,
                 "Print a Prometheus scrape configuration for the system and exit");
   cmd->callback([a, &g, &exit_code] {
-    std::filesystem::path system = a->system.empty() ? g.state_dir / "system.json" : std::filesystem::path(a->system);
+    std::filesystem::path system =
+        a->system.empty() ? g.state_dir / "system.json" : std::filesystem::path(a->system);
     if (a->prometheus_config) {
       auto s = drill::load_system(system);
       if (!s) {

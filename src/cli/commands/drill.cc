@@ -1,10 +1,11 @@
 // `mysfits drill`: the workshop's lab 5 against the running system (issue 7); thin over
 // mysfits::drill::run_drill.
+#include "mysfits/drill/drill.h"
+
 #include <boost/json.hpp>
 #include <iostream>
 
 #include "commands/commands.h"
-#include "mysfits/drill/drill.h"
 
 namespace mysfits::cli {
 
@@ -16,7 +17,10 @@ bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
     std::size_t used = 0;
     double v = std::stod(text, &used);
     auto unit = text.substr(used);
-    double ms = unit == "ms" ? v : unit == "m" ? v * 60000 : (unit.empty() || unit == "s") ? v * 1000 : -1;
+    double ms = unit == "ms"                    ? v
+                : unit == "m"                   ? v * 60000
+                : (unit.empty() || unit == "s") ? v * 1000
+                                                : -1;
     if (ms < 0) return false;
     out = std::chrono::milliseconds(static_cast<long long>(ms));
     return true;
@@ -38,7 +42,8 @@ void add_drill(CLI::App& app, global_options& g, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "drill", "Lab 5: load through the accelerator, dial splits, break the primary, heal, report");
   cmd->add_option("--system", a->system, "system.json (default <state-dir>/system.json)");
-  cmd->add_option("--rate", a->rate, "Requests per second")->check(CLI::Range(1.0, 100000.0))
+  cmd->add_option("--rate", a->rate, "Requests per second")
+      ->check(CLI::Range(1.0, 100000.0))
       ->capture_default_str();
   cmd->add_option("--mix", a->mix, "Share of likes, e.g. likes=0.5 (the rest load the list)")
       ->capture_default_str();
@@ -55,7 +60,8 @@ void add_drill(CLI::App& app, global_options& g, int& exit_code) {
   cmd->add_flag("--json", a->json, "Print the report as JSON");
   cmd->callback([a, &g, &exit_code] {
     drill::drill_options o;
-    o.system_file = a->system.empty() ? g.state_dir / "system.json" : std::filesystem::path(a->system);
+    o.system_file =
+        a->system.empty() ? g.state_dir / "system.json" : std::filesystem::path(a->system);
     o.rate = a->rate;
     o.connections = a->connections;
     o.idempotency_keys = !a->no_idempotency;
@@ -71,9 +77,9 @@ void add_drill(CLI::App& app, global_options& g, int& exit_code) {
     }
     if (!how || !mix_ok || !parse_duration(a->duration, o.phase) ||
         !parse_duration(a->converge, o.converge_timeout)) {
-      std::cerr << (!how ? how.error().message
-                         : !mix_ok ? "--mix must be likes=F with F from 0 to 1"
-                                   : "--duration/--converge-timeout must look like 5s or 500ms")
+      std::cerr << (!how      ? how.error().message
+                    : !mix_ok ? "--mix must be likes=F with F from 0 to 1"
+                              : "--duration/--converge-timeout must look like 5s or 500ms")
                 << "\n";
       exit_code = 252;
       return;

@@ -13,7 +13,8 @@ namespace {
 
 TEST(PrometheusText, ReadsNamesLabelsAndValues) {
   auto m = parse_prometheus_text(
-      "# HELP x help\n# TYPE x counter\nx{a=\"1\",b=\"q\\\"uote\"} 3\nx{a=\"2\"} 4.5\ny 7 1700000000\n"
+      "# HELP x help\n# TYPE x counter\nx{a=\"1\",b=\"q\\\"uote\"} 3\nx{a=\"2\"} 4.5\ny 7 "
+      "1700000000\n"
       "garbage line without value\nz{broken 1\nw +Inf\n");
   EXPECT_EQ(sum_of(m, "x"), 7.5);
   EXPECT_EQ(sum_of(m, "x", [](const auto& l) { return l.at("a") == "2"; }), 4.5);
@@ -36,7 +37,7 @@ TEST(PrometheusText, HistogramQuantileBetweenScrapes) {
   ASSERT_EQ(after.bounds.size(), 4u);
   double p50 = quantile_between(before, after, 0.5);
   EXPECT_GT(p50, 0);
-  EXPECT_LE(p50, 0.01);  // only the fast ones count
+  EXPECT_LE(p50, 0.01);                                          // only the fast ones count
   EXPECT_TRUE(std::isnan(quantile_between(after, after, 0.5)));  // nothing new
 }
 

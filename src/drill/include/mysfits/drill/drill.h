@@ -3,12 +3,11 @@
 // measured failover, recovery and data loss, then healing and measured convergence.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
-
-#include <boost/json/object.hpp>
 
 #include "mysfits/common/result.h"
 #include "mysfits/drill/system.h"
