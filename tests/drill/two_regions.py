@@ -151,9 +151,9 @@ class System:
                     {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/mysfits/*/like"]}}],
                     "Actions": [{"Type": "forward", "TargetGroupArn": "like"}]}],
                 "TargetGroups": [
-                    {"Name": name, "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 0.2,
+                    {"Name": name, "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 0.5,
                      "HealthCheckTimeoutSeconds": 0.5, "HealthyThresholdCount": 2,
-                     "UnhealthyThresholdCount": 2,
+                     "UnhealthyThresholdCount": 3,
                      "Targets": [{"Id": "127.0.0.1", "Port": ports[name]}]}
                     for name in ("core", "like")]}
             cfg = os.path.join(self.work, f"{region}-lb.json")
@@ -187,7 +187,7 @@ class System:
                            "ClientAffinity": "NONE", "ForwardingMode": "HTTP"}],
             "EndpointGroups": [
                 {"EndpointGroupRegion": region, "TrafficDialPercentage": 100,
-                 "HealthCheckIntervalSeconds": 0.1, "HealthCheckPath": "/", "ThresholdCount": 2,
+                 "HealthCheckIntervalSeconds": 0.3, "HealthCheckPath": "/", "ThresholdCount": 2,
                  "EndpointConfigurations": [{"EndpointId": f"127.0.0.1:{lb_ports[region]}",
                                              "Weight": 128}]}
                 for region in REGIONS]}
