@@ -101,6 +101,7 @@ class System:
         regions_file = os.path.join(self.work, "regions.json")
         tables = {}
         for region in REGIONS:
+            os.makedirs(os.path.join(self.work, region), exist_ok=True)
             argv = [self.bins["table"], "serve", "--listen", "127.0.0.1:0", "--data-dir",
                     os.path.join(self.work, region, "table"), "--region", region]
             if not self.sync:
