@@ -294,7 +294,7 @@ json::object drill_run::dial_phase(const std::string& label,
   say("  " + label + ": measured " + std::to_string(t1 - t0).substr(0, 4) + " s");
   // Observed by the client: the region that answered (X-Mysfits-Region).
   std::map<std::string, double> by_region;
-  double answered = 0, total = 0, failed = 0;
+  std::int64_t answered = 0, total = 0, failed = 0;
   for (const auto& r : load_->records()) {
     if (r.sent < t0 || r.done > t1) continue;
     ++total;
@@ -320,13 +320,14 @@ json::object drill_run::dial_phase(const std::string& label,
   bool ok_split = answered > 0 && metric_total > 0;
   for (const auto& g : order_) {
     double want = share.count(g) ? share.at(g) : 0;
-    double seen = answered > 0 ? by_region[g] / answered : 0;
+    double seen = answered > 0 ? by_region[g] / static_cast<double>(answered) : 0;
     double from_metric = metric_total > 0 ? by_metric[g] / metric_total : 0;
     expected[g] = want;
     observed[g] = round3(seen);
     metric[g] = round3(from_metric);
     // Binomial tolerance: 4 standard deviations, at least 5 percentage points.
-    double tol = std::max(0.05, 4 * std::sqrt(want * (1 - want) / std::max(1.0, answered)));
+    double tol = std::max(
+        0.05, 4 * std::sqrt(want * (1 - want) / std::max(1.0, static_cast<double>(answered))));
     if (std::fabs(seen - want) > tol || std::fabs(from_metric - want) > tol) ok_split = false;
   }
   out["expected_share"] = expected;
@@ -335,7 +336,7 @@ json::object drill_run::dial_phase(const std::string& label,
   out["requests"] = total;
   out["failed"] = failed;
   out["answered_with_region"] = answered;
-  out["accelerator_requests"] = metric_total;
+  out["accelerator_requests"] = static_cast<std::int64_t>(metric_total);
   out["matches"] = ok_split;
   return out;
 }
@@ -748,7 +749,9 @@ result<json::object> drill_run::run() {
         }
         concurrent += c ? 1 : 0;
       }
-      long long sup = std::min(lost, concurrent);
+      // Last-writer-wins only explains a shortfall once the regions converged (the winner's
+      // value reached every replica); without convergence nothing is credited to it.
+      long long sup = agreed_at >= 0 ? std::min(lost, concurrent) : 0;
       superseded += sup;
       unexplained += lost - sup;
       per_mysfit[id] = json::object{{"acknowledged", acked[id]},
@@ -768,6 +771,11 @@ result<json::object> drill_run::run() {
   loss["counted_more_than_acknowledged"] = extra;
   loss["lww_window_s"] = std::chrono::duration<double>(o_.lww_window).count();
   loss["per_mysfit"] = per_mysfit;
+  if (agreed_at < 0 && unexplained > 0) {
+    notes_.push_back(
+        "the regions did not converge, so no shortfall is credited to last-writer-wins (are the "
+        "tables replicating?)");
+  }
   report["loss"] = loss;
 
   if (auto r = set_dials(initial_dials_); !r)

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 
 #include "mysfits/drill/drill.h"
 
@@ -17,7 +18,11 @@ std::string num(const json::value* v, const char* unit = "") {
   if (v->is_bool()) return v->get_bool() ? "yes" : "no";
   if (v->is_string()) return std::string(v->get_string());
   if (v->is_int64() || v->is_uint64()) return fmt::format("{}{}", v->to_number<long long>(), unit);
-  if (v->is_double()) return fmt::format("{:.3f}{}", v->get_double(), unit);
+  if (v->is_double()) {
+    double d = v->get_double();
+    if (*unit == '\0' && d == std::floor(d) && std::fabs(d) < 1e15) return fmt::format("{}", d);
+    return fmt::format("{:.3f}{}", d, unit);
+  }
   return json::serialize(*v);
 }
 
