@@ -64,6 +64,9 @@ function chart(id, title, keys, labels, unit) {
     const plot = new uPlot(opts, data, el);
     charts.set(id, { plot, sig });
   } else {
+    // The grid may have reflowed (a region appeared, the window changed): follow its width.
+    const width = Math.max(300, el.clientWidth);
+    if (Math.abs(width - known.plot.width) > 8) known.plot.setSize({ width, height: 150 });
     known.plot.setData(data);
   }
 }
