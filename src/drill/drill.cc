@@ -561,6 +561,9 @@ result<json::object> drill_run::run() {
       }
       sleep_for(50ms);
     }
+    // Stop the load first: requests still in flight (a frozen region holds them until the
+    // client's timeout) must be counted with their outcome, not left out.
+    load_->stop();
     auto recs = load_->records();
     double last_fail = -1, last_primary = -1;
     int failed = 0, after = 0, primary_after_failover = 0;
