@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "mysfits/common/process_metrics.h"
 #include "service_kit.h"
 
 namespace mysfits::app::detail {
@@ -38,9 +39,19 @@ int serve(const std::string& name, const std::function<http::response(http::requ
       static_cast<std::size_t>(std::max(1, std::atoi(env_or("MYSFITS_THREADS", "8").c_str())));
   so.body_limit = 64 * 1024;
   so.server_name = name;
-  http::server server(so, handler, [](unsigned status, std::string_view message) {
+  metrics::register_process_metrics();
+  // Every answer names the region that served it, so a client behind the accelerator (the
+  // drill, issue 7) can count where its requests went. Empty when AWS_REGION is not set.
+  const std::string region = env_or("AWS_REGION", "");
+  auto with_region = [&handler, region](http::request& req) {
+    auto res = handler(req);
+    if (!region.empty()) res.set("X-Mysfits-Region", region);
+    return res;
+  };
+  http::server server(so, with_region, [region](unsigned status, std::string_view message) {
     auto res = error_response(status, message, 11);
     res.set("Access-Control-Allow-Origin", "*");
+    if (!region.empty()) res.set("X-Mysfits-Region", region);
     return res;
   });
   if (auto started = server.start(); !started) {

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   mysfits::cli::add_ecs(app, g, exit_code);
   mysfits::cli::add_pipeline(app, g, exit_code);
   mysfits::cli::add_system(app, g, exit_code);
+  mysfits::cli::add_dashboard(app, g, exit_code);
+  mysfits::cli::add_drill(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

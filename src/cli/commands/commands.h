@@ -26,5 +26,9 @@ void add_ecs(CLI::App& app, global_options& g, int& exit_code);
 void add_pipeline(CLI::App& app, global_options& g, int& exit_code);
 // Adds `up`, `status` and `down`.
 void add_system(CLI::App& app, global_options& g, int& exit_code);
+// Adds `dashboard` (the live multi-region page; --prometheus-config prints a scrape config).
+void add_dashboard(CLI::App& app, global_options& g, int& exit_code);
+// Adds `drill` (lab 5: load, dials, a broken primary, measured recovery and loss).
+void add_drill(CLI::App& app, global_options& g, int& exit_code);
 
 }  // namespace mysfits::cli
