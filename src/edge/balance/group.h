@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -23,7 +24,7 @@ namespace mysfits::edge {
 using endpoint_ptr = std::shared_ptr<endpoint>;
 using endpoint_list = std::vector<endpoint_ptr>;
 // Endpoints a request already failed on; retries skip them.
-using exclusion = std::vector<const endpoint*>;
+using exclusion = boost::container::small_vector<const endpoint*, 4>;
 
 inline bool is_excluded(const exclusion& ex, const endpoint* e) {
   for (const auto* x : ex) {

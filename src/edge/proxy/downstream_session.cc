@@ -5,7 +5,9 @@
 // allocations; the strings are the connection's and keep their capacity), sent with one
 // sendmsg of head + body on a pooled connection, the response parsed straight into the
 // client's response and sent with one sendmsg. Deadlines are per-socket time points that the
-// worker's ticker checks (deadline.h), so no timer is armed or cancelled per request.
+// worker's ticker checks (deadline.h), so no timer is armed or cancelled per request, and the
+// forwarding is written inside the session's coroutine, so no coroutine frame is allocated per
+// request either.
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>
@@ -48,20 +50,6 @@ std::string_view path_of(std::string_view target) {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-// The strings a client connection reuses for every request it sends.
-struct exchange {
-  std::string up_head, up_body;    // the request for the upstream
-  std::string res_head, res_body;  // the response for the client
-};
-
-struct request_info {
-  std::string_view path;
-  bool retryable = false;
-  bool is_head = false;
-  unsigned client_version = 11;
-  bool client_keep_alive = true;
-};
-
 // One sendmsg of `head` + `body` on a non-blocking socket. True when all of it went (the usual
 // case for a small message); otherwise `head` / `body` are left with what remains, and `ec` is
 // set if the socket failed (rather than being full).
@@ -95,176 +83,45 @@ asio::awaitable<beast::error_code> send_rest(tcp::socket& s, std::string_view he
   co_return ec;
 }
 
-// Feeds `buf` to `p`, reading more from `s` as needed, until `p` is done (or has the whole
-// header, with `header_only`) — what beast::http::async_read / async_read_header do, with the
-// same errors (end_of_stream when the peer closed before a byte, partial_message, the parser's
-// own). When the message's first byte is at hand, `started` is set and, if
-// `first_byte_timeout` is set, the deadline moved to that long from then.
+enum class parse_state { done, need_more, failed };
+
+// Feeds what `buf` holds to `p`: `done` once the message (or, with `header_only`, its header)
+// is complete, `need_more` when more bytes must be read first, `failed` with `ec` set — the
+// steps of beast::http::async_read / async_read_header, with the same errors.
 template <class Parser>
-asio::awaitable<beast::error_code> read_message(tcp::socket& s, beast::flat_buffer& buf, Parser& p,
-                                                bool header_only, deadline& dl,
-                                                std::chrono::milliseconds first_byte_timeout,
-                                                bool& started) {
-  beast::error_code ec;
-  for (;;) {
-    if (buf.size() > 0) {
-      if (!started) {
-        started = true;
-        if (first_byte_timeout.count() > 0) dl.expires_after(first_byte_timeout);
-      }
-      const auto used = p.put(buf.data(), ec);
-      buf.consume(used);
-      if (ec && ec != bhttp::error::need_more) co_return ec;
-      if (p.is_done() || (header_only && p.is_header_done())) co_return beast::error_code{};
-      const bool progress = !ec && used > 0 && buf.size() > 0;
+parse_state parse_buffered(Parser& p, beast::flat_buffer& buf, bool header_only,
+                           beast::error_code& ec) {
+  while (buf.size() > 0) {
+    const auto used = p.put(buf.data(), ec);
+    buf.consume(used);
+    if (ec == bhttp::error::need_more) {
       ec = {};
-      if (progress) continue;
+      return parse_state::need_more;
     }
-    auto [rec, n] = co_await s.async_read_some(buf.prepare(beast::read_size(buf, 65536)),
-                                               asio::as_tuple(asio::use_awaitable));
-    if (rec == asio::error::eof) {
-      if (!p.got_some()) co_return bhttp::error::end_of_stream;
-      p.put_eof(ec);
-      co_return ec;
-    }
-    if (rec) co_return rec;
-    buf.commit(n);
+    if (ec) return parse_state::failed;
+    if (p.is_done() || (header_only && p.is_header_done())) return parse_state::done;
+    if (used == 0) break;
   }
+  return parse_state::need_more;
 }
 
-enum class attempt_result { answered, try_next, give_up };
-
-struct forward_result {
-  metrics::histogram* latency = nullptr;  // the chosen group's
-  unsigned status = 0;                    // what the client gets
-  bool keep_alive = false;                // the client connection stays open after it
-};
-
-// One try of the request in `x.up_head` / `x.up_body` on `target`, over a pooled connection or
-// a new one. On `answered`, `x.res_head` / `x.res_body` hold the response for the client.
-asio::awaitable<attempt_result> try_target(worker_context& w, exchange& x, endpoint& target,
-                                           const request_info& rq, forward_result& out,
-                                           unsigned& fail_status, std::string& fail_message) {
-  const auto& o = w.opts;
-  // A pooled connection is checked for liveness (a peek, one syscall) only for a request that
-  // could not be sent again: a replayable one that fails on a pooled connection before any
-  // response byte is sent again once, on a new connection to the same target.
-  bool may_replay = rq.retryable;
-  for (;;) {
-    auto conn = target.pool().take(w.index, o.upstream_idle_timeout, !rq.retryable);
-    const bool reused = conn != nullptr;
-    if (!conn) {
-      conn = std::make_unique<upstream_connection>(tcp::socket(w.io));
-      deadline cdl(w.deadlines, conn->socket);
-      cdl.expires_after(o.connect_timeout);
-      auto [cec] = co_await conn->socket.async_connect(target.address(),
-                                                       asio::as_tuple(asio::use_awaitable));
-      if (cec == asio::error::operation_aborted && cdl.fired()) cec = beast::error::timeout;
-      if (cec) {
-        // Nothing was sent: any request may go elsewhere.
-        fail_status = 502;
-        fail_message = "cannot connect to " + target.id() + ": " + cec.message();
-        co_return attempt_result::try_next;
-      }
-      beast::error_code ignored;
-      conn->socket.set_option(tcp::no_delay(true), ignored);  // best effort
-      conn->socket.non_blocking(true, ignored);
-    }
-
-    deadline dl(w.deadlines, conn->socket);
-    dl.expires_after(o.upstream_timeout);
-    beast::error_code ec;
-    std::string_view head = x.up_head, body = x.up_body;
-    if (!send_now(conn->socket, head, body, ec) && !ec) {
-      ec = co_await send_rest(conn->socket, head, body);
-    }
-    downstream_response_parser parser(x.res_head, x.res_body, rq.client_version, rq.is_head);
-    parser.body_limit(o.body_limit);
-    parser.header_limit(64 * 1024);
-    bool started = false;
-    if (!ec) {
-      ec = co_await read_message(conn->socket, conn->buffer, parser, false, dl,
-                                 std::chrono::milliseconds(0), started);
-    }
-    if (ec == asio::error::operation_aborted && dl.fired()) ec = beast::error::timeout;
-    if (!ec) {
-      out.status = parser.status();
-      target.count_response(out.status);
-      const bool stopping = w.stopping->load(std::memory_order_relaxed);
-      out.keep_alive = rq.client_keep_alive && !stopping;
-      parser.finish(out.keep_alive);
-      if (parser.keep_alive() && !target.is_draining() && !stopping) {
-        target.pool().give(w.index, std::move(conn), 64);
-      } else {
-        beast::error_code ignored;
-        conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
-      }
-      co_return attempt_result::answered;
-    }
-    const bool nothing_received = !parser.got_some() && conn->buffer.size() == 0;
-    if (ec == beast::error::timeout) {
-      target.count_response(504);
-      fail_status = 504;
-      fail_message = "no response from " + target.id() + " in time";
-      co_return attempt_result::give_up;  // the target may still be working on it: never twice
-    }
-    if (reused && nothing_received && may_replay) {
-      // The target had closed this pooled connection, and likely the others it had with this
-      // worker (a restart): drop them and send the request again on a new connection.
-      may_replay = false;
-      target.pool().close_all(w.index);
-      continue;
-    }
-    fail_status = 502;
-    fail_message = "upstream " + target.id() + " failed: " + ec.message();
-    if (!nothing_received || !rq.retryable) {
-      target.count_response(502);
-      co_return attempt_result::give_up;
-    }
-    spdlog::debug("edge: retrying {} after {}", rq.path, fail_message);
-    co_return attempt_result::try_next;
-  }
+// The peer closed: the message ends here if it may (a body read until EOF), else the error
+// beast::http::async_read gives.
+template <class Parser>
+beast::error_code at_eof(Parser& p) {
+  if (!p.got_some()) return bhttp::error::end_of_stream;
+  beast::error_code ec;
+  p.put_eof(ec);
+  return ec;
 }
 
-// Sends the request to a target and reads the answer into `x.res_head` / `x.res_body`,
-// retrying on another target when that is safe. Always yields a response, an error one if
-// need be.
-asio::awaitable<forward_result> forward(worker_context& w, exchange& x, const request_info& rq,
-                                        std::uint64_t client_hash) {
-  const auto& o = w.opts;
-  exclusion tried;
-  forward_result out;
-  unsigned fail_status = 503;
-  std::string fail_message;  // built only when something fails
-  bool routed_once = false;
-  for (int attempt = 0; attempt < o.max_attempts; ++attempt) {
-    auto rr = w.route.route(rq.path, w.draw(client_hash), tried);
-    if (!rr.target) {
-      if (!routed_once) fail_message = "no healthy target in group " + std::string(rr.group);
-      break;
-    }
-    routed_once = true;
-    out.latency = rr.latency;
-    tried.push_back(rr.target.get());
-    rr.target->outstanding().fetch_add(1, std::memory_order_relaxed);
-    struct outstanding_guard {
-      endpoint* e;
-      ~outstanding_guard() { e->outstanding().fetch_sub(1, std::memory_order_relaxed); }
-    } guard{rr.target.get()};
-    auto r = co_await try_target(w, x, *rr.target, rq, out, fail_status, fail_message);
-    if (r == attempt_result::answered) co_return out;
-    if (r == attempt_result::give_up) break;
-  }
-  if (fail_message.empty()) fail_message = "no healthy target";
-  out.status = fail_status;
-  out.keep_alive = rq.client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
-  write_error_response(x.res_head, x.res_body, fail_status, fail_message, rq.client_version,
-                       out.keep_alive);
-  co_return out;
-}
+constexpr std::size_t read_chunk = 65536;
 
 }  // namespace
 
+// One coroutine per client connection, with the forwarding of each request (routing, retries,
+// the upstream exchange) written inline rather than in nested coroutines: a request costs no
+// coroutine frame.
 asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
                                        tcp::socket client) {
   const auto& o = w.opts;
@@ -282,25 +139,49 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
   client.non_blocking(true, ec);               // for send_now; async operations are unaffected
   beast::flat_buffer buffer;
   deadline dl(w.deadlines, client);
-  exchange x;
+  // Reused by every request of the connection (they keep their capacity).
+  std::string up_head, up_body;    // the request for the upstream
+  std::string res_head, res_body;  // the response for the client
 
   for (;;) {
     if (w.stopping->load(std::memory_order_relaxed)) break;
-    upstream_request_parser parser(x.up_head, x.up_body);
+
+    // Read a request. Idle keep-alive: its first byte must come within idle_timeout (an idle
+    // client is closed without a word); the whole request then within request_timeout of it.
+    upstream_request_parser parser(up_head, up_body);
     parser.header_limit(o.header_limit);
     parser.body_limit(o.body_limit);
-    // Idle keep-alive: the next request's first byte must come within idle_timeout (an idle
-    // client is closed without a word); the whole request then within request_timeout of it.
-    bool started = false;
-    if (buffer.size() == 0) dl.expires_after(o.idle_timeout);
-    ec = co_await read_message(client, buffer, parser, true, dl, o.request_timeout, started);
-    if (!ec && !parser.is_done()) {
-      if (parser.expects_continue()) {
-        std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n", none;
-        if (!send_now(client, cont, none, ec) && !ec) ec = co_await send_rest(client, cont, none);
-        if (ec) break;
+    bool started = buffer.size() > 0;
+    dl.expires_after(started ? o.request_timeout : o.idle_timeout);
+    ec = {};
+    bool header_only = true;
+    for (;;) {
+      auto st = parse_buffered(parser, buffer, header_only, ec);
+      if (st == parse_state::failed) break;
+      if (st == parse_state::done) {
+        if (parser.is_done()) break;
+        header_only = false;  // the header is in; a body follows
+        parser.eager(true);
+        if (parser.expects_continue()) {
+          std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n", none;
+          if (!send_now(client, cont, none, ec) && !ec) ec = co_await send_rest(client, cont, none);
+          if (ec) break;
+        }
+        continue;
       }
-      ec = co_await read_message(client, buffer, parser, false, dl, o.request_timeout, started);
+      auto [rec, n] =
+          co_await client.async_read_some(buffer.prepare(beast::read_size(buffer, read_chunk)),
+                                          asio::as_tuple(asio::use_awaitable));
+      if (rec) {
+        ec = rec == asio::error::eof ? at_eof(parser) : rec;
+        if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+        break;
+      }
+      if (!started) {
+        started = true;
+        dl.expires_after(o.request_timeout);
+      }
+      buffer.commit(n);
     }
     if (ec == asio::error::operation_aborted && dl.fired()) ec = beast::error::timeout;
     if (ec) {
@@ -323,11 +204,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       } else {
         message = "malformed HTTP request: " + ec.message();
       }
-      write_error_response(x.res_head, x.res_body, status, message, 11, false);
+      write_error_response(res_head, res_body, status, message, 11, false);
       stats.count_response(status);
       beast::error_code ignored;
       client.shutdown(tcp::socket::shutdown_receive, ignored);
-      std::string_view head = x.res_head, body = x.res_body;
+      std::string_view head = res_head, body = res_body;
       if (!send_now(client, head, body, ignored) && !ignored) {
         dl.expires_after(o.request_timeout);
         ignored = co_await send_rest(client, head, body);
@@ -337,34 +218,161 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     dl.expires_never();  // the client owes nothing while its request is forwarded
 
     const auto started_at = clock::now();
-    request_info rq;
-    rq.client_keep_alive = parser.keep_alive();
-    rq.client_version = parser.version();
-    rq.is_head = parser.method() == bhttp::verb::head;
-    rq.retryable = is_retryable_request(parser.method(), parser.has_idempotency_key());
+    const bool client_keep_alive = parser.keep_alive();
+    const unsigned version = parser.version();
+    const bool is_head = parser.method() == bhttp::verb::head;
+    const bool retryable = is_retryable_request(parser.method(), parser.has_idempotency_key());
     parser.finish(client_ip, stats.port);
-    rq.path = path_of(parser.target());
+    const std::string_view path = path_of(parser.target());
 
+    // Forward it: to a target the router picks, on another when a failure allows a retry.
     w.in_flight.fetch_add(1, std::memory_order_relaxed);
-    auto fr = co_await forward(w, x, rq, client_hash);
+    exclusion tried;
+    metrics::histogram* latency = nullptr;  // the chosen group's
+    unsigned status = 0;
+    bool keep_alive = false;  // the client connection stays open after the response
+    bool answered = false;
+    unsigned fail_status = 503;
+    std::string fail_message;  // built only when something fails
+    bool routed_once = false;
+    for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
+      auto rr = w.route.route(path, w.draw(client_hash), tried);
+      if (!rr.target) {
+        if (!routed_once) fail_message = "no healthy target in group " + std::string(rr.group);
+        break;
+      }
+      routed_once = true;
+      latency = rr.latency;
+      endpoint& target = *rr.target;
+      tried.push_back(&target);
+      target.outstanding().fetch_add(1, std::memory_order_relaxed);
+      struct outstanding_guard {
+        endpoint& e;
+        ~outstanding_guard() { e.outstanding().fetch_sub(1, std::memory_order_relaxed); }
+      } guard{target};
+
+      // A pooled connection is checked for liveness (a peek, one syscall) only for a request
+      // that could not be sent again: a replayable one that fails on a pooled connection before
+      // any response byte is sent again once, on a new connection to the same target.
+      bool may_replay = retryable;
+      bool give_up = false;
+      for (;;) {
+        auto conn = target.pool().take(w.index, o.upstream_idle_timeout, !retryable);
+        const bool reused = conn != nullptr;
+        if (!conn) {
+          conn = std::make_unique<upstream_connection>(tcp::socket(w.io));
+          beast::error_code cec;
+          {
+            deadline cdl(w.deadlines, conn->socket);
+            cdl.expires_after(o.connect_timeout);
+            auto [e] = co_await conn->socket.async_connect(target.address(),
+                                                           asio::as_tuple(asio::use_awaitable));
+            cec = e;
+            if (e == asio::error::operation_aborted && cdl.fired()) cec = beast::error::timeout;
+          }
+          if (cec) {
+            // Nothing was sent: any request may go elsewhere.
+            fail_status = 502;
+            fail_message = "cannot connect to " + target.id() + ": " + cec.message();
+            break;
+          }
+          beast::error_code ignored;
+          conn->socket.set_option(tcp::no_delay(true), ignored);  // best effort
+          conn->socket.non_blocking(true, ignored);
+        }
+
+        deadline udl(w.deadlines, conn->socket);
+        udl.expires_after(o.upstream_timeout);
+        std::string_view head = up_head, body = up_body;
+        if (!send_now(conn->socket, head, body, ec) && !ec) {
+          ec = co_await send_rest(conn->socket, head, body);
+        }
+        downstream_response_parser rp(res_head, res_body, version, is_head);
+        rp.body_limit(o.body_limit);
+        rp.header_limit(64 * 1024);
+        rp.eager(true);
+        while (!ec) {
+          if (parse_buffered(rp, conn->buffer, false, ec) != parse_state::need_more) break;
+          auto [rec, n] = co_await conn->socket.async_read_some(
+              conn->buffer.prepare(beast::read_size(conn->buffer, read_chunk)),
+              asio::as_tuple(asio::use_awaitable));
+          if (rec) {
+            ec = rec == asio::error::eof ? at_eof(rp) : rec;
+            if (!ec && !rp.is_done()) ec = bhttp::error::partial_message;
+            break;
+          }
+          conn->buffer.commit(n);
+        }
+        if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
+        if (!ec) {
+          answered = true;
+          status = rp.status();
+          target.count_response(status);
+          const bool stopping = w.stopping->load(std::memory_order_relaxed);
+          keep_alive = client_keep_alive && !stopping;
+          rp.finish(keep_alive);
+          if (rp.keep_alive() && !target.is_draining() && !stopping) {
+            target.pool().give(w.index, std::move(conn), 64);
+          } else {
+            beast::error_code ignored;
+            conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
+          }
+          break;
+        }
+        const bool nothing_received = !rp.got_some() && conn->buffer.size() == 0;
+        if (ec == beast::error::timeout) {
+          target.count_response(504);
+          fail_status = 504;
+          fail_message = "no response from " + target.id() + " in time";
+          give_up = true;  // the target may still be working on it: never send it twice
+          break;
+        }
+        if (reused && nothing_received && may_replay) {
+          // The target had closed this pooled connection, and likely the others it had with
+          // this worker (a restart): drop them and send the request again on a new connection.
+          may_replay = false;
+          ec = {};
+          target.pool().close_all(w.index);
+          continue;
+        }
+        fail_status = 502;
+        fail_message = "upstream " + target.id() + " failed: " + ec.message();
+        if (!nothing_received || !retryable) {
+          target.count_response(502);
+          give_up = true;
+        } else {
+          spdlog::debug("edge: retrying {} after {}", path, fail_message);
+        }
+        break;
+      }
+      ec = {};
+      if (give_up) break;
+    }
+    if (!answered) {
+      if (fail_message.empty()) fail_message = "no healthy target";
+      status = fail_status;
+      keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
+      write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
+    }
     w.in_flight.fetch_sub(1, std::memory_order_relaxed);
 
-    stats.count_response(fr.status);
-    std::string_view head = x.res_head;
-    std::string_view body = rq.is_head ? std::string_view() : std::string_view(x.res_body);
+    // Answer the client.
+    stats.count_response(status);
+    std::string_view head = res_head;
+    std::string_view body = is_head ? std::string_view() : std::string_view(res_body);
     beast::error_code wec;
     if (!send_now(client, head, body, wec) && !wec) {
       dl.expires_after(o.request_timeout);
       wec = co_await send_rest(client, head, body);
     }
-    if (fr.latency) {
-      fr.latency->observe(std::chrono::duration<double>(clock::now() - started_at).count());
+    if (latency) {
+      latency->observe(std::chrono::duration<double>(clock::now() - started_at).count());
     }
-    if (wec || !fr.keep_alive) break;
+    if (wec || !keep_alive) break;
     // A connection keeps its strings' capacity for the next request, but not a large body's.
     constexpr std::size_t keep_capacity = 64 * 1024;
-    if (x.up_body.capacity() > keep_capacity) std::string().swap(x.up_body);
-    if (x.res_body.capacity() > keep_capacity) std::string().swap(x.res_body);
+    if (up_body.capacity() > keep_capacity) std::string().swap(up_body);
+    if (res_body.capacity() > keep_capacity) std::string().swap(res_body);
   }
   beast::error_code ignored;
   client.shutdown(tcp::socket::shutdown_both, ignored);
