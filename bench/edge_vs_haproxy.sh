@@ -4,7 +4,7 @@
 # keep-alive both sides, 2 threads, one upstream, health checks on. Prints throughput and
 # p50/p99 latency for small keep-alive GETs. Needs wrk, nginx and haproxy (scripts/install-deps.sh).
 #   bench/edge_vs_haproxy.sh [BUILD_DIR]   (default build/release; use a release build)
-#   env: DURATION=10s CONNS=50 WRK_THREADS=1 ROUNDS=2
+#   env: DURATION=10s CONNS=50 WRK_THREADS=1 ROUNDS=2 THREADS=2 (worker threads of both proxies)
 set -euo pipefail
 
 build=${1:-build/release}
@@ -13,6 +13,7 @@ duration=${DURATION:-10s}
 conns=${CONNS:-50}
 wrk_threads=${WRK_THREADS:-1}
 rounds=${ROUNDS:-2}
+threads=${THREADS:-2}
 for tool in wrk nginx haproxy "$edge_bin"; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "$tool" ] || { echo "missing $tool" >&2; exit 1; }
 done
@@ -50,12 +51,13 @@ cat > "$work/edge.json" <<EDGE
  "TargetGroups": [{"Name": "web", "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 1,
                    "Targets": [{"Id": "127.0.0.1", "Port": $up_port}]}]}
 EDGE
-"$edge_bin" serve --config "$work/edge.json" --threads 2 --log-level warn > "$work/edge.out" & pids+=($!)
+"$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn > "$work/edge.out" & pids+=($!)
 
-# HAProxy: the same hop — HTTP mode, keep-alive and connection reuse to the upstream, 2 threads.
+# HAProxy: the same hop — HTTP mode, keep-alive and connection reuse to the upstream, the same
+# number of threads.
 cat > "$work/haproxy.cfg" <<HAP
 global
-  nbthread 2
+  nbthread $threads
   maxconn 4000
 defaults
   mode http
@@ -92,10 +94,12 @@ run() {
   printf "%-14s %12s %10s %10s  %s\n" "$name" "$rps" "$p50" "$p99" "${errs:-}"
 }
 
-echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)"
+echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
+  "$threads proxy threads; $(uptime | sed 's/.*load/load/')"
 printf "%-14s %12s %10s %10s\n" "proxy" "req/s" "p50 ms" "p99 ms"
 run "direct-nginx" "$up_port"
 for r in $(seq "$rounds"); do
   run "mysfits-edge" "$edge_port"
   run "haproxy" "$haproxy_port"
 done
+echo "after: $(uptime | sed 's/.*load/load/')"

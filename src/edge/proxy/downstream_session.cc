@@ -91,6 +91,14 @@ enum class parse_state { done, need_more, failed };
 template <class Parser>
 parse_state parse_buffered(Parser& p, beast::flat_buffer& buf, bool header_only,
                            beast::error_code& ec) {
+  if (!p.got_some() && buf.size() > 0) {
+    // A whole simple message already at hand takes the fast path (http_codec.h).
+    const auto data = buf.data();
+    if (auto n = p.parse_whole(static_cast<const char*>(data.data()), data.size())) {
+      buf.consume(n);
+      return parse_state::done;
+    }
+  }
   while (buf.size() > 0) {
     const auto used = p.put(buf.data(), ec);
     buf.consume(used);
@@ -149,8 +157,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // Read a request. Idle keep-alive: its first byte must come within idle_timeout (an idle
     // client is closed without a word); the whole request then within request_timeout of it.
     upstream_request_parser parser(up_head, up_body);
-    parser.header_limit(o.header_limit);
-    parser.body_limit(o.body_limit);
+    parser.set_limits(o.header_limit, o.body_limit);
     bool started = buffer.size() > 0;
     dl.expires_after(started ? o.request_timeout : o.idle_timeout);
     ec = {};
@@ -288,8 +295,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           ec = co_await send_rest(conn->socket, head, body);
         }
         downstream_response_parser rp(res_head, res_body, version, is_head);
-        rp.body_limit(o.body_limit);
-        rp.header_limit(64 * 1024);
+        rp.set_limits(64 * 1024, o.body_limit);
         rp.eager(true);
         while (!ec) {
           if (parse_buffered(rp, conn->buffer, false, ec) != parse_state::need_more) break;

@@ -4,6 +4,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
+#include <cstring>
 
 namespace mysfits::edge {
 
@@ -44,6 +45,156 @@ void append_number(std::string& out, std::uint64_t n) {
 }
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+// Fast path -------------------------------------------------------------------------------------
+// Strict subsets of RFC 9112's grammar, each also accepted by Beast's parser: anything outside
+// them makes the fast path give the message to Beast.
+
+bool is_tchar(char c) {
+  static constexpr bool table[128] = {
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x00
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x10
+      0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,  // 0x20  !#$%&'*+-.
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,  // 0x30  0-9
+      0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // 0x40  A-O
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,  // 0x50  P-Z ^ _
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // 0x60  ` a-o
+      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,  // 0x70  p-z | ~
+  };
+  const auto u = static_cast<unsigned char>(c);
+  return u < 128 && table[u];
+}
+
+// Visible ASCII, space or tab (no obs-text, no controls).
+bool is_plain_text(char c) { return (c >= 0x20 && c <= 0x7e) || c == '\t'; }
+
+// The fields the rewriters and the framing care about; any other name is `unknown` (the
+// callbacks look at no other enum value).
+bhttp::field classify(std::string_view n) {
+  auto is = [&](std::string_view known) { return beast::iequals(n, known); };
+  switch (n.size()) {
+    case 2:
+      if (is("TE")) return bhttp::field::te;
+      break;
+    case 6:
+      if (is("Expect")) return bhttp::field::expect;
+      break;
+    case 7:
+      if (is("Trailer")) return bhttp::field::trailer;
+      if (is("Upgrade")) return bhttp::field::upgrade;
+      break;
+    case 10:
+      if (is("Connection")) return bhttp::field::connection;
+      if (is("Keep-Alive")) return bhttp::field::keep_alive;
+      break;
+    case 14:
+      if (is("Content-Length")) return bhttp::field::content_length;
+      break;
+    case 16:
+      if (is("Proxy-Connection")) return bhttp::field::proxy_connection;
+      break;
+    case 17:
+      if (is("Transfer-Encoding")) return bhttp::field::transfer_encoding;
+      break;
+    default:
+      break;
+  }
+  return bhttp::field::unknown;
+}
+
+struct fast_head {
+  bool has_length = false;
+  std::uint64_t length = 0;
+  bool close = false;       // Connection: close
+  bool keep_alive = false;  // Connection: keep-alive
+};
+
+// A Connection (or Proxy-Connection) list of plain tokens; false for anything else (empty
+// elements, an upgrade).
+bool scan_connection(std::string_view v, fast_head& h) {
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.empty()) return false;
+    for (char c : item) {
+      if (!is_tchar(c)) return false;
+    }
+    if (beast::iequals(item, "close")) {
+      h.close = true;
+    } else if (beast::iequals(item, "keep-alive")) {
+      h.keep_alive = true;
+    } else if (beast::iequals(item, "upgrade")) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Parses the fields after a start line up to and including the blank line, calling
+// emit(field, name, value) for each. Returns the end of the header, or null to give up.
+template <class Emit>
+const char* parse_fields_fast(const char* p, const char* end, fast_head& h, Emit&& emit) {
+  for (;;) {
+    if (end - p < 2) return nullptr;
+    if (p[0] == '\r') return p[1] == '\n' ? p + 2 : nullptr;
+    const char* name = p;
+    while (p < end && is_tchar(*p)) ++p;
+    if (p == name || p >= end || *p != ':') return nullptr;
+    const std::string_view n(name, static_cast<std::size_t>(p - name));
+    ++p;
+    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    const char* value = p;
+    while (p < end && is_plain_text(*p)) ++p;
+    // CRLF, and one more byte: a line starting with white space would be an obs-fold.
+    if (end - p < 3 || p[0] != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') {
+      return nullptr;
+    }
+    const char* value_end = p;
+    while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
+    if (value_end == value) return nullptr;
+    p += 2;
+    const std::string_view v(value, static_cast<std::size_t>(value_end - value));
+    const auto f = classify(n);
+    switch (f) {
+      case bhttp::field::transfer_encoding:
+      case bhttp::field::upgrade:
+        return nullptr;
+      case bhttp::field::content_length: {
+        if (h.has_length || v.size() > 18) return nullptr;
+        std::uint64_t len = 0;
+        for (char c : v) {
+          if (c < '0' || c > '9') return nullptr;
+          len = len * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        h.has_length = true;
+        h.length = len;
+        break;
+      }
+      case bhttp::field::connection:
+      case bhttp::field::proxy_connection:
+        if (!scan_connection(v, h)) return nullptr;
+        break;
+      default:
+        break;
+    }
+    emit(f, n, v);
+  }
+}
+
+// "HTTP/1.1" or "HTTP/1.0" at p: the version (11 or 10), or 0.
+int parse_version_fast(const char* p) {
+  if (std::memcmp(p, "HTTP/1.", 7) != 0) return 0;
+  if (p[7] == '1') return 11;
+  if (p[7] == '0') return 10;
+  return 0;
+}
+
+bool keeps_alive(int version, const fast_head& h) {
+  return version >= 11 ? !h.close : h.keep_alive;
+}
 
 }  // namespace
 
@@ -129,6 +280,58 @@ std::size_t upstream_request_parser::on_chunk_body_impl(std::uint64_t, beast::st
   return s.size();
 }
 
+void upstream_request_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit) {
+  this->header_limit(header_limit);
+  this->body_limit(body_limit);
+  fast_header_limit_ = header_limit;
+  fast_body_limit_ = body_limit;
+}
+
+std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t size) {
+  if (fast_header_limit_ == 0 || fast_done_ || basic_parser::got_some()) return 0;
+  const char* p = data;
+  const char* end = data + size;
+  // request-line = method SP request-target SP HTTP-version CRLF
+  const char* method = p;
+  while (p < end && is_tchar(*p)) ++p;
+  if (p == method || p >= end || *p != ' ') return 0;
+  const std::string_view method_str(method, static_cast<std::size_t>(p - method));
+  const char* target = ++p;
+  while (p<end&& * p> 0x20 && *p < 0x7f) ++p;
+  if (p == target || p >= end || *p != ' ') return 0;
+  const std::string_view target_str(target, static_cast<std::size_t>(p - target));
+  ++p;
+  if (end - p < 10) return 0;
+  const int version = parse_version_fast(p);
+  if (version == 0 || p[8] != '\r' || p[9] != '\n') return 0;
+  p += 10;
+  // The callbacks write the output as the fields are parsed; it is undone if the fast path
+  // gives up later.
+  beast::error_code ec;
+  on_request_impl(bhttp::string_to_verb(method_str), method_str, target_str, version, ec);
+  fast_head h;
+  const char* body = parse_fields_fast(
+      p, end, h,
+      [&](bhttp::field f, std::string_view n, std::string_view v) { on_field_impl(f, n, v, ec); });
+  const auto header_size = static_cast<std::size_t>((body ? body : end) - data);
+  if (!body || header_size * 2 > fast_header_limit_ || h.length > fast_body_limit_ ||
+      static_cast<std::uint64_t>(end - body) < h.length) {
+    // Undo what the callbacks wrote (Beast's own state was never touched).
+    head_->clear();
+    body_->clear();
+    method_ = bhttp::verb::unknown;
+    version_ = 11;
+    target_pos_ = target_len_ = 0;
+    idempotency_key_ = expect_seen_ = expect_continue_ = content_length_seen_ = xff_seen_ = false;
+    xff_.clear();
+    return 0;
+  }
+  if (h.length > 0) body_->assign(body, static_cast<std::size_t>(h.length));
+  fast_done_ = true;
+  fast_keep_alive_ = keeps_alive(version, h);
+  return header_size + static_cast<std::size_t>(h.length);
+}
+
 void upstream_request_parser::finish(std::string_view client_ip, std::uint16_t listener_port) {
   auto& h = *head_;
   h.append("X-Forwarded-For: ", 17);
@@ -195,6 +398,57 @@ std::size_t downstream_response_parser::on_chunk_body_impl(std::uint64_t, beast:
                                                            beast::error_code&) {
   body_->append(s.data(), s.size());
   return s.size();
+}
+
+void downstream_response_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit) {
+  this->header_limit(header_limit);
+  this->body_limit(body_limit);
+  fast_header_limit_ = header_limit;
+  fast_body_limit_ = body_limit;
+}
+
+std::size_t downstream_response_parser::parse_whole(const char* data, std::size_t size) {
+  // HEAD responses and the statuses without a body follow Beast's own rules.
+  if (fast_header_limit_ == 0 || fast_done_ || basic_parser::got_some() || head_request_) {
+    return 0;
+  }
+  const char* p = data;
+  const char* end = data + size;
+  // status-line = HTTP-version SP status-code SP reason-phrase CRLF
+  if (end - p < 13) return 0;
+  const int version = parse_version_fast(p);
+  if (version == 0 || p[8] != ' ') return 0;
+  p += 9;
+  if (p[0] < '2' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' ||
+      p[3] != ' ') {
+    return 0;
+  }
+  const int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+  if (code == 204 || code == 304) return 0;
+  p += 4;
+  const char* reason = p;
+  while (p < end && is_plain_text(*p)) ++p;
+  if (p == reason || end - p < 2 || p[0] != '\r' || p[1] != '\n') return 0;
+  const std::string_view reason_str(reason, static_cast<std::size_t>(p - reason));
+  p += 2;
+  beast::error_code ec;
+  on_response_impl(code, reason_str, version, ec);
+  fast_head h;
+  const char* body = parse_fields_fast(
+      p, end, h,
+      [&](bhttp::field f, std::string_view n, std::string_view v) { on_field_impl(f, n, v, ec); });
+  const auto header_size = static_cast<std::size_t>((body ? body : end) - data);
+  if (!body || !h.has_length || header_size * 2 > fast_header_limit_ ||
+      h.length > fast_body_limit_ || static_cast<std::uint64_t>(end - body) < h.length) {
+    head_->clear();  // undo what the callbacks wrote (Beast's state was never touched)
+    body_->clear();
+    status_ = 0;
+    return 0;
+  }
+  if (h.length > 0) body_->assign(body, static_cast<std::size_t>(h.length));
+  fast_done_ = true;
+  fast_keep_alive_ = keeps_alive(version, h);
+  return header_size + static_cast<std::size_t>(h.length);
 }
 
 void downstream_response_parser::finish(bool client_keep_alive) {

@@ -9,6 +9,14 @@
 //  - downstream_response_parser: an upstream's response → the response for the client: the
 //    client's HTTP version, hop-by-hop headers removed, Connection as the client's keep-alive
 //    needs, the body de-chunked and Content-Length recomputed (kept as sent for HEAD and 304).
+//
+// Fast path: parse_whole() takes a whole message of the common, simple shape that is already
+// in the buffer (start line, fields of plain ASCII, at most one Content-Length, no
+// Transfer-Encoding or Upgrade, the whole body present) in one pass and feeds the same
+// callbacks Beast would, so the output is the same; anything else (or a message not fully
+// received yet) returns 0 and goes through Beast's parser byte for byte. The fast path accepts
+// only what Beast accepts, and means the same by it (the fuzz target checks both on every
+// input). It is off until set_limits() is called.
 #pragma once
 
 #include <boost/beast/http/basic_parser.hpp>
@@ -29,6 +37,18 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
   // then `client_ip`), X-Forwarded-Proto: http, X-Forwarded-Port, Content-Length and the
   // blank line. `head` + `body` is then the request to send upstream.
   void finish(std::string_view client_ip, std::uint16_t listener_port);
+
+  // Header and body limits, for Beast's parser and the fast path (which it enables).
+  void set_limits(std::uint32_t header_limit, std::uint64_t body_limit);
+  // The fast path: the bytes a whole simple message took from `data`, or 0 (nothing consumed:
+  // feed the bytes to put() instead). Only on a parser that has not been fed yet.
+  std::size_t parse_whole(const char* data, std::size_t size);
+
+  // As basic_parser's, also after the fast path.
+  bool is_done() const { return fast_done_ || basic_parser::is_done(); }
+  bool is_header_done() const { return fast_done_ || basic_parser::is_header_done(); }
+  bool got_some() const { return fast_done_ || basic_parser::got_some(); }
+  bool keep_alive() const { return fast_done_ ? fast_keep_alive_ : basic_parser::keep_alive(); }
 
   boost::beast::http::verb method() const { return method_; }
   unsigned version() const { return version_; }
@@ -67,7 +87,11 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
   bool expect_continue_ = false;
   bool content_length_seen_ = false;
   bool xff_seen_ = false;
-  std::string xff_;  // the first X-Forwarded-For value received
+  std::string xff_;                      // the first X-Forwarded-For value received
+  std::uint32_t fast_header_limit_ = 0;  // 0: fast path off
+  std::uint64_t fast_body_limit_ = 0;
+  bool fast_done_ = false;
+  bool fast_keep_alive_ = false;
 };
 
 class downstream_response_parser : public boost::beast::http::basic_parser<false> {
@@ -82,6 +106,15 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
   // HTTP/1.1 client that is not kept alive, keep-alive for an HTTP/1.0 one that is) and the
   // blank line. `head` + `body` is then the response to send to the client.
   void finish(bool client_keep_alive);
+
+  // As upstream_request_parser's.
+  void set_limits(std::uint32_t header_limit, std::uint64_t body_limit);
+  std::size_t parse_whole(const char* data, std::size_t size);
+  bool is_done() const { return fast_done_ || basic_parser::is_done(); }
+  bool is_header_done() const { return fast_done_ || basic_parser::is_header_done(); }
+  bool got_some() const { return fast_done_ || basic_parser::got_some(); }
+  // Whether the upstream connection may carry another request.
+  bool keep_alive() const { return fast_done_ ? fast_keep_alive_ : basic_parser::keep_alive(); }
 
   unsigned status() const { return status_; }
 
@@ -107,6 +140,10 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
   unsigned client_version_;
   bool head_request_;
   unsigned status_ = 0;
+  std::uint32_t fast_header_limit_ = 0;  // 0: fast path off
+  std::uint64_t fast_body_limit_ = 0;
+  bool fast_done_ = false;
+  bool fast_keep_alive_ = false;
 };
 
 // Writes a complete response of the edge's own (an error: text/plain body "<status> <reason>:

@@ -264,6 +264,106 @@ TEST(ErrorResponse, IsCompleteHttp) {
   EXPECT_TRUE(old.keep_alive());
 }
 
+// The fast path takes a whole simple message and writes exactly what Beast's path writes.
+TEST(FastPath, TakesSimpleMessagesLikeBeast) {
+  const std::string requests[] = {
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+      "GET /mysfits?x=1 HTTP/1.0\r\nConnection: keep-alive\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
+      "POST /mysfits/1/like HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nIdempotency-Key: k\r\n"
+      "Connection: close\r\n\r\n{}",
+      "PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\nTE: trailers\r\n\r\n",
+  };
+  for (const auto& in : requests) {
+    std::string fh, fb, sh, sb;
+    upstream_request_parser fast(fh, fb), slow(sh, sb);
+    fast.set_limits(16 * 1024, 1024);
+    ASSERT_EQ(fast.parse_whole(in.data(), in.size()), in.size()) << in;
+    EXPECT_TRUE(fast.is_done());
+    ASSERT_FALSE(feed(slow, in)) << in;
+    EXPECT_EQ(fast.keep_alive(), slow.keep_alive()) << in;
+    EXPECT_EQ(fast.method(), slow.method()) << in;
+    EXPECT_EQ(fast.has_idempotency_key(), slow.has_idempotency_key()) << in;
+    fast.finish("203.0.113.7", 80);
+    slow.finish("203.0.113.7", 80);
+    EXPECT_EQ(fh, sh) << in;
+    EXPECT_EQ(fb, sb) << in;
+  }
+  const std::string responses[] = {
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 05:00:00 GMT\r\n"
+      "Content-Type: application/octet-stream\r\nContent-Length: 8\r\nConnection: keep-alive\r\n"
+      "\r\nmysfits\n",
+      "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nConnection: close\r\n\r\nnop",
+  };
+  for (const auto& in : responses) {
+    for (unsigned version : {10u, 11u}) {
+      std::string fh, fb, sh, sb;
+      downstream_response_parser fast(fh, fb, version, false), slow(sh, sb, version, false);
+      fast.set_limits(16 * 1024, 1024);
+      ASSERT_EQ(fast.parse_whole(in.data(), in.size()), in.size()) << in;
+      ASSERT_FALSE(feed(slow, in)) << in;
+      EXPECT_EQ(fast.keep_alive(), slow.keep_alive()) << in;
+      EXPECT_EQ(fast.status(), slow.status());
+      fast.finish(true);
+      slow.finish(true);
+      EXPECT_EQ(fh, sh) << in;
+      EXPECT_EQ(fb, sb) << in;
+    }
+  }
+}
+
+// Anything unusual, or not all there yet, is left to Beast: nothing consumed, nothing written.
+TEST(FastPath, LeavesEverythingElseToBeast) {
+  const std::string requests[] = {
+      "GET / HTTP/1.1\r\nHost: a\r\n",                                   // header not complete
+      "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab",                  // body not complete
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",  // chunked
+      "GET / HTTP/1.1\r\nX-A: b\r\n c\r\n\r\n",                          // obs-fold
+      "GET / HTTP/1.1\r\nX-A: caf\xc3\xa9\r\n\r\n",                      // obs-text
+      "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+      "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+      "GET / HTTP/1.1\r\nX-Empty:\r\n\r\n",
+      "GET / HTTP/2.0\r\n\r\n",
+      "NOT HTTP AT ALL\r\n\r\n",
+      "\r\nGET / HTTP/1.1\r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n",  // over the body limit
+  };
+  for (const auto& in : requests) {
+    std::string head, body;
+    upstream_request_parser p(head, body);
+    p.set_limits(16 * 1024, 1024);
+    EXPECT_EQ(p.parse_whole(in.data(), in.size()), 0u) << in;
+    EXPECT_TRUE(head.empty() && body.empty()) << in;
+    EXPECT_FALSE(p.got_some());
+    // Beast still gets all of it (an error or need_more is Beast's to say).
+    (void)feed(p, in);
+    EXPECT_TRUE(p.got_some()) << in;
+  }
+  const std::string responses[] = {
+      "HTTP/1.1 200 OK\r\n\r\nuntil eof",                                // no length
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",  // chunked
+      "HTTP/1.1 204 No Content\r\n\r\n",
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+      "HTTP/1.1 100 Continue\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
+  };
+  for (const auto& in : responses) {
+    std::string head, body;
+    downstream_response_parser p(head, body, 11, false);
+    p.set_limits(16 * 1024, 1024);
+    EXPECT_EQ(p.parse_whole(in.data(), in.size()), 0u) << in;
+    EXPECT_TRUE(head.empty() && body.empty()) << in;
+  }
+  // A HEAD request's response, and a parser without limits set, never take it.
+  const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  std::string head, body;
+  downstream_response_parser for_head(head, body, 11, true);
+  for_head.set_limits(16 * 1024, 1024);
+  EXPECT_EQ(for_head.parse_whole(ok.data(), ok.size()), 0u);
+  downstream_response_parser no_limits(head, body, 11, false);
+  EXPECT_EQ(no_limits.parse_whole(ok.data(), ok.size()), 0u);
+}
+
 TEST(Retry, OnlyIdempotentOrKeyed) {
   EXPECT_TRUE(is_retryable_request(bhttp::verb::get, false));
   EXPECT_TRUE(is_retryable_request(bhttp::verb::put, false));
