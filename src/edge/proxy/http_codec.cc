@@ -1,6 +1,7 @@
 // The streaming request and response rewriters of the HTTP-aware path.
 #include "proxy/http_codec.h"
 
+#include <array>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
@@ -51,22 +52,37 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 // them makes the fast path give the message to Beast.
 
 bool is_tchar(char c) {
-  static constexpr bool table[128] = {
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x00
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 0x10
-      0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,  // 0x20  !#$%&'*+-.
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,  // 0x30  0-9
-      0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // 0x40  A-O
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,  // 0x50  P-Z ^ _
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // 0x60  ` a-o
-      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,  // 0x70  p-z | ~
-  };
-  const auto u = static_cast<unsigned char>(c);
-  return u < 128 && table[u];
+  static constexpr auto table = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c = '0'; c <= '9'; ++c) t[c] = true;
+    for (unsigned char c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (unsigned char c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = true;
+    return t;
+  }();
+  return table[static_cast<unsigned char>(c)];
 }
 
 // Visible ASCII, space or tab (no obs-text, no controls).
 bool is_plain_text(char c) { return (c >= 0x20 && c <= 0x7e) || c == '\t'; }
+
+// The first byte from p that is not plain text (or end): eight bytes at a time while all of
+// them are in 0x20..0x7e, then byte by byte.
+const char* skip_plain_text(const char* p, const char* end) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    // A byte below 0x20, or above 0x7e (0x7f, or with the high bit set), stops the run.
+    const std::uint64_t below = (x - ones * 0x20) & ~x;
+    const std::uint64_t above = (x + ones * 0x01) | x;
+    if ((below | above) & highs) break;
+    p += 8;
+  }
+  while (p < end && is_plain_text(*p)) ++p;
+  return p;
+}
 
 // The fields the rewriters and the framing care about; any other name is `unknown` (the
 // callbacks look at no other enum value).
@@ -147,7 +163,7 @@ const char* parse_fields_fast(const char* p, const char* end, fast_head& h, Emit
     ++p;
     while (p < end && (*p == ' ' || *p == '\t')) ++p;
     const char* value = p;
-    while (p < end && is_plain_text(*p)) ++p;
+    p = skip_plain_text(p, end);
     // CRLF, and one more byte: a line starting with white space would be an obs-fold.
     if (end - p < 3 || p[0] != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') {
       return nullptr;
@@ -427,7 +443,7 @@ std::size_t downstream_response_parser::parse_whole(const char* data, std::size_
   if (code == 204 || code == 304) return 0;
   p += 4;
   const char* reason = p;
-  while (p < end && is_plain_text(*p)) ++p;
+  p = skip_plain_text(p, end);
   if (p == reason || end - p < 2 || p[0] != '\r' || p[1] != '\n') return 0;
   const std::string_view reason_str(reason, static_cast<std::size_t>(p - reason));
   p += 2;
