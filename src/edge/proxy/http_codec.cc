@@ -33,10 +33,18 @@ bool is_hop_by_hop(bhttp::field f) {
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ", 2);
-  out.append(value);
-  out.append("\r\n", 2);
+  // One size change and plain copies (the string keeps its capacity from earlier messages).
+  const std::size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* d = out.data() + at;
+  std::memcpy(d, name.data(), name.size());
+  d += name.size();
+  *d++ = ':';
+  *d++ = ' ';
+  std::memcpy(d, value.data(), value.size());
+  d += value.size();
+  *d++ = '\r';
+  *d = '\n';
 }
 
 void append_number(std::string& out, std::uint64_t n) {
