@@ -82,6 +82,7 @@ if [ -n "${ANNOTATE:-}" ]; then
 fi
 [ -n "${KEEP:-}" ] && cp "$dump" "$work/last.callgrind"
 kill "$vg" 2>/dev/null || true
+wait "$vg" 2>/dev/null || true  # its port must be free for the next run
 
 if [ -n "${SYSCALLS:-}" ] && command -v strace >/dev/null; then
   strace -f -c -o "$work/strace.txt" "$edge_bin" serve --config "$work/edge.json" \
@@ -91,5 +92,9 @@ if [ -n "${SYSCALLS:-}" ] && command -v strace >/dev/null; then
   python3 "$here/http_count_client.py" --port "$edge_port" --requests "$requests" --connections "$conns" >/dev/null
   edge_pid=$(pgrep -P "$st" | head -1)
   kill -INT "$edge_pid"; wait "$st" || true
-  awk -v n="$requests" '$NF=="total" {printf "syscalls/request: %.2f\n", $(NF-1) / n} {print}' "$work/strace.txt" | head -30
+  # Columns: % time, seconds, usecs/call, calls, [errors,] syscall.
+  awk -v n="$requests" '$1 ~ /^[0-9.]+$/ && $NF != "total" {c[$NF] = $4; t += $4}
+    END {printf "syscalls/request: %.2f (", t / n
+         for (k in c) if (c[k] / n >= 0.05) printf " %s %.2f", k, c[k] / n
+         print " )"}' "$work/strace.txt"
 fi
