@@ -4,7 +4,7 @@
 # keep-alive both sides, 2 threads, one upstream, health checks on. Prints throughput and
 # p50/p99 latency for small keep-alive GETs. Needs wrk, nginx and haproxy (scripts/install-deps.sh).
 #   bench/edge_vs_haproxy.sh [BUILD_DIR]   (default build/release; use a release build)
-#   env: DURATION=10s CONNS=50 WRK_THREADS=1 ROUNDS=2
+#   env: DURATION=10s CONNS=50 WRK_THREADS=1 ROUNDS=2 THREADS=2 (worker threads of both proxies)
 set -euo pipefail
 
 build=${1:-build/release}
@@ -13,6 +13,7 @@ duration=${DURATION:-10s}
 conns=${CONNS:-50}
 wrk_threads=${WRK_THREADS:-1}
 rounds=${ROUNDS:-2}
+threads=${THREADS:-2}
 for tool in wrk nginx haproxy "$edge_bin"; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "$tool" ] || { echo "missing $tool" >&2; exit 1; }
 done
@@ -50,12 +51,14 @@ cat > "$work/edge.json" <<EDGE
  "TargetGroups": [{"Name": "web", "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 1,
                    "Targets": [{"Id": "127.0.0.1", "Port": $up_port}]}]}
 EDGE
-"$edge_bin" serve --config "$work/edge.json" --threads 2 --log-level warn > "$work/edge.out" & pids+=($!)
+"$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn > "$work/edge.out" & pids+=($!)
+edge_pid=$!
 
-# HAProxy: the same hop — HTTP mode, keep-alive and connection reuse to the upstream, 2 threads.
+# HAProxy: the same hop — HTTP mode, keep-alive and connection reuse to the upstream, the same
+# number of threads.
 cat > "$work/haproxy.cfg" <<HAP
 global
-  nbthread 2
+  nbthread $threads
   maxconn 4000
 defaults
   mode http
@@ -72,6 +75,7 @@ backend be
   server s1 127.0.0.1:$up_port check inter 1s
 HAP
 haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.out" 2>&1 & pids+=($!)
+haproxy_pid=$!
 
 for port in $up_port $edge_port $haproxy_port; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
@@ -80,22 +84,35 @@ done
 
 # wrk's --latency report: "Requests/sec: N" and percentile lines "50%  1.23ms".
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}'; }
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() {
-  local name=$1 port=$2
+  local name=$1 port=$2 pid=${3:-}
   wrk -t"$wrk_threads" -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null  # warm-up
+  local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   local out; out=$(wrk -t"$wrk_threads" -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/")
+  # The proxy's CPU time per request (user + system): less sensitive to other load than req/s.
+  local cpu="-"
+  if [ -n "$pid" ]; then
+    local after reqs; after=$(cpu_ticks "$pid")
+    reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
+          'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  fi
   local rps p50 p99 errs
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
   p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
   errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-  printf "%-14s %12s %10s %10s  %s\n" "$name" "$rps" "$p50" "$p99" "${errs:-}"
+  printf "%-14s %12s %10s %10s %12s  %s\n" "$name" "$rps" "$p50" "$p99" "$cpu" "${errs:-}"
 }
 
-echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)"
-printf "%-14s %12s %10s %10s\n" "proxy" "req/s" "p50 ms" "p99 ms"
+echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
+  "$threads proxy threads; $(uptime | sed 's/.*load/load/')"
+printf "%-14s %12s %10s %10s %12s\n" "proxy" "req/s" "p50 ms" "p99 ms" "cpu us/req"
 run "direct-nginx" "$up_port"
 for r in $(seq "$rounds"); do
-  run "mysfits-edge" "$edge_port"
-  run "haproxy" "$haproxy_port"
+  run "mysfits-edge" "$edge_port" "$edge_pid"
+  run "haproxy" "$haproxy_port" "$haproxy_pid"
 done
+echo "after: $(uptime | sed 's/.*load/load/')"

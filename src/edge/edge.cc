@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <chrono>
@@ -31,16 +32,21 @@ class lb_router : public router {
  public:
   lb_router(const load_balancer_config& cfg,
             const std::map<std::string, std::shared_ptr<target_group>>& groups)
-      : rules_(cfg.rules, cfg.default_target_group), groups_(groups) {}
+      : rules_(cfg.rules, cfg.default_target_group) {
+    // Checked by start() (and parse_config): every action names a group. Resolved once here so
+    // a request costs no name lookup.
+    for (std::size_t i = 0; i <= rules_.rule_count(); ++i) {
+      by_rule_.push_back(groups.at(rules_.target_group_of(i)).get());
+    }
+  }
   route_result route(std::string_view path, std::uint64_t, const exclusion& exclude) override {
-    const auto& name = rules_.match(path);
-    auto& tg = *groups_.at(name);  // validated at parse time: every action names a group
-    return {tg.pick(exclude), &tg.latency(), name};
+    auto& tg = *by_rule_[rules_.match_index(path)];
+    return {tg.pick(exclude), &tg.latency(), tg.name()};
   }
 
  private:
   rule_table rules_;
-  const std::map<std::string, std::shared_ptr<target_group>>& groups_;
+  std::vector<target_group*> by_rule_;  // [rule index] (the default action last)
 };
 
 class accelerator_router : public router {
@@ -66,7 +72,6 @@ struct proxy::impl : control_plane {
 
   options opts;
   std::atomic<bool> stopping{false};
-  std::atomic<int> in_flight{0};
   bool started = false;
   bool stopped = false;
 
@@ -248,7 +253,6 @@ struct proxy::impl : control_plane {
     for (std::size_t i = 0; i < n; ++i) {
       auto w = std::make_unique<worker_context>(i, opts, *route, mix64(seed + i));
       w->stopping = &stopping;
-      w->in_flight = &in_flight;
       w->source_ip_affinity = cfg.role == role_kind::accelerator &&
                               cfg.accelerator.affinity == client_affinity::source_ip;
       workers.push_back(std::move(w));
@@ -294,7 +298,10 @@ struct proxy::impl : control_plane {
         so, [this](http::request& req) { return handle_control_request(*this, req); });
     if (auto r = control->start(); !r) return r;
 
+    const auto tick = deadline_tick(std::min(
+        {opts.idle_timeout, opts.request_timeout, opts.connect_timeout, opts.upstream_timeout}));
     for (auto& w : workers) {
+      asio::co_spawn(w->io, run_deadline_ticker(w->deadlines, tick), asio::detached);
       guards.emplace_back(w->io.get_executor());
       threads.emplace_back([w = w.get()] { w->io.run(); });
     }
@@ -313,7 +320,12 @@ struct proxy::impl : control_plane {
     if (started) {
       // Let forwarded requests finish (bounded), then end every loop.
       auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (in_flight.load() > 0 && std::chrono::steady_clock::now() < until) {
+      auto in_flight = [&] {
+        int n = 0;
+        for (auto& w : workers) n += w->in_flight.load();
+        return n;
+      };
+      while (in_flight() > 0 && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }

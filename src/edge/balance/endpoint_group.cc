@@ -29,10 +29,10 @@ endpoint_group::endpoint_group(const endpoint_group_config& cfg)
 
 endpoint_ptr endpoint_group::pick(std::uint64_t draw, const exclusion& exclude,
                                   bool ignore_health) const {
-  auto list = members();
+  const auto& list = current_members().members;  // no lock on the request path
   endpoint_ptr best;
   double best_score = 0;
-  for (const auto& e : *list) {
+  for (const auto& e : list) {
     int w = e->weight();
     if (w <= 0 || e->is_draining() || is_excluded(exclude, e.get())) continue;
     if (!ignore_health && !e->health().is_routable()) continue;
@@ -49,8 +49,8 @@ endpoint_ptr endpoint_group::pick(std::uint64_t draw, const exclusion& exclude,
 }
 
 bool endpoint_group::has_eligible(const exclusion& exclude) const {
-  auto list = members();
-  for (const auto& e : *list) {
+  const auto& list = current_members().members;
+  for (const auto& e : list) {
     if (e->weight() > 0 && !e->is_draining() && e->health().is_routable() &&
         !is_excluded(exclude, e.get())) {
       return true;

@@ -1,7 +1,47 @@
-// group membership: copy-on-write lists.
+// group membership: copy-on-write lists, and per-thread caches of the current one.
 #include "balance/group.h"
 
 namespace mysfits::edge {
+
+namespace {
+
+struct member_cache_entry {
+  std::uint64_t group;
+  std::uint64_t version;
+  std::shared_ptr<const endpoint_list> list;
+  std::uint64_t cursor;
+};
+// One entry per group this thread picked from (a worker thread sees a handful).
+thread_local std::vector<member_cache_entry> member_cache;
+
+}  // namespace
+
+std::uint64_t group::next_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+group::member_view group::current_members() const {
+  const auto version = version_.load(std::memory_order_acquire);
+  member_cache_entry* entry = nullptr;
+  for (auto& c : member_cache) {
+    if (c.group == id_) {
+      entry = &c;
+      break;
+    }
+  }
+  if (!entry) {
+    // Spread the threads' round-robin starting points.
+    member_cache.push_back({id_, ~std::uint64_t{0}, nullptr, member_cache.size() * 7919});
+    entry = &member_cache.back();
+  }
+  if (entry->version != version) {
+    std::lock_guard lock(mu_);
+    entry->list = members_;
+    entry->version = version_.load(std::memory_order_relaxed);
+  }
+  return {*entry->list, entry->cursor};
+}
 
 result<void> group::add(endpoint_ptr e) {
   std::lock_guard lock(mu_);
@@ -13,6 +53,7 @@ result<void> group::add(endpoint_ptr e) {
   auto next = std::make_shared<endpoint_list>(*members_);
   next->push_back(std::move(e));
   members_ = std::move(next);
+  version_.fetch_add(1, std::memory_order_release);
   return ok();
 }
 
@@ -28,6 +69,7 @@ endpoint_ptr group::remove(std::string_view id) {
     }
   }
   members_ = std::move(next);
+  version_.fetch_add(1, std::memory_order_release);
   return removed;
 }
 

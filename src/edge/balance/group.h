@@ -1,9 +1,14 @@
 // What target groups (LB role) and endpoint groups (accelerator role) share: a name, health
 // check settings, a deregistration delay and a membership list that readers take as an
-// immutable snapshot, so register/deregister never blocks a pick for long.
+// immutable snapshot, so register/deregister never blocks a pick for long. The request path
+// reads it through a per-thread cache (current_members), so a pick touches no lock and no
+// reference count that the workers share.
 #pragma once
 
+#include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,7 +24,7 @@ namespace mysfits::edge {
 using endpoint_ptr = std::shared_ptr<endpoint>;
 using endpoint_list = std::vector<endpoint_ptr>;
 // Endpoints a request already failed on; retries skip them.
-using exclusion = std::vector<const endpoint*>;
+using exclusion = boost::container::small_vector<const endpoint*, 4>;
 
 inline bool is_excluded(const exclusion& ex, const endpoint* e) {
   for (const auto* x : ex) {
@@ -35,6 +40,7 @@ class group {
       : name_(std::move(name)),
         health_(std::move(health)),
         deregistration_delay_(deregistration_delay),
+        id_(next_id()),
         members_(std::make_shared<const endpoint_list>()) {}
   virtual ~group() = default;
 
@@ -46,17 +52,29 @@ class group {
     std::lock_guard lock(mu_);
     return members_;
   }
+  // The current members as this thread last saw them, refreshed (under the lock) only when the
+  // membership changed since: no lock, no shared reference count. Also a round-robin cursor of
+  // this thread's own for this group. Both stay valid until this thread's next call for this
+  // group.
+  struct member_view {
+    const endpoint_list& members;
+    std::uint64_t& cursor;
+  };
+  member_view current_members() const;
   [[nodiscard]] result<void> add(endpoint_ptr e);
   // Removes and returns the member, or null if absent.
   endpoint_ptr remove(std::string_view id);
   endpoint_ptr find(std::string_view id) const;
 
  private:
+  static std::uint64_t next_id();
   std::string name_;
   health_check_config health_;
   std::chrono::milliseconds deregistration_delay_;
+  const std::uint64_t id_;  // unique in the process (the per-thread caches key on it)
   mutable std::mutex mu_;
   std::shared_ptr<const endpoint_list> members_;
+  std::atomic<std::uint64_t> version_{0};  // bumped (under mu_) by every membership change
 };
 
 }  // namespace mysfits::edge

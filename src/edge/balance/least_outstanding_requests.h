@@ -3,7 +3,6 @@
 // share the load.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 #include "balance/group.h"
@@ -11,11 +10,11 @@
 namespace mysfits::edge {
 
 template <class Eligible>
-endpoint_ptr least_outstanding_pick(const endpoint_list& members,
-                                    std::atomic<std::uint64_t>& cursor, Eligible&& eligible) {
+endpoint_ptr least_outstanding_pick(const endpoint_list& members, std::uint64_t& cursor,
+                                    Eligible&& eligible) {
   const std::size_t n = members.size();
   if (n == 0) return nullptr;
-  const std::uint64_t start = cursor.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t start = cursor++;
   endpoint_ptr best;
   int best_load = 0;
   for (std::size_t i = 0; i < n; ++i) {

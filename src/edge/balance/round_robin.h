@@ -1,8 +1,8 @@
 // Round robin over the eligible members of a group (ALB load_balancing.algorithm.type
-// round_robin): a shared cursor advances once per pick, skipping ineligible members.
+// round_robin): a cursor (the calling thread's own) advances once per pick, skipping ineligible
+// members.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 #include "balance/group.h"
@@ -10,11 +10,11 @@
 namespace mysfits::edge {
 
 template <class Eligible>
-endpoint_ptr round_robin_pick(const endpoint_list& members, std::atomic<std::uint64_t>& cursor,
+endpoint_ptr round_robin_pick(const endpoint_list& members, std::uint64_t& cursor,
                               Eligible&& eligible) {
   const std::size_t n = members.size();
   if (n == 0) return nullptr;
-  const std::uint64_t start = cursor.fetch_add(1, std::memory_order_relaxed);
+  const std::uint64_t start = cursor++;
   for (std::size_t i = 0; i < n; ++i) {
     const auto& e = members[(start + i) % n];
     if (eligible(*e)) return e;

@@ -14,6 +14,7 @@
 #include "balance/group.h"
 #include "mysfits/common/metrics.h"
 #include "mysfits/edge/edge.h"
+#include "proxy/deadline.h"
 
 namespace mysfits::edge {
 
@@ -50,6 +51,9 @@ struct worker_context {
   worker_context(std::size_t i, const options& o, router& r, std::uint64_t seed)
       : index(i), opts(o), route(r), rng(seed) {}
   std::size_t index;
+  // Socket deadlines of this worker's connections (declared before `io` so that it outlives
+  // the sessions that the loop's destruction ends).
+  deadline_list deadlines;
   boost::asio::io_context io{1};
   const options& opts;
   router& route;
@@ -58,7 +62,9 @@ struct worker_context {
   bool source_ip_affinity = false;
   std::uint64_t draw(std::uint64_t client_hash) { return source_ip_affinity ? client_hash : rng(); }
   const std::atomic<bool>* stopping = nullptr;
-  std::atomic<int>* in_flight = nullptr;  // requests being forwarded, across workers
+  // Requests this worker is forwarding (stop() waits for them); on its own cache line, so the
+  // workers' counts do not share one.
+  alignas(64) std::atomic<int> in_flight{0};
 };
 
 }  // namespace mysfits::edge

@@ -1,11 +1,23 @@
 // The HTTP-aware session and its forwarding (with retries) of one request.
+//
+// Per request, on the usual path: the client's request is parsed straight from the connection's
+// read buffer into the upstream request (http_codec.h: no message object, no per-field
+// allocations; the strings are the connection's and keep their capacity), sent with one
+// sendmsg of head + body on a pooled connection, the response parsed straight into the
+// client's response and sent with one sendmsg. Deadlines are per-socket time points that the
+// worker's ticker checks (deadline.h), so no timer is armed or cancelled per request, and the
+// forwarding is written inside the session's coroutine, so no coroutine frame is allocated per
+// request either.
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/error.hpp>
 #include <chrono>
 #include <functional>
 
@@ -17,196 +29,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
-using request = bhttp::request<bhttp::string_body>;
-using response = bhttp::response<bhttp::string_body>;
-
-bool is_retryable_request(bhttp::verb method, bool has_idempotency_key) {
-  switch (method) {
-    case bhttp::verb::get:
-    case bhttp::verb::head:
-    case bhttp::verb::options:
-    case bhttp::verb::trace:
-    case bhttp::verb::put:
-    case bhttp::verb::delete_:
-      return true;
-    default:
-      return has_idempotency_key;
-  }
-}
-
-namespace {
-
-response error_response(unsigned status, std::string_view message, unsigned version) {
-  response res{static_cast<bhttp::status>(status), version};
-  res.set(bhttp::field::content_type, "text/plain");
-  res.set(bhttp::field::server, "mysfits-edge");
-  res.body() = std::to_string(status) + " " + std::string(bhttp::obsolete_reason(res.result())) +
-               ": " + std::string(message) + "\n";
-  res.prepare_payload();
-  return res;
-}
-
-void strip_hop_by_hop(bhttp::fields& f) {
-  // Named in Connection too (RFC 9110 §7.6.1), but the fixed set is what clients send.
-  for (auto field : {bhttp::field::connection, bhttp::field::keep_alive,
-                     bhttp::field::proxy_connection, bhttp::field::te, bhttp::field::trailer,
-                     bhttp::field::upgrade, bhttp::field::transfer_encoding}) {
-    f.erase(field);
-  }
-}
-
-std::string_view path_of(std::string_view target) {
-  auto q = target.find_first_of("?#");
-  return q == std::string_view::npos ? target : target.substr(0, q);
-}
-
-struct forward_result {
-  response res;
-  endpoint_ptr target;
-  metrics::histogram* latency = nullptr;
-};
-
-// Sends `up` (already rewritten for the upstream) to a target and reads the answer, retrying on
-// another target when that is safe. Always yields a response, an error one if need be.
-asio::awaitable<forward_result> forward(worker_context& w, const request& up, bool retryable,
-                                        std::uint64_t client_hash) {
-  const auto& o = w.opts;
-  const bool is_head = up.method() == bhttp::verb::head;
-  const std::string_view path = path_of(up.target());
-  exclusion tried;
-  forward_result out;
-  unsigned fail_status = 503;
-  std::string fail_message = "no healthy target";
-  bool routed_once = false;
-  for (int attempt = 0; attempt < o.max_attempts; ++attempt) {
-    auto rr = w.route.route(path, w.draw(client_hash), tried);
-    if (!rr.target) {
-      if (!routed_once) fail_message = "no healthy target in group " + std::string(rr.group);
-      break;
-    }
-    routed_once = true;
-    out.latency = rr.latency;
-    auto target = rr.target;
-    tried.push_back(target.get());
-    target->outstanding().fetch_add(1, std::memory_order_relaxed);
-    struct outstanding_guard {
-      endpoint* e;
-      ~outstanding_guard() { e->outstanding().fetch_sub(1, std::memory_order_relaxed); }
-    } guard{target.get()};
-
-    auto conn = target->pool().take(w.index, o.upstream_idle_timeout);
-    if (!conn) {
-      conn = std::make_unique<upstream_connection>(beast::tcp_stream(w.io));
-      conn->stream.expires_after(o.connect_timeout);
-      auto [cec] = co_await conn->stream.async_connect(target->address(),
-                                                       asio::as_tuple(asio::use_awaitable));
-      if (cec) {
-        // Nothing was sent: any request may go elsewhere.
-        fail_status = 502;
-        fail_message = "cannot connect to " + target->id() + ": " + cec.message();
-        continue;
-      }
-      beast::error_code ignored;
-      conn->stream.socket().set_option(tcp::no_delay(true), ignored);  // best effort
-    }
-
-    conn->stream.expires_after(o.upstream_timeout);
-    auto [wec, wn] =
-        co_await bhttp::async_write(conn->stream, up, asio::as_tuple(asio::use_awaitable));
-    (void)wn;
-    beast::error_code rec;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(o.body_limit);
-    parser.header_limit(64 * 1024);
-    if (is_head) parser.skip(true);
-    if (!wec) {
-      auto [ec, rn] = co_await bhttp::async_read(conn->stream, conn->buffer, parser,
-                                                 asio::as_tuple(asio::use_awaitable));
-      (void)rn;
-      rec = ec;
-    }
-    auto ec = wec ? wec : rec;
-    if (!ec) {
-      out.res = parser.release();
-      out.target = target;
-      target->count_response(out.res.result_int());
-      bool reusable = out.res.keep_alive() && !target->is_draining() && !w.stopping->load();
-      if (reusable) {
-        target->pool().give(w.index, std::move(conn), 64);
-      } else {
-        beast::error_code ignored;
-        conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      }
-      co_return out;
-    }
-    const bool nothing_received = !parser.got_some() && conn->buffer.size() == 0;
-    if (ec == beast::error::timeout) {
-      target->count_response(504);
-      fail_status = 504;
-      fail_message = "no response from " + target->id() + " in time";
-      break;  // the target may still be working on it: never send it twice
-    }
-    fail_status = 502;
-    fail_message = "upstream " + target->id() + " failed: " + ec.message();
-    if (!nothing_received || !retryable) {
-      target->count_response(502);
-      break;
-    }
-    spdlog::debug("edge: retrying {} {} after {}", up.method_string(), up.target(), fail_message);
-  }
-  out.res = error_response(fail_status, fail_message, 11);
-  co_return out;
-}
-
-struct read_deadline {
-  explicit read_deadline(beast::tcp_stream& s) : stream(s), timer(s.get_executor()) {}
-  beast::tcp_stream& stream;
-  asio::steady_timer timer;
-  bool fired = false;
-  std::uint64_t generation = 0;  // a late handler of an earlier arm() must not cancel a new read
-  // tcp_stream's own expiry closes the socket, which would leave no way to answer 408, so a
-  // separate timer cancels the pending read instead.
-  void arm(std::chrono::milliseconds d) {
-    fired = false;
-    stream.expires_never();
-    timer.expires_after(d);
-    timer.async_wait([this, gen = ++generation](const beast::error_code& ec) {
-      if (ec) return;  // re-armed or cancelled; `this` may be gone only in that case
-      if (gen != generation) return;
-      fired = true;
-      beast::error_code ignored;
-      stream.socket().cancel(ignored);
-    });
-  }
-  void disarm() {
-    ++generation;
-    timer.cancel();
-  }
-};
-
-asio::awaitable<void> write_response(beast::tcp_stream& s, response& res,
-                                     std::chrono::milliseconds timeout, beast::error_code& ec) {
-  s.expires_after(timeout);
-  auto [wec, n] = co_await bhttp::async_write(s, res, asio::as_tuple(asio::use_awaitable));
-  (void)n;
-  ec = wec;
-}
-
-}  // namespace
-
-void prepare_upstream_request(bhttp::request<bhttp::string_body>& req, const std::string& client_ip,
-                              std::uint16_t listener_port) {
-  // HTTP/1.1 keep-alive to the upstream, forwarding headers, no hop-by-hop ones.
-  strip_hop_by_hop(req.base());
-  req.erase(bhttp::field::expect);
-  std::string xff(req["X-Forwarded-For"]);
-  req.set("X-Forwarded-For", xff.empty() ? client_ip : xff + ", " + client_ip);
-  req.set("X-Forwarded-Proto", "http");
-  req.set("X-Forwarded-Port", std::to_string(listener_port));
-  req.version(11);
-  req.keep_alive(true);
-  req.prepare_payload();
-}
+using clock = std::chrono::steady_clock;
 
 listener_stats::listener_stats(const std::string& n) : name(n) {
   auto& reg = metrics::default_registry();
@@ -220,6 +43,93 @@ listener_stats::listener_stats(const std::string& n) : name(n) {
   }
 }
 
+namespace {
+
+std::string_view path_of(std::string_view target) {
+  auto q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+// One sendmsg of `head` + `body` on a non-blocking socket. True when all of it went (the usual
+// case for a small message); otherwise `head` / `body` are left with what remains, and `ec` is
+// set if the socket failed (rather than being full).
+bool send_now(tcp::socket& s, std::string_view& head, std::string_view& body,
+              beast::error_code& ec) {
+  const std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head.size()),
+                                               asio::buffer(body.data(), body.size())};
+  std::size_t n = s.send(bufs, 0, ec);
+  if (ec == asio::error::would_block) {
+    ec = {};
+    n = 0;
+  }
+  if (ec) return false;
+  if (n >= head.size() + body.size()) return true;
+  if (n < head.size()) {
+    head.remove_prefix(n);
+  } else {
+    body.remove_prefix(n - head.size());
+    head = {};
+  }
+  return false;
+}
+
+// Sends what send_now left, waiting for the socket (under the caller's deadline).
+asio::awaitable<beast::error_code> send_rest(tcp::socket& s, std::string_view head,
+                                             std::string_view body) {
+  const std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head.size()),
+                                               asio::buffer(body.data(), body.size())};
+  auto [ec, n] = co_await asio::async_write(s, bufs, asio::as_tuple(asio::use_awaitable));
+  (void)n;
+  co_return ec;
+}
+
+enum class parse_state { done, need_more, failed };
+
+// Feeds what `buf` holds to `p`: `done` once the message (or, with `header_only`, its header)
+// is complete, `need_more` when more bytes must be read first, `failed` with `ec` set — the
+// steps of beast::http::async_read / async_read_header, with the same errors.
+template <class Parser>
+parse_state parse_buffered(Parser& p, beast::flat_buffer& buf, bool header_only,
+                           beast::error_code& ec) {
+  if (!p.got_some() && buf.size() > 0) {
+    // A whole simple message already at hand takes the fast path (http_codec.h).
+    const auto data = buf.data();
+    if (auto n = p.parse_whole(static_cast<const char*>(data.data()), data.size())) {
+      buf.consume(n);
+      return parse_state::done;
+    }
+  }
+  while (buf.size() > 0) {
+    const auto used = p.put(buf.data(), ec);
+    buf.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      return parse_state::need_more;
+    }
+    if (ec) return parse_state::failed;
+    if (p.is_done() || (header_only && p.is_header_done())) return parse_state::done;
+    if (used == 0) break;
+  }
+  return parse_state::need_more;
+}
+
+// The peer closed: the message ends here if it may (a body read until EOF), else the error
+// beast::http::async_read gives.
+template <class Parser>
+beast::error_code at_eof(Parser& p) {
+  if (!p.got_some()) return bhttp::error::end_of_stream;
+  beast::error_code ec;
+  p.put_eof(ec);
+  return ec;
+}
+
+constexpr std::size_t read_chunk = 65536;
+
+}  // namespace
+
+// One coroutine per client connection, with the forwarding of each request (routing, retries,
+// the upstream exchange) written inline rather than in nested coroutines: a request costs no
+// coroutine frame.
 asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
                                        tcp::socket client) {
   const auto& o = w.opts;
@@ -234,53 +144,60 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
   const std::string client_ip = ec ? std::string() : peer.address().to_string();
   const std::uint64_t client_hash = mix64(std::hash<std::string>{}(client_ip));
   client.set_option(tcp::no_delay(true), ec);  // best effort
-  beast::tcp_stream down(std::move(client));
+  client.non_blocking(true, ec);               // for send_now; async operations are unaffected
   beast::flat_buffer buffer;
-  read_deadline deadline(down);
+  deadline dl(w.deadlines, client);
+  // Reused by every request of the connection (they keep their capacity).
+  std::string up_head, up_body;    // the request for the upstream
+  std::string res_head, res_body;  // the response for the client
 
   for (;;) {
-    if (w.stopping->load()) break;
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(o.header_limit);
-    parser.body_limit(o.body_limit);
-    if (buffer.size() == 0) {
-      // Idle keep-alive: wait for the next request's first byte under the idle timeout (an
-      // idle client is closed without a word); the request itself then gets request_timeout.
-      deadline.arm(o.idle_timeout);
-      auto [wec] = co_await down.socket().async_wait(tcp::socket::wait_read,
-                                                     asio::as_tuple(asio::use_awaitable));
-      deadline.disarm();
-      if (wec || deadline.fired) break;
-    }
-    deadline.arm(o.request_timeout);
-    auto [rec, rn] = co_await bhttp::async_read_header(down, buffer, parser,
-                                                       asio::as_tuple(asio::use_awaitable));
-    (void)rn;
-    ec = rec;
-    if (!ec && !parser.is_done()) {
-      if (parser.get()[bhttp::field::expect] == "100-continue") {
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-        down.expires_after(o.request_timeout);
-        auto [cec, cn] =
-            co_await bhttp::async_write(down, cont, asio::as_tuple(asio::use_awaitable));
-        (void)cn;
-        if (cec) break;
+    if (w.stopping->load(std::memory_order_relaxed)) break;
+
+    // Read a request. Idle keep-alive: its first byte must come within idle_timeout (an idle
+    // client is closed without a word); the whole request then within request_timeout of it.
+    upstream_request_parser parser(up_head, up_body);
+    parser.set_limits(o.header_limit, o.body_limit);
+    bool started = buffer.size() > 0;
+    dl.expires_after(started ? o.request_timeout : o.idle_timeout);
+    ec = {};
+    bool header_only = true;
+    for (;;) {
+      auto st = parse_buffered(parser, buffer, header_only, ec);
+      if (st == parse_state::failed) break;
+      if (st == parse_state::done) {
+        if (parser.is_done()) break;
+        header_only = false;  // the header is in; a body follows
+        parser.eager(true);
+        if (parser.expects_continue()) {
+          std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n", none;
+          if (!send_now(client, cont, none, ec) && !ec) ec = co_await send_rest(client, cont, none);
+          if (ec) break;
+        }
+        continue;
       }
-      deadline.arm(o.request_timeout);
-      auto [bec, bn] =
-          co_await bhttp::async_read(down, buffer, parser, asio::as_tuple(asio::use_awaitable));
-      (void)bn;
-      ec = bec;
+      auto [rec, n] =
+          co_await client.async_read_some(buffer.prepare(beast::read_size(buffer, read_chunk)),
+                                          asio::as_tuple(asio::use_awaitable));
+      if (rec) {
+        ec = rec == asio::error::eof ? at_eof(parser) : rec;
+        if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+        break;
+      }
+      if (!started) {
+        started = true;
+        dl.expires_after(o.request_timeout);
+      }
+      buffer.commit(n);
     }
-    deadline.disarm();
-    if (ec == asio::error::operation_aborted && deadline.fired) ec = beast::error::timeout;
+    if (ec == asio::error::operation_aborted && dl.fired()) ec = beast::error::timeout;
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset || ec == asio::error::eof) {
         break;
       }
       unsigned status = 400;
-      std::string message = "malformed HTTP request: " + ec.message();
+      std::string message;
       if (ec == bhttp::error::body_limit) {
         status = 413;
         message = "request body too large";
@@ -288,51 +205,184 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         status = 431;
         message = "request headers too large";
       } else if (ec == beast::error::timeout) {
-        if (buffer.size() == 0 && !parser.got_some()) break;  // idle keep-alive: just close
+        if (!started) break;  // idle keep-alive: just close
         status = 408;
         message = "request not received in time";
+      } else {
+        message = "malformed HTTP request: " + ec.message();
       }
-      auto res = error_response(status, message, 11);
-      res.keep_alive(false);
+      write_error_response(res_head, res_body, status, message, 11, false);
       stats.count_response(status);
       beast::error_code ignored;
-      down.socket().shutdown(tcp::socket::shutdown_receive, ignored);
-      co_await write_response(down, res, o.request_timeout, ignored);
+      client.shutdown(tcp::socket::shutdown_receive, ignored);
+      std::string_view head = res_head, body = res_body;
+      if (!send_now(client, head, body, ignored) && !ignored) {
+        dl.expires_after(o.request_timeout);
+        ignored = co_await send_rest(client, head, body);
+      }
       break;
     }
+    dl.expires_never();  // the client owes nothing while its request is forwarded
 
-    const auto started = std::chrono::steady_clock::now();
-    request req = parser.release();
-    const bool client_keep_alive = req.keep_alive();
-    const unsigned version = req.version();
-    const bool is_head = req.method() == bhttp::verb::head;
-    const bool retryable =
-        is_retryable_request(req.method(), req.find("Idempotency-Key") != req.end());
+    const auto started_at = clock::now();
+    const bool client_keep_alive = parser.keep_alive();
+    const unsigned version = parser.version();
+    const bool is_head = parser.method() == bhttp::verb::head;
+    const bool retryable = is_retryable_request(parser.method(), parser.has_idempotency_key());
+    parser.finish(client_ip, stats.port);
+    const std::string_view path = path_of(parser.target());
 
-    prepare_upstream_request(req, client_ip, stats.port);
+    // Forward it: to a target the router picks, on another when a failure allows a retry.
+    w.in_flight.fetch_add(1, std::memory_order_relaxed);
+    exclusion tried;
+    metrics::histogram* latency = nullptr;  // the chosen group's
+    unsigned status = 0;
+    bool keep_alive = false;  // the client connection stays open after the response
+    bool answered = false;
+    unsigned fail_status = 503;
+    std::string fail_message;  // built only when something fails
+    bool routed_once = false;
+    for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
+      auto rr = w.route.route(path, w.draw(client_hash), tried);
+      if (!rr.target) {
+        if (!routed_once) fail_message = "no healthy target in group " + std::string(rr.group);
+        break;
+      }
+      routed_once = true;
+      latency = rr.latency;
+      endpoint& target = *rr.target;
+      tried.push_back(&target);
+      target.outstanding().fetch_add(1, std::memory_order_relaxed);
+      struct outstanding_guard {
+        endpoint& e;
+        ~outstanding_guard() { e.outstanding().fetch_sub(1, std::memory_order_relaxed); }
+      } guard{target};
 
-    w.in_flight->fetch_add(1);
-    auto fr = co_await forward(w, req, retryable, client_hash);
-    w.in_flight->fetch_sub(1);
+      // A pooled connection is checked for liveness (a peek, one syscall) only for a request
+      // that could not be sent again: a replayable one that fails on a pooled connection before
+      // any response byte is sent again once, on a new connection to the same target.
+      bool may_replay = retryable;
+      bool give_up = false;
+      for (;;) {
+        auto conn = target.pool().take(w.index, o.upstream_idle_timeout, !retryable);
+        const bool reused = conn != nullptr;
+        if (!conn) {
+          conn = std::make_unique<upstream_connection>(tcp::socket(w.io));
+          beast::error_code cec;
+          {
+            deadline cdl(w.deadlines, conn->socket);
+            cdl.expires_after(o.connect_timeout);
+            auto [e] = co_await conn->socket.async_connect(target.address(),
+                                                           asio::as_tuple(asio::use_awaitable));
+            cec = e;
+            if (e == asio::error::operation_aborted && cdl.fired()) cec = beast::error::timeout;
+          }
+          if (cec) {
+            // Nothing was sent: any request may go elsewhere.
+            fail_status = 502;
+            fail_message = "cannot connect to " + target.id() + ": " + cec.message();
+            break;
+          }
+          beast::error_code ignored;
+          conn->socket.set_option(tcp::no_delay(true), ignored);  // best effort
+          conn->socket.non_blocking(true, ignored);
+        }
 
-    response& res = fr.res;
-    strip_hop_by_hop(res.base());
-    res.version(version);
-    res.keep_alive(client_keep_alive && !w.stopping->load());
-    if (!is_head) res.prepare_payload();
-    const unsigned status = res.result_int();
-    stats.count_response(status);
-    beast::error_code wec;
-    co_await write_response(down, res, o.request_timeout, wec);
-    if (fr.latency) {
-      fr.latency->observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        deadline udl(w.deadlines, conn->socket);
+        udl.expires_after(o.upstream_timeout);
+        std::string_view head = up_head, body = up_body;
+        if (!send_now(conn->socket, head, body, ec) && !ec) {
+          ec = co_await send_rest(conn->socket, head, body);
+        }
+        downstream_response_parser rp(res_head, res_body, version, is_head);
+        rp.set_limits(64 * 1024, o.body_limit);
+        rp.eager(true);
+        while (!ec) {
+          if (parse_buffered(rp, conn->buffer, false, ec) != parse_state::need_more) break;
+          auto [rec, n] = co_await conn->socket.async_read_some(
+              conn->buffer.prepare(beast::read_size(conn->buffer, read_chunk)),
+              asio::as_tuple(asio::use_awaitable));
+          if (rec) {
+            ec = rec == asio::error::eof ? at_eof(rp) : rec;
+            if (!ec && !rp.is_done()) ec = bhttp::error::partial_message;
+            break;
+          }
+          conn->buffer.commit(n);
+        }
+        if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
+        if (!ec) {
+          answered = true;
+          status = rp.status();
+          target.count_response(status);
+          const bool stopping = w.stopping->load(std::memory_order_relaxed);
+          keep_alive = client_keep_alive && !stopping;
+          rp.finish(keep_alive);
+          if (rp.keep_alive() && !target.is_draining() && !stopping) {
+            target.pool().give(w.index, std::move(conn), 64);
+          } else {
+            beast::error_code ignored;
+            conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
+          }
+          break;
+        }
+        const bool nothing_received = !rp.got_some() && conn->buffer.size() == 0;
+        if (ec == beast::error::timeout) {
+          target.count_response(504);
+          fail_status = 504;
+          fail_message = "no response from " + target.id() + " in time";
+          give_up = true;  // the target may still be working on it: never send it twice
+          break;
+        }
+        if (reused && nothing_received && may_replay) {
+          // The target had closed this pooled connection, and likely the others it had with
+          // this worker (a restart): drop them and send the request again on a new connection.
+          may_replay = false;
+          ec = {};
+          target.pool().close_all(w.index);
+          continue;
+        }
+        fail_status = 502;
+        fail_message = "upstream " + target.id() + " failed: " + ec.message();
+        if (!nothing_received || !retryable) {
+          target.count_response(502);
+          give_up = true;
+        } else {
+          spdlog::debug("edge: retrying {} after {}", path, fail_message);
+        }
+        break;
+      }
+      ec = {};
+      if (give_up) break;
     }
-    if (wec || !res.keep_alive()) break;
+    if (!answered) {
+      if (fail_message.empty()) fail_message = "no healthy target";
+      status = fail_status;
+      keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
+      write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
+    }
+    w.in_flight.fetch_sub(1, std::memory_order_relaxed);
+
+    // Answer the client.
+    stats.count_response(status);
+    std::string_view head = res_head;
+    std::string_view body = is_head ? std::string_view() : std::string_view(res_body);
+    beast::error_code wec;
+    if (!send_now(client, head, body, wec) && !wec) {
+      dl.expires_after(o.request_timeout);
+      wec = co_await send_rest(client, head, body);
+    }
+    if (latency) {
+      latency->observe(std::chrono::duration<double>(clock::now() - started_at).count());
+    }
+    if (wec || !keep_alive) break;
+    // A connection keeps its strings' capacity for the next request, but not a large body's.
+    constexpr std::size_t keep_capacity = 64 * 1024;
+    if (up_body.capacity() > keep_capacity) std::string().swap(up_body);
+    if (res_body.capacity() > keep_capacity) std::string().swap(res_body);
   }
   beast::error_code ignored;
-  down.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  down.socket().close(ignored);
+  client.shutdown(tcp::socket::shutdown_both, ignored);
+  client.close(ignored);
 }
 
 }  // namespace mysfits::edge

@@ -11,9 +11,10 @@ namespace {
 
 // An idle HTTP/1.1 connection must have nothing to read: 0 bytes means the target closed it,
 // data means it sent something unasked. Either way it cannot carry another request.
-bool is_reusable(upstream_connection& c) {
-  auto& sock = c.stream.socket();
+bool is_reusable(upstream_connection& c, bool check_alive) {
+  auto& sock = c.socket;
   if (!sock.is_open() || c.buffer.size() != 0) return false;
+  if (!check_alive) return true;
   char byte;
   ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -22,18 +23,20 @@ bool is_reusable(upstream_connection& c) {
 }  // namespace
 
 std::unique_ptr<upstream_connection> upstream_pool::take(std::size_t worker,
-                                                         std::chrono::milliseconds max_idle) {
+                                                         std::chrono::milliseconds max_idle,
+                                                         bool check_alive) {
   auto& stack = idle_[worker];
+  if (stack.empty()) return nullptr;
   auto now = std::chrono::steady_clock::now();
   while (!stack.empty()) {
     auto c = std::move(stack.back());
     stack.pop_back();
-    if (now - c->idle_since <= max_idle && is_reusable(*c)) {
+    if (now - c->idle_since <= max_idle && is_reusable(*c, check_alive)) {
       c->reused = true;
       return c;
     }
-    boost::beast::error_code ignored;
-    c->stream.socket().close(ignored);
+    boost::system::error_code ignored;
+    c->socket.close(ignored);
   }
   return nullptr;
 }
@@ -42,11 +45,10 @@ void upstream_pool::give(std::size_t worker, std::unique_ptr<upstream_connection
                          std::size_t max_per_worker) {
   auto& stack = idle_[worker];
   if (stack.size() >= max_per_worker) {
-    boost::beast::error_code ignored;
-    c->stream.socket().close(ignored);
+    boost::system::error_code ignored;
+    c->socket.close(ignored);
     return;
   }
-  c->stream.expires_never();
   c->idle_since = std::chrono::steady_clock::now();
   stack.push_back(std::move(c));
 }
@@ -54,9 +56,9 @@ void upstream_pool::give(std::size_t worker, std::unique_ptr<upstream_connection
 void upstream_pool::close_all(std::size_t worker) {
   auto& stack = idle_[worker];
   for (auto& c : stack) {
-    boost::beast::error_code ignored;
-    c->stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-    c->stream.socket().close(ignored);
+    boost::system::error_code ignored;
+    c->socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    c->socket.close(ignored);
   }
   stack.clear();
 }

@@ -6,7 +6,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -14,8 +13,8 @@
 namespace mysfits::edge {
 
 struct upstream_connection {
-  explicit upstream_connection(boost::beast::tcp_stream s) : stream(std::move(s)) {}
-  boost::beast::tcp_stream stream;
+  explicit upstream_connection(boost::asio::ip::tcp::socket s) : socket(std::move(s)) {}
+  boost::asio::ip::tcp::socket socket;
   boost::beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since{};
   bool reused = false;  // served an earlier request (so a failure may be a stale connection)
@@ -25,9 +24,12 @@ class upstream_pool {
  public:
   explicit upstream_pool(std::size_t workers) : idle_(workers) {}
 
-  // A live idle connection of this worker, or null. Drops connections idle longer than
-  // `max_idle` and ones the target has closed (checked without blocking). Worker thread only.
-  std::unique_ptr<upstream_connection> take(std::size_t worker, std::chrono::milliseconds max_idle);
+  // An idle connection of this worker, or null. Drops connections idle longer than `max_idle`.
+  // With `check_alive`, also drops ones the target has closed (one non-blocking peek per
+  // connection, a syscall); without it, the caller must treat a failure before any response
+  // byte on a reused connection as a stale connection. Worker thread only.
+  std::unique_ptr<upstream_connection> take(std::size_t worker, std::chrono::milliseconds max_idle,
+                                            bool check_alive = true);
   // Keeps a connection for reuse (at most `max_per_worker`; extra ones are closed).
   void give(std::size_t worker, std::unique_ptr<upstream_connection> c, std::size_t max_per_worker);
   // Closes this worker's idle connections (draining, shutdown). Worker thread only.

@@ -35,12 +35,16 @@ rule_table::rule_table(std::vector<rule_config> rules, std::string default_targe
 }
 
 const std::string& rule_table::match(std::string_view path) const {
-  for (const auto& r : rules_) {
-    for (const auto& pattern : r.path_patterns) {
-      if (path_matches(pattern, path)) return r.target_group;
+  return target_group_of(match_index(path));
+}
+
+std::size_t rule_table::match_index(std::string_view path) const {
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    for (const auto& pattern : rules_[i].path_patterns) {
+      if (path_matches(pattern, path)) return i;
     }
   }
-  return default_;
+  return rules_.size();
 }
 
 }  // namespace mysfits::edge

@@ -21,6 +21,13 @@ class rule_table {
   // The target group for a request path (no query string): the first rule by priority whose
   // pattern matches, else the default action's.
   [[nodiscard]] const std::string& match(std::string_view path) const;
+  // The same choice as an index: 0..rule_count()-1 for a rule (in priority order), rule_count()
+  // for the default action; target_group_of(index) names its group.
+  [[nodiscard]] std::size_t match_index(std::string_view path) const;
+  std::size_t rule_count() const { return rules_.size(); }
+  const std::string& target_group_of(std::size_t index) const {
+    return index < rules_.size() ? rules_[index].target_group : default_;
+  }
 
  private:
   std::vector<rule_config> rules_;  // sorted by priority

@@ -14,14 +14,14 @@ target_group::target_group(const target_group_config& cfg)
           {{"group", cfg.name}})) {}
 
 endpoint_ptr target_group::pick(const exclusion& exclude) {
-  auto list = members();
+  auto view = current_members();
   auto eligible = [&](const endpoint& e) {
     return e.health().is_routable() && !e.is_draining() && !is_excluded(exclude, &e);
   };
   if (algorithm_ == lb_algorithm::least_outstanding_requests) {
-    return least_outstanding_pick(*list, cursor_, eligible);
+    return least_outstanding_pick(view.members, view.cursor, eligible);
   }
-  return round_robin_pick(*list, cursor_, eligible);
+  return round_robin_pick(view.members, view.cursor, eligible);
 }
 
 }  // namespace mysfits::edge

@@ -21,7 +21,6 @@ class target_group : public group {
 
  private:
   lb_algorithm algorithm_;
-  std::atomic<std::uint64_t> cursor_{0};
   metrics::histogram* latency_;
 };
 

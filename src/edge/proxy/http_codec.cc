@@ -1,0 +1,516 @@
+// The streaming request and response rewriters of the HTTP-aware path.
+#include "proxy/http_codec.h"
+
+#include <array>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/status.hpp>
+#include <charconv>
+#include <cstring>
+
+namespace mysfits::edge {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+namespace {
+
+// Connection-specific fields that never cross the proxy (RFC 9110 §7.6.1; the fields named in
+// Connection too, but the fixed set is what clients send). Transfer-Encoding goes because the
+// body is forwarded de-chunked with a Content-Length.
+bool is_hop_by_hop(bhttp::field f) {
+  switch (f) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::upgrade:
+    case bhttp::field::transfer_encoding:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  // One size change and plain copies (the string keeps its capacity from earlier messages).
+  const std::size_t at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* d = out.data() + at;
+  std::memcpy(d, name.data(), name.size());
+  d += name.size();
+  *d++ = ':';
+  *d++ = ' ';
+  std::memcpy(d, value.data(), value.size());
+  d += value.size();
+  *d++ = '\r';
+  *d = '\n';
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+// Fast path -------------------------------------------------------------------------------------
+// Strict subsets of RFC 9112's grammar, each also accepted by Beast's parser: anything outside
+// them makes the fast path give the message to Beast.
+
+bool is_tchar(char c) {
+  static constexpr auto table = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c = '0'; c <= '9'; ++c) t[c] = true;
+    for (unsigned char c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (unsigned char c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = true;
+    return t;
+  }();
+  return table[static_cast<unsigned char>(c)];
+}
+
+// Visible ASCII, space or tab (no obs-text, no controls).
+bool is_plain_text(char c) { return (c >= 0x20 && c <= 0x7e) || c == '\t'; }
+
+// The first byte from p that is not plain text (or end): eight bytes at a time while all of
+// them are in 0x20..0x7e, then byte by byte.
+const char* skip_plain_text(const char* p, const char* end) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    // A byte below 0x20, or above 0x7e (0x7f, or with the high bit set), stops the run.
+    const std::uint64_t below = (x - ones * 0x20) & ~x;
+    const std::uint64_t above = (x + ones * 0x01) | x;
+    if ((below | above) & highs) break;
+    p += 8;
+  }
+  while (p < end && is_plain_text(*p)) ++p;
+  return p;
+}
+
+// The fields the rewriters and the framing care about; any other name is `unknown` (the
+// callbacks look at no other enum value).
+bhttp::field classify(std::string_view n) {
+  auto is = [&](std::string_view known) { return beast::iequals(n, known); };
+  switch (n.size()) {
+    case 2:
+      if (is("TE")) return bhttp::field::te;
+      break;
+    case 6:
+      if (is("Expect")) return bhttp::field::expect;
+      break;
+    case 7:
+      if (is("Trailer")) return bhttp::field::trailer;
+      if (is("Upgrade")) return bhttp::field::upgrade;
+      break;
+    case 10:
+      if (is("Connection")) return bhttp::field::connection;
+      if (is("Keep-Alive")) return bhttp::field::keep_alive;
+      break;
+    case 14:
+      if (is("Content-Length")) return bhttp::field::content_length;
+      break;
+    case 16:
+      if (is("Proxy-Connection")) return bhttp::field::proxy_connection;
+      break;
+    case 17:
+      if (is("Transfer-Encoding")) return bhttp::field::transfer_encoding;
+      break;
+    default:
+      break;
+  }
+  return bhttp::field::unknown;
+}
+
+struct fast_head {
+  bool has_length = false;
+  std::uint64_t length = 0;
+  bool close = false;       // Connection: close
+  bool keep_alive = false;  // Connection: keep-alive
+};
+
+// A Connection (or Proxy-Connection) list of plain tokens; false for anything else (empty
+// elements, an upgrade).
+bool scan_connection(std::string_view v, fast_head& h) {
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item.empty()) return false;
+    for (char c : item) {
+      if (!is_tchar(c)) return false;
+    }
+    if (beast::iequals(item, "close")) {
+      h.close = true;
+    } else if (beast::iequals(item, "keep-alive")) {
+      h.keep_alive = true;
+    } else if (beast::iequals(item, "upgrade")) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Parses the fields after a start line up to and including the blank line, calling
+// emit(field, name, value) for each. Returns the end of the header, or null to give up.
+template <class Emit>
+const char* parse_fields_fast(const char* p, const char* end, fast_head& h, Emit&& emit) {
+  for (;;) {
+    if (end - p < 2) return nullptr;
+    if (p[0] == '\r') return p[1] == '\n' ? p + 2 : nullptr;
+    const char* name = p;
+    while (p < end && is_tchar(*p)) ++p;
+    if (p == name || p >= end || *p != ':') return nullptr;
+    const std::string_view n(name, static_cast<std::size_t>(p - name));
+    ++p;
+    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    const char* value = p;
+    p = skip_plain_text(p, end);
+    // CRLF, and one more byte: a line starting with white space would be an obs-fold.
+    if (end - p < 3 || p[0] != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') {
+      return nullptr;
+    }
+    const char* value_end = p;
+    while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
+    if (value_end == value) return nullptr;
+    p += 2;
+    const std::string_view v(value, static_cast<std::size_t>(value_end - value));
+    const auto f = classify(n);
+    switch (f) {
+      case bhttp::field::transfer_encoding:
+      case bhttp::field::upgrade:
+        return nullptr;
+      case bhttp::field::content_length: {
+        if (h.has_length || v.size() > 18) return nullptr;
+        std::uint64_t len = 0;
+        for (char c : v) {
+          if (c < '0' || c > '9') return nullptr;
+          len = len * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        h.has_length = true;
+        h.length = len;
+        break;
+      }
+      case bhttp::field::connection:
+      case bhttp::field::proxy_connection:
+        if (!scan_connection(v, h)) return nullptr;
+        break;
+      default:
+        break;
+    }
+    emit(f, n, v);
+  }
+}
+
+// "HTTP/1.1" or "HTTP/1.0" at p: the version (11 or 10), or 0.
+int parse_version_fast(const char* p) {
+  if (std::memcmp(p, "HTTP/1.", 7) != 0) return 0;
+  if (p[7] == '1') return 11;
+  if (p[7] == '0') return 10;
+  return 0;
+}
+
+bool keeps_alive(int version, const fast_head& h) {
+  return version >= 11 ? !h.close : h.keep_alive;
+}
+
+}  // namespace
+
+bool is_retryable_request(bhttp::verb method, bool has_idempotency_key) {
+  switch (method) {
+    case bhttp::verb::get:
+    case bhttp::verb::head:
+    case bhttp::verb::options:
+    case bhttp::verb::trace:
+    case bhttp::verb::put:
+    case bhttp::verb::delete_:
+      return true;
+    default:
+      return has_idempotency_key;
+  }
+}
+
+// upstream_request_parser ------------------------------------------------------------------------
+
+upstream_request_parser::upstream_request_parser(std::string& head, std::string& body)
+    : head_(&head), body_(&body) {
+  head.clear();
+  body.clear();
+}
+
+void upstream_request_parser::on_request_impl(bhttp::verb method, beast::string_view method_str,
+                                              beast::string_view target, int version,
+                                              beast::error_code&) {
+  method_ = method;
+  version_ = static_cast<unsigned>(version);
+  head_->append(method_str.data(), method_str.size());
+  head_->push_back(' ');
+  target_pos_ = head_->size();
+  target_len_ = target.size();
+  head_->append(target.data(), target.size());
+  head_->append(" HTTP/1.1\r\n", 11);
+}
+
+void upstream_request_parser::on_field_impl(bhttp::field name, beast::string_view name_string,
+                                            beast::string_view value, beast::error_code&) {
+  if (is_hop_by_hop(name)) return;
+  switch (name) {
+    case bhttp::field::expect:
+      // The proxy answers 100-continue itself; the upstream gets the whole request.
+      if (!expect_seen_) expect_continue_ = beast::iequals(value, "100-continue");
+      expect_seen_ = true;
+      return;
+    case bhttp::field::content_length:
+      content_length_seen_ = true;  // recomputed in finish()
+      return;
+    case bhttp::field::unknown:
+      if (beast::iequals(name_string, "X-Forwarded-For")) {
+        if (!xff_seen_) xff_.assign(value.data(), value.size());
+        xff_seen_ = true;
+        return;
+      }
+      if (beast::iequals(name_string, "X-Forwarded-Proto") ||
+          beast::iequals(name_string, "X-Forwarded-Port")) {
+        return;  // replaced in finish()
+      }
+      if (beast::iequals(name_string, "Idempotency-Key")) idempotency_key_ = true;
+      break;
+    default:
+      break;
+  }
+  append_field(*head_, sv(name_string), sv(value));
+}
+
+void upstream_request_parser::on_body_init_impl(boost::optional<std::uint64_t> const& length,
+                                                beast::error_code&) {
+  // basic_parser has already checked the length against body_limit.
+  if (length) body_->reserve(static_cast<std::size_t>(*length));
+}
+
+std::size_t upstream_request_parser::on_body_impl(beast::string_view s, beast::error_code&) {
+  body_->append(s.data(), s.size());
+  return s.size();
+}
+
+std::size_t upstream_request_parser::on_chunk_body_impl(std::uint64_t, beast::string_view s,
+                                                        beast::error_code&) {
+  body_->append(s.data(), s.size());
+  return s.size();
+}
+
+void upstream_request_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit) {
+  this->header_limit(header_limit);
+  this->body_limit(body_limit);
+  fast_header_limit_ = header_limit;
+  fast_body_limit_ = body_limit;
+}
+
+std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t size) {
+  if (fast_header_limit_ == 0 || fast_done_ || basic_parser::got_some()) return 0;
+  const char* p = data;
+  const char* end = data + size;
+  // request-line = method SP request-target SP HTTP-version CRLF
+  const char* method = p;
+  while (p < end && is_tchar(*p)) ++p;
+  if (p == method || p >= end || *p != ' ') return 0;
+  const std::string_view method_str(method, static_cast<std::size_t>(p - method));
+  const char* target = ++p;
+  while (p<end&& * p> 0x20 && *p < 0x7f) ++p;
+  if (p == target || p >= end || *p != ' ') return 0;
+  const std::string_view target_str(target, static_cast<std::size_t>(p - target));
+  ++p;
+  if (end - p < 10) return 0;
+  const int version = parse_version_fast(p);
+  if (version == 0 || p[8] != '\r' || p[9] != '\n') return 0;
+  p += 10;
+  // The callbacks write the output as the fields are parsed; it is undone if the fast path
+  // gives up later.
+  beast::error_code ec;
+  on_request_impl(bhttp::string_to_verb(method_str), method_str, target_str, version, ec);
+  fast_head h;
+  const char* body = parse_fields_fast(
+      p, end, h,
+      [&](bhttp::field f, std::string_view n, std::string_view v) { on_field_impl(f, n, v, ec); });
+  const auto header_size = static_cast<std::size_t>((body ? body : end) - data);
+  if (!body || header_size * 2 > fast_header_limit_ || h.length > fast_body_limit_ ||
+      static_cast<std::uint64_t>(end - body) < h.length) {
+    // Undo what the callbacks wrote (Beast's own state was never touched).
+    head_->clear();
+    body_->clear();
+    method_ = bhttp::verb::unknown;
+    version_ = 11;
+    target_pos_ = target_len_ = 0;
+    idempotency_key_ = expect_seen_ = expect_continue_ = content_length_seen_ = xff_seen_ = false;
+    xff_.clear();
+    return 0;
+  }
+  if (h.length > 0) body_->assign(body, static_cast<std::size_t>(h.length));
+  fast_done_ = true;
+  fast_keep_alive_ = keeps_alive(version, h);
+  return header_size + static_cast<std::size_t>(h.length);
+}
+
+void upstream_request_parser::finish(std::string_view client_ip, std::uint16_t listener_port) {
+  auto& h = *head_;
+  h.append("X-Forwarded-For: ", 17);
+  if (!xff_.empty()) {
+    h.append(xff_);
+    h.append(", ", 2);
+  }
+  h.append(client_ip);
+  h.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ", 45);
+  append_number(h, listener_port);
+  h.append("\r\n", 2);
+  // As beast's prepare_payload: a length for a body, and for the methods that carry one even
+  // when empty; otherwise no framing field (an empty Content-Length the client sent stays).
+  if (!body_->empty() || method_ == bhttp::verb::options || method_ == bhttp::verb::put ||
+      method_ == bhttp::verb::post || content_length_seen_) {
+    h.append("Content-Length: ", 16);
+    append_number(h, body_->size());
+    h.append("\r\n", 2);
+  }
+  h.append("\r\n", 2);
+}
+
+// downstream_response_parser ---------------------------------------------------------------------
+
+downstream_response_parser::downstream_response_parser(std::string& head, std::string& body,
+                                                       unsigned client_version, bool head_request)
+    : head_(&head), body_(&body), client_version_(client_version), head_request_(head_request) {
+  head.clear();
+  body.clear();
+  skip(head_request);
+}
+
+void downstream_response_parser::on_response_impl(int code, beast::string_view reason, int,
+                                                  beast::error_code&) {
+  status_ = static_cast<unsigned>(code);
+  auto& h = *head_;
+  h.append(client_version_ < 11 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
+  append_number(h, status_);
+  h.push_back(' ');
+  if (reason.empty()) reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
+  h.append(reason.data(), reason.size());
+  h.append("\r\n", 2);
+}
+
+void downstream_response_parser::on_field_impl(bhttp::field name, beast::string_view name_string,
+                                               beast::string_view value, beast::error_code&) {
+  if (is_hop_by_hop(name)) return;
+  // A HEAD response's and a 304's Content-Length describe the body not sent: passed on as is.
+  if (name == bhttp::field::content_length && !head_request_ && status_ != 304) return;
+  append_field(*head_, sv(name_string), sv(value));
+}
+
+void downstream_response_parser::on_body_init_impl(boost::optional<std::uint64_t> const& length,
+                                                   beast::error_code&) {
+  if (length) body_->reserve(static_cast<std::size_t>(*length));
+}
+
+std::size_t downstream_response_parser::on_body_impl(beast::string_view s, beast::error_code&) {
+  body_->append(s.data(), s.size());
+  return s.size();
+}
+
+std::size_t downstream_response_parser::on_chunk_body_impl(std::uint64_t, beast::string_view s,
+                                                           beast::error_code&) {
+  body_->append(s.data(), s.size());
+  return s.size();
+}
+
+void downstream_response_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit) {
+  this->header_limit(header_limit);
+  this->body_limit(body_limit);
+  fast_header_limit_ = header_limit;
+  fast_body_limit_ = body_limit;
+}
+
+std::size_t downstream_response_parser::parse_whole(const char* data, std::size_t size) {
+  // HEAD responses and the statuses without a body follow Beast's own rules.
+  if (fast_header_limit_ == 0 || fast_done_ || basic_parser::got_some() || head_request_) {
+    return 0;
+  }
+  const char* p = data;
+  const char* end = data + size;
+  // status-line = HTTP-version SP status-code SP reason-phrase CRLF
+  if (end - p < 13) return 0;
+  const int version = parse_version_fast(p);
+  if (version == 0 || p[8] != ' ') return 0;
+  p += 9;
+  if (p[0] < '2' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' ||
+      p[3] != ' ') {
+    return 0;
+  }
+  const int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+  if (code == 204 || code == 304) return 0;
+  p += 4;
+  const char* reason = p;
+  p = skip_plain_text(p, end);
+  if (p == reason || end - p < 2 || p[0] != '\r' || p[1] != '\n') return 0;
+  const std::string_view reason_str(reason, static_cast<std::size_t>(p - reason));
+  p += 2;
+  beast::error_code ec;
+  on_response_impl(code, reason_str, version, ec);
+  fast_head h;
+  const char* body = parse_fields_fast(
+      p, end, h,
+      [&](bhttp::field f, std::string_view n, std::string_view v) { on_field_impl(f, n, v, ec); });
+  const auto header_size = static_cast<std::size_t>((body ? body : end) - data);
+  if (!body || !h.has_length || header_size * 2 > fast_header_limit_ ||
+      h.length > fast_body_limit_ || static_cast<std::uint64_t>(end - body) < h.length) {
+    head_->clear();  // undo what the callbacks wrote (Beast's state was never touched)
+    body_->clear();
+    status_ = 0;
+    return 0;
+  }
+  if (h.length > 0) body_->assign(body, static_cast<std::size_t>(h.length));
+  fast_done_ = true;
+  fast_keep_alive_ = keeps_alive(version, h);
+  return header_size + static_cast<std::size_t>(h.length);
+}
+
+void downstream_response_parser::finish(bool client_keep_alive) {
+  auto& h = *head_;
+  const bool bodiless_status = status_ / 100 == 1 || status_ == 204 || status_ == 304;
+  if (!head_request_ && !bodiless_status) {
+    h.append("Content-Length: ", 16);
+    append_number(h, body_->size());
+    h.append("\r\n", 2);
+  }
+  if (client_version_ >= 11 && !client_keep_alive) h.append("Connection: close\r\n", 19);
+  if (client_version_ < 11 && client_keep_alive) h.append("Connection: keep-alive\r\n", 24);
+  h.append("\r\n", 2);
+}
+
+// error responses --------------------------------------------------------------------------------
+
+void write_error_response(std::string& head, std::string& body, unsigned status,
+                          std::string_view message, unsigned client_version, bool keep_alive) {
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  body.clear();
+  append_number(body, status);
+  body.push_back(' ');
+  body.append(reason.data(), reason.size());
+  body.append(": ", 2);
+  body.append(message);
+  body.push_back('\n');
+  head.clear();
+  head.append(client_version < 11 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
+  append_number(head, status);
+  head.push_back(' ');
+  head.append(reason.data(), reason.size());
+  head.append("\r\nContent-Type: text/plain\r\nServer: mysfits-edge\r\nContent-Length: ");
+  append_number(head, body.size());
+  head.append("\r\n", 2);
+  if (client_version >= 11 && !keep_alive) head.append("Connection: close\r\n", 19);
+  if (client_version < 11 && keep_alive) head.append("Connection: keep-alive\r\n", 24);
+  head.append("\r\n", 2);
+}
+
+}  // namespace mysfits::edge
