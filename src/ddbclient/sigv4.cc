@@ -174,8 +174,18 @@ std::string sign(signable_request& req, const credentials& creds, std::string_vi
   canonical c = canonical_request(req);
   std::string scope = credential_scope(date8, region, service);
   std::string sts = string_to_sign(date, scope, c.request);
-  std::string signature =
-      hex(hmac_sha256(signing_key(creds.secret_access_key, date8, region, service), sts));
+  // The signing key changes once a day per secret, region and service: derive it (four HMACs)
+  // only then, not for every request. One small cache per thread, so no lock.
+  struct cached_key {
+    std::string secret, date8, region, service, key;
+  };
+  thread_local cached_key cache;
+  if (cache.key.empty() || cache.secret != creds.secret_access_key || cache.date8 != date8 ||
+      cache.region != region || cache.service != service) {
+    cache = {creds.secret_access_key, date8, std::string(region), std::string(service),
+             signing_key(creds.secret_access_key, date8, region, service)};
+  }
+  std::string signature = hex(hmac_sha256(cache.key, sts));
   return "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope +
          ", SignedHeaders=" + c.signed_headers + ", Signature=" + signature;
 }

@@ -11,6 +11,8 @@
 #include <boost/uuid/uuid_io.hpp>
 #include <chrono>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "mysfits/common/metrics.h"
 
@@ -68,6 +70,38 @@ http::response make_response(unsigned status, std::string body, unsigned version
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
+}
+
+// Counts a request in mysfits_table_requests_total{operation,status} and
+// mysfits_table_request_duration_seconds{operation}. The series are looked up in the registry
+// once per thread and label set: the registry's lookup takes its lock and renders the label
+// strings, which per request cost more than the rest of a GetItem's bookkeeping. The registry is
+// process-wide and never drops a series, so the cached references stay valid.
+void count_request(const std::string& op_label, unsigned status, double seconds) {
+  struct series {
+    metrics::histogram* latency = nullptr;
+    std::vector<std::pair<unsigned, metrics::counter*>> by_status;
+  };
+  thread_local std::map<std::string, series, std::less<>> cache;
+  auto& reg = metrics::default_registry();
+  auto it = cache.find(op_label);
+  if (it == cache.end()) {
+    it = cache.emplace(op_label, series{}).first;
+    it->second.latency =
+        &reg.get_histogram("mysfits_table_request_duration_seconds", "Request latency by operation",
+                           {{"operation", op_label}});
+  }
+  metrics::counter* requests = nullptr;
+  for (const auto& [s, c] : it->second.by_status)
+    if (s == status) requests = c;
+  if (!requests) {
+    requests =
+        &reg.get_counter("mysfits_table_requests_total", "Requests by operation and HTTP status",
+                         {{"operation", op_label}, {"status", std::to_string(status)}});
+    it->second.by_status.emplace_back(status, requests);
+  }
+  requests->inc();
+  it->second.latency->observe(seconds);
 }
 
 }  // namespace
@@ -174,14 +208,8 @@ http::response router::handle(http::request& req) {
     result = {e.http_status(), error_body(e)};
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto& reg = metrics::default_registry();
   std::string op_label = operations().contains(operation) ? operation : "unknown";
-  reg.get_counter("mysfits_table_requests_total", "Requests by operation and HTTP status",
-                  {{"operation", op_label}, {"status", std::to_string(result.first)}})
-      .inc();
-  reg.get_histogram("mysfits_table_request_duration_seconds", "Request latency by operation",
-                    {{"operation", op_label}})
-      .observe(seconds);
+  count_request(op_label, result.first, seconds);
   if (options_.log_requests)
     spdlog::info("op={} table={} status={} duration_ms={:.3f}", op_label, table_of(req.body()),
                  result.first, seconds * 1000);
