@@ -128,8 +128,10 @@ if ((callgrind)); then
   for op in $ops; do
     echo
     echo "== $op: the $top functions with the most instructions of their own (self cost)"
-    callgrind_annotate --inclusive=no "$work/$op.callgrind" >"$work/$op.annotate" 2>/dev/null || true
-    awk '/^ *[0-9,]+ \( *[0-9.]+%\)  / && !/PROGRAM TOTALS/' "$work/$op.annotate" |
+    callgrind_annotate --threshold=100 "$work/$op.callgrind" >"$work/$op.annotate" 2>/dev/null || true
+    # Thread entry points carry their callees' cost too; they say nothing about where it goes.
+    awk '/^ *[0-9,]+ \( *[0-9.]+%\)  / && !/PROGRAM TOTALS|clone|start_thread|_M_run\(\)|0x00000000000d4490/' \
+      "$work/$op.annotate" |
       sed -n "1,${top}p" | cut -c1-160
   done
   if [[ -n "${KEEP:-}" ]]; then mkdir -p "$KEEP" && cp "$work"/*.callgrind "$work"/*.annotate "$KEEP"/; fi

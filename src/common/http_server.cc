@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -158,6 +159,39 @@ struct server::impl {
     co_return ec;
   }
 
+  // Writes a response as one gather write of [status line and header fields, body]. Beast's
+  // serializer walks nested buffer views to do the same, which was ~15 % of a GetItem's
+  // instructions; a chunked response (none of ours) still goes through it.
+  asio::awaitable<beast::error_code> write_response(session_state& st, response& res) {
+    if (res.chunked()) co_return co_await write(st, res);
+    std::string head;
+    head.reserve(256);
+    unsigned v = res.version();
+    head += "HTTP/";
+    head += static_cast<char>('0' + v / 10 % 10);
+    head += '.';
+    head += static_cast<char>('0' + v % 10);
+    head += ' ';
+    head += std::to_string(res.result_int());
+    head += ' ';
+    head += res.reason();
+    head += "\r\n";
+    for (const auto& f : res) {
+      head += f.name_string();
+      head += ": ";
+      head += f.value();
+      head += "\r\n";
+    }
+    head += "\r\n";
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body())};
+    st.expect_within(opts.io_timeout);
+    auto [ec, n] = co_await asio::async_write(st.socket, bufs, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    st.no_deadline();
+    if (ec == asio::error::operation_aborted && st.timed_out) ec = beast::error::timeout;
+    co_return ec;
+  }
+
   asio::awaitable<void> run_session(std::shared_ptr<session_state> st) {
     beast::flat_buffer buffer;
     for (;;) {
@@ -227,7 +261,7 @@ struct server::impl {
       if (!opts.server_name.empty()) res.set(bhttp::field::server, opts.server_name);
       res.prepare_payload();
       bool close = !res.keep_alive();
-      if (co_await write(*st, res)) break;
+      if (co_await write_response(*st, res)) break;
       st->busy = false;
       if (close) break;
     }
