@@ -74,8 +74,10 @@ http::response make_response(unsigned status, std::string body, unsigned version
                              const std::string& content_type) {
   http::response res{static_cast<http::bhttp::status>(status), version};
   res.set(http::bhttp::field::content_type, content_type);
-  // One generator per thread: constructing one seeds it from the OS, too slow per request.
-  thread_local boost::uuids::random_generator request_ids;
+  // One Mersenne Twister per thread, seeded once from the OS: boost::uuids::random_generator
+  // (random_generator_pure) asks the OS (getrandom) for every id, a system call per request.
+  // Request ids need to be unique, not unpredictable.
+  thread_local boost::uuids::random_generator_mt19937 request_ids;
   res.set("x-amzn-RequestId", boost::uuids::to_string(request_ids()));
   // zlib's CRC-32 (the same checksum as DynamoDB's) runs several bytes per step; Boost.CRC's
   // byte-at-a-time loop was 2-4 % of a request's instructions.
