@@ -52,7 +52,6 @@ TEST(Mysfit, RejectsMalformedTsv) {
 // The list routes write their JSON as text; it must be exactly what serializing the converted
 // objects gives: escapes, big or fractional numbers kept as strings, missing attributes, order.
 TEST(Mysfit, ListTextEqualsSerializedObjects) {
-  namespace json = boost::json;
   json::array items;
   for (const auto& m : shipped_mysfits().value()) items.push_back(to_item(m));
   json::object odd = to_item(shipped_mysfits().value()[1]);
