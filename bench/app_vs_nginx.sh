@@ -100,29 +100,31 @@ curl -sf "http://127.0.0.1:$nport/mysfits" | cmp -s - "$work/www/all.json" ||
 curl -sf -X POST "http://127.0.0.1:$nport/mysfits/$id/like" | cmp -s - "$work/www/like.json" ||
   { echo "app_vs_nginx: nginx does not answer the like POST with the app's bytes" >&2; exit 1; }
 
-# run NAME URL [LUA]: prints "requests_per_sec p99_ms"
+# run NAME URL [LUA]: prints "requests_per_sec p50_ms p99_ms"
 run() {
   local extra=()
   [[ -n "${3:-}" ]] && extra=(-s "$3")
   wrk -t"$wrk_threads" -c"$conns" -d"$duration" --latency "${extra[@]}" "$2" >"$work/wrk-$1.txt"
-  local rps p99 unit
+  local rps
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$1.txt")
-  read -r p99 unit < <(awk '$1=="99%" {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[a-z]/,"",v); print v, u}' "$work/wrk-$1.txt")
-  case $unit in us) p99=$(awk -v v="$p99" 'BEGIN{print v/1000}');; s) p99=$(awk -v v="$p99" 'BEGIN{print v*1000}');; esac
+  # wrk prints latencies as 812.00us, 1.25ms or 1.02s: in ms.
+  ms() { awk -v q="$1" '$1==q {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[a-z]/,"",v);
+                                if (u=="us") v/=1000; else if (u=="s") v*=1000; print v}' "$work/wrk-$2.txt"; }
   local errs
   errs=$(awk '/Non-2xx|Socket errors/ {print}' "$work/wrk-$1.txt" | tr '\n' ' ')
   [[ -n "$errs" ]] && echo "  ($1: $errs)" >&2
-  echo "$rps $p99"
+  echo "$rps $(ms 50% "$1") $(ms 99% "$1")"
 }
 
-printf '%-34s %12s %10s %12s %10s %8s %8s\n' route "app req/s" "app p99" "nginx req/s" "nginx p99" "rps %" "p99 x"
+echo "== $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), table flags: ${TABLE_ARGS:-none}"
+printf '%-34s %10s %9s %9s %12s %9s %9s %7s %7s\n' route "app req/s" "app p50" "app p99" "nginx req/s" "ngx p50" "ngx p99" "rps %" "p99 x"
 for route in "GET /mysfits|/mysfits|" "GET /mysfits?filter=GoodEvil&value=Evil|/mysfits?filter=GoodEvil&value=Evil|" "POST /mysfits/{id}/like|/mysfits/$id/like|$work/post.lua"; do
   IFS='|' read -r label path lua <<<"$route"
   port=$cport
   [[ $label == POST* ]] && port=$lport
-  read -r arps ap99 < <(run "app-${label//[^a-zA-Z]/}" "http://127.0.0.1:$port$path" "$lua")
-  read -r nrps np99 < <(run "nginx-${label//[^a-zA-Z]/}" "http://127.0.0.1:$nport$path" "$lua")
-  printf '%-34s %12.0f %8.2fms %12.0f %8.2fms %7.0f%% %7.1fx\n' "$label" "$arps" "$ap99" "$nrps" "$np99" \
+  read -r arps ap50 ap99 < <(run "app-${label//[^a-zA-Z]/}" "http://127.0.0.1:$port$path" "$lua")
+  read -r nrps np50 np99 < <(run "nginx-${label//[^a-zA-Z]/}" "http://127.0.0.1:$nport$path" "$lua")
+  printf '%-34s %10.0f %7.2fms %7.2fms %12.0f %7.2fms %7.2fms %6.0f%% %6.1fx\n' "$label" "$arps" "$ap50" "$ap99" "$nrps" "$np50" "$np99" \
     "$(awk -v a="$arps" -v n="$nrps" 'BEGIN{print 100*a/n}')" "$(awk -v a="$ap99" -v n="$np99" 'BEGIN{print a/n}')"
 done
-echo "(wrk -t$wrk_threads -c$conns -d$duration; table at $endpoint; raw output in $work)"
+echo "(wrk -t$wrk_threads -c$conns -d$duration; table at $endpoint; load average now $(cut -d' ' -f1-3 /proc/loadavg); raw output in $work)"

@@ -156,6 +156,112 @@ json::object to_json(const json::object& item) {
           {"adopted", adopted}};
 }
 
+namespace {
+
+// A JSON string literal, escaped as Boost.JSON's serializer escapes it (", \\, the short forms
+// of control characters, \u00xx for the others; everything else, UTF-8 included, as is).
+void append_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied, which need no escape
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xf];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+std::string_view str_view(const json::object& item, std::string_view name) {
+  if (auto* a = item.if_contains(name); a && a->is_object()) {
+    if (auto* s = a->as_object().if_contains("S"); s && s->is_string()) return s->as_string();
+  }
+  return {};
+}
+
+void append_number(std::string& out, const json::value& n) {
+  if (n.is_string())
+    append_string(out, n.as_string());
+  else
+    out += json::serialize(n);
+}
+
+}  // namespace
+
+void append_json(std::string& out, const json::object& item) {
+  bool adopted = false;
+  if (auto* a = item.if_contains("Adopted"); a && a->is_object()) {
+    if (auto* b = a->as_object().if_contains("BOOL"); b && b->is_bool()) adopted = b->as_bool();
+  }
+  auto field = [&](std::string_view key, std::string_view attr, bool first = false) {
+    if (!first) out += ',';
+    out += '"';
+    out += key;
+    out += "\":";
+    append_string(out, str_view(item, attr));
+  };
+  out += '{';
+  field("mysfitId", "MysfitId", true);
+  field("name", "Name");
+  field("species", "Species");
+  field("description", "Description");
+  out += ",\"age\":";
+  append_number(out, num_attr(item, "Age"));
+  field("goodevil", "GoodEvil");
+  field("lawchaos", "LawChaos");
+  field("thumbImageUri", "ThumbImageUri");
+  field("profileImageUri", "ProfileImageUri");
+  out += ",\"likes\":";
+  append_number(out, num_attr(item, "Likes"));
+  out += ",\"adopted\":";
+  out += adopted ? "true" : "false";
+  out += '}';
+}
+
+std::string mysfit_list_json(const json::array& items) {
+  std::string out;
+  out.reserve(64 + items.size() * 512);
+  out += "{\"mysfits\":[";
+  bool first = true;
+  for (const auto& it : items) {
+    if (!it.is_object()) continue;
+    if (!first) out += ',';
+    first = false;
+    append_json(out, it.as_object());
+  }
+  out += "]}";
+  return out;
+}
+
 bool is_valid_mysfit_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   return std::all_of(id.begin(), id.end(),

@@ -29,6 +29,11 @@ struct mysfit_seed {
 // The app's JSON for a DynamoDB item: mysfitId, name, species, description, age, goodevil,
 // lawchaos, thumbImageUri, profileImageUri, likes, adopted. Missing attributes get defaults.
 [[nodiscard]] boost::json::object to_json(const boost::json::object& item);
+// Appends the text json::serialize(to_json(item)) would give, without building the object: the
+// list routes write twelve of these per request.
+void append_json(std::string& out, const boost::json::object& item);
+// {"mysfits":[…]} for the items of a Scan or Query (non-objects are skipped), as text.
+[[nodiscard]] std::string mysfit_list_json(const boost::json::array& items);
 
 // Ids are the table's hash keys: 1–64 characters of A–Z a–z 0–9 '-' '_'.
 [[nodiscard]] bool is_valid_mysfit_id(std::string_view id);

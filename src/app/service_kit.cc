@@ -5,7 +5,10 @@
 
 #include <boost/url/parse.hpp>
 #include <chrono>
+#include <map>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "table_ops.h"
 
@@ -93,6 +96,44 @@ http::response cors_preflight(const http::request& req) {
   return res;
 }
 
+namespace {
+
+// Counts a request in mysfits_http_requests_total{service,route,status} and
+// mysfits_http_request_duration_seconds{service,route}. The series are looked up in the registry
+// once per thread and label set (its lookup locks and renders label strings); the registry is
+// process-wide and never drops a series, so the cached references stay valid.
+void count_request(std::string_view service, const std::string& route, unsigned status,
+                   double secs) {
+  struct series {
+    metrics::histogram* latency = nullptr;
+    std::vector<std::pair<unsigned, metrics::counter*>> by_status;
+  };
+  thread_local std::map<std::string, std::map<std::string, series, std::less<>>, std::less<>> cache;
+  auto& reg = metrics::default_registry();
+  auto sit = cache.find(service);
+  if (sit == cache.end()) sit = cache.emplace(std::string(service), decltype(sit->second){}).first;
+  auto rit = sit->second.find(route);
+  if (rit == sit->second.end()) {
+    rit = sit->second.emplace(route, series{}).first;
+    rit->second.latency =
+        &reg.get_histogram("mysfits_http_request_duration_seconds", "HTTP request latency",
+                           {{"service", std::string(service)}, {"route", route}});
+  }
+  metrics::counter* requests = nullptr;
+  for (const auto& [st, c] : rit->second.by_status)
+    if (st == status) requests = c;
+  if (!requests) {
+    requests = &reg.get_counter(
+        "mysfits_http_requests_total", "HTTP requests by service, route and status",
+        {{"service", std::string(service)}, {"route", route}, {"status", std::to_string(status)}});
+    rit->second.by_status.emplace_back(status, requests);
+  }
+  requests->inc();
+  rit->second.latency->observe(secs);
+}
+
+}  // namespace
+
 http::response instrument(std::string_view service, http::request& req, const route_fn& route) {
   auto started = std::chrono::steady_clock::now();
   auto trace = trace_of(req);
@@ -107,15 +148,7 @@ http::response instrument(std::string_view service, http::request& req, const ro
   r.res.set(trace.trace_header, trace.trace_value);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   unsigned status = r.res.result_int();
-  auto& reg = metrics::default_registry();
-  reg.get_counter("mysfits_http_requests_total", "HTTP requests by service, route and status",
-                  {{"service", std::string(service)},
-                   {"route", r.route},
-                   {"status", std::to_string(status)}})
-      .inc();
-  reg.get_histogram("mysfits_http_request_duration_seconds", "HTTP request latency",
-                    {{"service", std::string(service)}, {"route", r.route}})
-      .observe(secs);
+  count_request(service, r.route, status, secs);
   spdlog::info("{} {} {} route={} {:.2f}ms {}={}", req.method_string(), req.target(), status,
                r.route, secs * 1000, trace.trace_header, trace.trace_value);
   return std::move(r.res);

@@ -15,6 +15,7 @@
 #include <boost/url/parse.hpp>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <variant>
@@ -95,18 +96,25 @@ bool is_retryable(const api_error& e) {
 
 call_result<json::array> paginate(table_api& t, std::string_view op, json::object request,
                                   const call_context& ctx) {
-  json::array items;
+  // The first page's array is taken whole (a move keeps the memory it was parsed into); later
+  // pages append to it.
+  std::optional<json::array> items;
   for (;;) {
     auto page = t.call(op, request, ctx);
     if (!page) return page.error();
     if (auto* it = page->if_contains("Items"); it && it->is_array()) {
-      for (auto& v : it->as_array()) items.push_back(std::move(v));
+      if (!items) {
+        items.emplace(std::move(it->as_array()));
+      } else {
+        for (auto& v : it->as_array()) items->push_back(std::move(v));
+      }
     }
     auto* last = page->if_contains("LastEvaluatedKey");
     if (last == nullptr || !last->is_object() || last->as_object().empty()) break;
     request["ExclusiveStartKey"] = std::move(*last);
   }
-  return items;
+  if (!items) return json::array{};
+  return std::move(*items);
 }
 
 namespace {
@@ -381,7 +389,11 @@ struct client::impl {
     unsigned status = res.result_int();
     if (status != 200) return parse_error_body(status, res.body());
     boost::system::error_code jec;
-    auto v = json::parse(res.body(), jec);
+    // One arena for the whole response (a Scan page is hundreds of small values); it is
+    // reference-counted, so whatever the caller keeps keeps it alive.
+    auto v = json::parse(
+        res.body(), jec,
+        json::make_shared_resource<json::monotonic_resource>(res.body().size() * 2 + 512));
     if (jec || !v.is_object()) {
       return api_error{"SerializationException", "response is not a JSON object", status};
     }

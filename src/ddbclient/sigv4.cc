@@ -3,6 +3,7 @@
 // names joined with ',', sorted by name.
 #include "mysfits/ddbclient/sigv4.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -11,6 +12,7 @@
 #include <cctype>
 #include <ctime>
 #include <map>
+#include <memory>
 
 namespace mysfits::ddbclient::sigv4 {
 
@@ -25,14 +27,54 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// OpenSSL 3's one-shot SHA256() and HMAC() look their algorithm up by name on every call
+// (locks, property queries: most of their cost for a short input). The digest is fetched once
+// per process, and each thread keeps one HMAC context set to SHA-256, re-keyed per call.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // process lifetime
+  return md;
+}
+
+EVP_MAC_CTX* hmac_sha256_ctx() {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // process lifetime
+  thread_local std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx{nullptr,
+                                                                             &EVP_MAC_CTX_free};
+  if (!ctx && mac) {
+    ctx.reset(EVP_MAC_CTX_new(mac));
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx && !EVP_MAC_CTX_set_params(ctx.get(), params)) ctx.reset();
+  }
+  return ctx.get();
+}
+
+}  // namespace
+
 std::string sha256_hex(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (const EVP_MD* alg = sha256_md();
+      alg && EVP_Digest(data.data(), data.size(), md, &len, alg, nullptr)) {
+    return hex(std::string_view(reinterpret_cast<const char*>(md), len));
+  }
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
+  return hex(std::string_view(reinterpret_cast<const char*>(md), SHA256_DIGEST_LENGTH));
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
+  if (EVP_MAC_CTX* ctx = hmac_sha256_ctx()) {
+    std::size_t len = 0;
+    if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                     nullptr) &&
+        EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) &&
+        EVP_MAC_final(ctx, md, &len, sizeof md)) {
+      return std::string(reinterpret_cast<const char*>(md), len);
+    }
+  }
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
@@ -174,8 +216,18 @@ std::string sign(signable_request& req, const credentials& creds, std::string_vi
   canonical c = canonical_request(req);
   std::string scope = credential_scope(date8, region, service);
   std::string sts = string_to_sign(date, scope, c.request);
-  std::string signature =
-      hex(hmac_sha256(signing_key(creds.secret_access_key, date8, region, service), sts));
+  // The signing key changes once a day per secret, region and service: derive it (four HMACs)
+  // only then, not for every request. One small cache per thread, so no lock.
+  struct cached_key {
+    std::string secret, date8, region, service, key;
+  };
+  thread_local cached_key cache;
+  if (cache.key.empty() || cache.secret != creds.secret_access_key || cache.date8 != date8 ||
+      cache.region != region || cache.service != service) {
+    cache = {creds.secret_access_key, date8, std::string(region), std::string(service),
+             signing_key(creds.secret_access_key, date8, region, service)};
+  }
+  std::string signature = hex(hmac_sha256(cache.key, sts));
   return "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope +
          ", SignedHeaders=" + c.signed_headers + ", Signature=" + signature;
 }

@@ -48,3 +48,27 @@ TEST(Mysfit, ValidatesIds) {
 TEST(Mysfit, RejectsMalformedTsv) {
   EXPECT_FALSE(parse_mysfits_tsv("MysfitId\tName\nonly\ttwo\n"));
 }
+
+// The list routes write their JSON as text; it must be exactly what serializing the converted
+// objects gives: escapes, big or fractional numbers kept as strings, missing attributes, order.
+TEST(Mysfit, ListTextEqualsSerializedObjects) {
+  json::array items;
+  for (const auto& m : shipped_mysfits().value()) items.push_back(to_item(m));
+  json::object odd = to_item(shipped_mysfits().value()[1]);
+  odd["Name"] = json::object{{"S", "quote \" back\\slash \n\t\b\f\r \x01\x1f \x7f caf\xc3\xa9 /"}};
+  odd["Likes"] = json::object{{"N", "123456789012345678901234567890"}};
+  odd["Age"] = json::object{{"N", "4.5"}};
+  odd["Adopted"] = json::object{{"BOOL", true}};
+  odd.erase("Species");
+  items.push_back(odd);
+  items.push_back(json::object{{"MysfitId", {{"S", "bare"}}}});
+  json::array expected_items;
+  for (const auto& it : items) expected_items.push_back(to_json(it.as_object()));
+  items.push_back("not an object");
+  std::string expected = json::serialize(json::object{{"mysfits", expected_items}});
+  EXPECT_EQ(mysfit_list_json(items), expected);
+  EXPECT_EQ(mysfit_list_json(json::array{}), R"({"mysfits":[]})");
+  std::string one;
+  append_json(one, odd);
+  EXPECT_EQ(one, json::serialize(to_json(odd)));
+}

@@ -147,3 +147,76 @@ TEST(HttpServer, PortInUseIsAnError) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::io);
 }
+
+// A keep-alive connection left idle is closed once idle_timeout passes (the session's watchdog),
+// and only then: a request sent before the deadline is still served.
+TEST(HttpServer, ClosesIdleKeepAliveConnection) {
+  http::server_options o;
+  o.idle_timeout = std::chrono::milliseconds(300);
+  http::server s(o, echo);
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  EXPECT_EQ(c.post("/a", "1").result_int(), 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(c.post("/b", "2").result_int(), 200);  // within the deadline: still open
+  // Then nothing is sent: the server closes, so a read ends (bounded by a long safety timeout).
+  char byte = 0;
+  beast::error_code ec = asio::error::would_block;
+  c.stream.expires_after(std::chrono::seconds(30));
+  c.stream.async_read_some(asio::buffer(&byte, 1),
+                           [&ec](beast::error_code e, std::size_t) { ec = e; });
+  c.io.restart();
+  c.io.run_for(std::chrono::seconds(31));
+  EXPECT_EQ(ec, asio::error::eof);
+}
+
+// Each connection lives on one thread: while one thread's handler blocks, a connection accepted
+// next (another thread) is served.
+TEST(HttpServer, BlockedHandlerDoesNotStopOtherThreads) {
+  std::promise<void> entered;
+  std::atomic<bool> release{false};
+  http::server_options o;
+  o.threads = 2;
+  http::server s(o, [&](http::request& req) {
+    if (req.target() == "/block") {
+      entered.set_value();
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return echo(req);
+  });
+  ASSERT_TRUE(s.start());
+  client blocked(s.port());
+  auto fut = std::async(std::launch::async, [&] { return blocked.post("/block", "x"); });
+  entered.get_future().wait();
+  client other(s.port());
+  auto res = other.post("/free", "y");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "/free:y");
+  release = true;
+  EXPECT_EQ(fut.get().body(), "/block:x");
+}
+
+// The response goes out as written by the handler: status line in the request's HTTP version,
+// every header field, Content-Length and the body bytes.
+TEST(HttpServer, WritesResponseHeadersAndBody) {
+  http::server s({}, [](http::request& req) {
+    http::response res{bhttp::status::created, req.version()};
+    res.set("X-One", "1");
+    res.set(bhttp::field::content_type, "text/plain");
+    res.body() = std::string(100000, 'z') + "end";
+    return res;
+  });
+  ASSERT_TRUE(s.start());
+  for (unsigned version : {10u, 11u}) {
+    client c(s.port());
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/", version};
+    auto res = c.send(std::move(req));
+    EXPECT_EQ(res.version(), version);
+    EXPECT_EQ(res.result_int(), 201);
+    EXPECT_EQ(res["X-One"], "1");
+    EXPECT_EQ(res[bhttp::field::content_type], "text/plain");
+    EXPECT_EQ(res[bhttp::field::content_length], "100003");
+    EXPECT_EQ(res.body().size(), 100003u);
+    EXPECT_TRUE(res.body().ends_with("end"));
+  }
+}

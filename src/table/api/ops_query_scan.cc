@@ -172,36 +172,36 @@ struct pager {
   std::size_t bytes = 0;
   bool more = false;
 
-  // Returns false to stop the scan.
-  bool offer(const json::object& item) {
+  // Returns false to stop the scan. Takes the item over (moved into the page when it is
+  // returned whole: the store's copy is not needed after the visit).
+  bool offer(json::object& item) {
     ++out.scanned;
     bytes += page_size_of(item);
     bool keep = !plan.filter || expr::evaluate_condition(*plan.filter, &item);
-    if (keep) {
-      ++out.count;
-      if (!plan.count_only) {
-        if (plan.fetch_from_table) {
-          std::string pk = storage::primary_key_bytes(item, plan.table->keys);
-          auto full = ctx.store.get_item(*plan.table, pk);
-          if (full && *full) {
-            out.items.emplace_back(plan.projection ? expr::project(**full, *plan.projection)
-                                                   : json::value(std::move(**full)));
-          }
-        } else {
-          out.items.emplace_back(plan.projection ? expr::project(item, *plan.projection)
-                                                 : json::value(item));
-        }
-      }
-    }
     bool full = (plan.limit > 0 && out.scanned >= plan.limit) || bytes >= page_limit_bytes;
     if (full) {
       json::object lk = key_of(plan.table->keys, item);
       if (plan.index)
         for (const auto& kv : key_of(plan.index->keys, item)) lk[kv.key()] = kv.value();
       out.last_key = std::move(lk);
-      return false;
     }
-    return true;
+    if (keep) {
+      ++out.count;
+      if (!plan.count_only) {
+        if (plan.fetch_from_table) {
+          std::string pk = storage::primary_key_bytes(item, plan.table->keys);
+          auto found = ctx.store.get_item(*plan.table, pk);
+          if (found && *found) {
+            out.items.emplace_back(plan.projection ? expr::project(**found, *plan.projection)
+                                                   : json::value(std::move(**found)));
+          }
+        } else {
+          out.items.emplace_back(plan.projection ? expr::project(item, *plan.projection)
+                                                 : json::value(std::move(item)));
+        }
+      }
+    }
+    return !full;
   }
 };
 

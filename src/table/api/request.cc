@@ -78,15 +78,17 @@ std::string_view get_string(const json::object& req, std::string_view name) {
 
 std::string_view get_table_name(const json::object& req, std::string_view field) {
   std::string_view name = get_string(req, field);
-  std::string where = "1 validation error detected: Value '" + std::string(name) + "' at '" +
-                      lower_first(field) + "' failed to satisfy constraint: Member must ";
-  if (name.size() < 3)
-    throw api_error::validation(where + "have length greater than or equal to 3");
-  if (name.size() > 255)
-    throw api_error::validation(where + "have length less than or equal to 255");
+  // The message is built only for a bad name: every item request passes here.
+  auto invalid = [&](std::string_view must) {
+    return api_error::validation(
+        "1 validation error detected: Value '" + std::string(name) + "' at '" + lower_first(field) +
+        "' failed to satisfy constraint: Member must " + std::string(must));
+  };
+  if (name.size() < 3) throw invalid("have length greater than or equal to 3");
+  if (name.size() > 255) throw invalid("have length less than or equal to 255");
   for (char c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
-      throw api_error::validation(where + "satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+      throw invalid("satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
   return name;
 }
 
