@@ -30,7 +30,7 @@ struct replicator_options {
   // (and tests can cut a link) without a restart.
   std::string regions_file;
   // How long a pull waits at the peer for new changes before answering empty. Default: 500 ms.
-  std::chrono::milliseconds poll_wait{500};
+  std::chrono::milliseconds poll_wait{25};
   // Stream records older than this are trimmed (a peer further behind re-syncs from a
   // snapshot). Default: 24 h, as DynamoDB Streams.
   std::chrono::milliseconds stream_retention{std::chrono::hours(24)};

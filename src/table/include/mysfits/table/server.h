@@ -43,8 +43,9 @@ struct options {
   // engine, this one's included. Empty: no replication (ReplicaUpdates are refused). Re-read
   // when it changes. Default: empty.
   std::string regions_file;
-  // How long a replication pull waits at a peer for new changes. Default: 500 ms.
-  std::uint32_t replication_poll_wait_ms = 500;
+  // How long a replication pull waits at a peer for new changes; the wait holds one of the
+  // peer's request threads (and the connections it serves), so keep it short. Default: 25 ms.
+  std::uint32_t replication_poll_wait_ms = 25;
   // Tombstones of a global table's deleted items are kept this long. Default: 86400 s.
   std::uint64_t tombstone_retention_seconds = 86400;
 };
