@@ -133,14 +133,17 @@ struct connection {
     return beast::get_lowest_layer(std::get<tls_stream>(stream));
   }
 
-  // Runs the operation started by `start` until it completes or `timeout` passes.
+  // Runs the operation started by `start` until it completes or `timeout` passes. The bound is
+  // run_for's: no stream timer is armed and cancelled per operation (each cost the reactor's
+  // timer lock and often a timerfd system call). An operation still pending when it returns
+  // leaves the connection unusable: callers drop it on any error.
   template <class Start>
   beast::error_code run(std::chrono::milliseconds timeout, Start&& start) {
     beast::error_code result = asio::error::would_block;
-    lowest().expires_after(timeout);
+    lowest().expires_never();
     start([&result](beast::error_code ec, auto&&...) { result = ec; });
     io.restart();
-    io.run_for(timeout + std::chrono::milliseconds(200));
+    io.run_for(timeout);
     if (result == asio::error::would_block) result = beast::error::timeout;
     return result;
   }
