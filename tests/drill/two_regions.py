@@ -92,6 +92,20 @@ class System:
         status, body = self._ddb(port, "Scan", {"TableName": TABLE, "Select": "COUNT"})
         return body.get("Count", 0) if status == 200 else -1
 
+    @staticmethod
+    def _write_regions(path, mapping):
+        with open(path + ".tmp", "w") as f:
+            json.dump(mapping, f)
+        os.replace(path + ".tmp", path)
+
+    @staticmethod
+    def _count_in(path, text):
+        try:
+            with open(path, errors="replace") as f:
+                return f.read().count(text)
+        except FileNotFoundError:
+            return 0
+
     # -- the system --------------------------------------------------------------------------
     def start(self):
         os.makedirs(self.work, exist_ok=True)
@@ -99,6 +113,10 @@ class System:
                                    text=True).stdout
         supports_regions = "--regions-file" in help_text
         regions_file = os.path.join(self.work, "regions.json")
+        if supports_regions:
+            # The engines need every region named at start; the real ports are known only once
+            # they listen, so they start with placeholders and re-read the file when it changes.
+            self._write_regions(regions_file, {r: "http://127.0.0.1:1" for r in REGIONS})
         tables = {}
         for region in REGIONS:
             os.makedirs(os.path.join(self.work, region), exist_ok=True)
@@ -112,9 +130,15 @@ class System:
             argv[argv.index("127.0.0.1:0")] = f"127.0.0.1:{port}"
             tables[region] = {"port": port, "argv": argv, "proc": self.procs[-1]}
         if supports_regions:
-            with open(regions_file + ".tmp", "w") as f:
-                json.dump({r: f"http://127.0.0.1:{t['port']}" for r, t in tables.items()}, f)
-            os.replace(regions_file + ".tmp", regions_file)
+            logs = [os.path.join(self.work, f"{r}-table.log") for r in REGIONS]
+            before = [self._count_in(path, "regions in ") for path in logs]
+            self._write_regions(regions_file,
+                                {r: f"http://127.0.0.1:{t['port']}" for r, t in tables.items()})
+            deadline = time.time() + 30
+            while any(self._count_in(path, "regions in ") <= n for path, n in zip(logs, before)):
+                if time.time() > deadline:
+                    raise RuntimeError("the tables did not re-read their regions file in 30 s")
+                time.sleep(0.05)
 
         # Seed: the primary; a replica in the secondary if the engine replicates, else seed both.
         primary, secondary = REGIONS
