@@ -7,6 +7,7 @@
 # Usage: bench/drill.sh [BUILD_DIR]   (default build/release)
 #   RATE=300 DURATION=10s MIX=likes=0.5 CONNECTIONS=16 BREAKS="kill cut"
 #   SYSTEM=path/to/system.json (use a running system; BREAKS may then include desired-count)
+#   COUNTER_MERGE=on|off (conflict-free likes: tag or untag the table first; default: leave it)
 # Everything it starts listens on 127.0.0.1 and is stopped (by pid) on exit.
 set -euo pipefail
 
@@ -16,16 +17,18 @@ duration=${DURATION:-10s}
 mix=${MIX:-likes=0.5}
 conns=${CONNECTIONS:-16}
 breaks=${BREAKS:-kill cut}
+counter_merge=${COUNTER_MERGE:-}
 here=$(cd "$(dirname "$0")/.." && pwd)
 mysfits=$build/src/cli/mysfits
 out=$(mktemp -d /tmp/mysfits-drill-bench.XXXXXX)
 
 run_drill() {  # SYSTEM_FILE BREAK
   local system=$1 how=$2
-  echo "== drill --break $how (rate $rate/s, $mix, $duration per phase) against $system"
+  echo "== drill --break $how (rate $rate/s, $mix, $duration per phase, counter-merge" \
+    "${counter_merge:-unchanged}) against $system"
   "$mysfits" --state-dir "$(dirname "$system")" drill --system "$system" --rate "$rate" \
-    --mix "$mix" --connections "$conns" --duration "$duration" --break "$how" --json \
-    >"$out/drill-$how.json"
+    --mix "$mix" --connections "$conns" --duration "$duration" --break "$how" \
+    ${counter_merge:+--counter-merge "$counter_merge"} --json >"$out/drill-$how.json"
   python3 - "$out/drill-$how.json" "$mysfits" <<'PY'
 import json, subprocess, sys
 r = json.load(open(sys.argv[1]))

@@ -126,9 +126,8 @@ void reap_children() {
   }
 }
 
-// Likes per mysfit in one region's table (a consistent Scan).
-result<std::map<std::string, long long>> read_likes(const region_info& r,
-                                                    const std::string& table) {
+// A client for one region's table endpoint, for the drill's own short calls.
+result<std::unique_ptr<ddbclient::client>> table_client(const region_info& r) {
   if (r.table_endpoint.empty()) return error::not_found(r.name + ": no table endpoint");
   auto ep = ddbclient::parse_endpoint(r.table_endpoint);
   if (!ep) return ep.error();
@@ -138,7 +137,35 @@ result<std::map<std::string, long long>> read_likes(const region_info& r,
   co.max_attempts = 1;
   co.connect_timeout = 500ms;
   co.request_timeout = 2000ms;
-  ddbclient::client c(co);
+  return std::make_unique<ddbclient::client>(co);
+}
+
+// Tags (on) or untags (off) the table in one region with mysfits:counter-merge = true.
+result<void> set_counter_merge(const region_info& r, const std::string& table, bool on) {
+  auto c = table_client(r);
+  if (!c) return c.error();
+  auto d = (*c)->call("DescribeTable", json::object{{"TableName", table}});
+  if (!d) return error::unavailable(r.name + " DescribeTable: " + d.error().message);
+  const auto* t = d->if_contains("Table");
+  const auto* arn = t && t->is_object() ? t->get_object().if_contains("TableArn") : nullptr;
+  if (!arn || !arn->is_string()) return error::unavailable(r.name + ": no TableArn");
+  json::object body{{"ResourceArn", *arn}};
+  if (on) {
+    body["Tags"] = json::array{json::object{{"Key", "mysfits:counter-merge"}, {"Value", "true"}}};
+  } else {
+    body["TagKeys"] = json::array{"mysfits:counter-merge"};
+  }
+  auto res = (*c)->call(on ? "TagResource" : "UntagResource", body);
+  if (!res) return error::unavailable(r.name + " tagging: " + res.error().message);
+  return ok();
+}
+
+// Likes per mysfit in one region's table (a consistent Scan).
+result<std::map<std::string, long long>> read_likes(const region_info& r,
+                                                    const std::string& table) {
+  auto client = table_client(r);
+  if (!client) return client.error();
+  ddbclient::client& c = **client;
   std::map<std::string, long long> out;
   json::object body{
       {"TableName", table}, {"ConsistentRead", true}, {"ProjectionExpression", "MysfitId, Likes"}};
@@ -499,6 +526,16 @@ result<json::object> drill_run::run() {
   report["phase_seconds"] = std::chrono::duration<double>(o_.phase).count();
   report["idempotency_keys"] = o_.idempotency_keys;
   report["break"] = to_string(o_.how);
+  report["counter_merge"] = !o_.counter_merge ? "unchanged" : *o_.counter_merge ? "on" : "off";
+  if (o_.counter_merge) {
+    for (const auto& r : sys_.regions) {
+      if (auto t = set_counter_merge(r, o_.table_name, *o_.counter_merge); !t) {
+        return error::unavailable("--counter-merge: " + t.error().message);
+      }
+    }
+    say(std::string("drill: conflict-free likes (mysfits:counter-merge) ") +
+        (*o_.counter_merge ? "on" : "off") + " in every region");
+  }
 
   // Likes before: every region's table.
   std::map<std::string, std::map<std::string, long long>> baseline;

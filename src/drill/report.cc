@@ -50,6 +50,7 @@ std::string format_report(const json::object& r) {
       "Load: {} req/s, {} likes, {} connections, {} s per phase; {} requests, {} failed",
       num(at(r, "rate")), num(at(r, "like_fraction")), num(at(r, "connections")),
       num(at(r, "phase_seconds")), num(at(r, "requests")), num(at(r, "failed_requests_total"))));
+  line(fmt::format("Conflict-free likes (mysfits:counter-merge): {}", num(at(r, "counter_merge"))));
   if (const auto* splits = at(r, "splits"); splits && splits->is_array()) {
     line("Traffic dials:");
     for (const auto& s : splits->get_array()) {

@@ -38,7 +38,7 @@ def main():
         r = subprocess.run([args.mysfits, "--state-dir", work, "drill", "--system", path,
                             "--rate", args.rate, "--mix", "likes=0.5", "--connections", "4",
                             "--duration", "2s", "--break", "kill", "--converge-timeout", "20s",
-                            "--json"], capture_output=True, text=True, timeout=150)
+                            "--counter-merge", "on", "--json"], capture_output=True, text=True, timeout=150)
         sys.stderr.write(r.stderr)
         check(r.returncode == 0, f"mysfits drill exits 0 (got {r.returncode})")
         report = json.loads(r.stdout)
@@ -68,6 +68,11 @@ def main():
         check(loss["unexplained_loss"] == 0,
               f"no unexplained loss (unexplained {loss['unexplained_loss']}, superseded under LWW "
               f"{loss['superseded_under_lww']}, acknowledged {loss['likes_acknowledged']})")
+        # Conflict-free likes on: concurrent likes in both regions merge as counters, so not even
+        # last-writer-wins may drop one.
+        check(report.get("counter_merge") == "on", "conflict-free likes switched on")
+        check(loss["superseded_under_lww"] == 0,
+              f"no like superseded with conflict-free likes on (got {loss['superseded_under_lww']})")
         conv = report["convergence"]
         check(conv["regions_agree"] is True,
               f"regions agree after heal ({conv.get('time_to_agree_s')} s)")

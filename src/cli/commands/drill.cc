@@ -33,7 +33,8 @@ bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
 
 void add_drill(CLI::App& app, global_options& g, int& exit_code) {
   struct args {
-    std::string system, mix = "likes=0.5", how = "kill", duration = "5s", converge = "60s";
+    std::string system, mix = "likes=0.5", how = "kill", duration = "5s", converge = "60s",
+                        counter_merge;
     double rate = 100;
     int connections = 8;
     bool json = false, no_idempotency = false;
@@ -57,6 +58,10 @@ void add_drill(CLI::App& app, global_options& g, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--no-idempotency-key", a->no_idempotency,
                 "Send likes without an Idempotency-Key (the accelerator will not retry them)");
+  cmd->add_option("--counter-merge", a->counter_merge,
+                  "on or off: tag or untag the table with mysfits:counter-merge first "
+                  "(conflict-free likes); default: leave it")
+      ->check(CLI::IsMember({"on", "off"}));
   cmd->add_flag("--json", a->json, "Print the report as JSON");
   cmd->callback([a, &g, &exit_code] {
     drill::drill_options o;
@@ -65,6 +70,7 @@ void add_drill(CLI::App& app, global_options& g, int& exit_code) {
     o.rate = a->rate;
     o.connections = a->connections;
     o.idempotency_keys = !a->no_idempotency;
+    if (!a->counter_merge.empty()) o.counter_merge = a->counter_merge == "on";
     auto how = drill::parse_break_kind(a->how);
     bool mix_ok = a->mix.rfind("likes=", 0) == 0;
     if (mix_ok) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "mysfits/common/result.h"
@@ -43,6 +44,10 @@ struct drill_options {
   // concurrent: a count lost among them is reported as superseded under last-writer-wins.
   // Default: 2 s.
   std::chrono::milliseconds lww_window{2000};
+  // Conflict-free likes: when set, the drill first tags (true) or untags (false) the table in
+  // every region with `mysfits:counter-merge` = `true`, so concurrent likes merge as counters
+  // instead of last-writer-wins. Default: unset (the table is left as it is).
+  std::optional<bool> counter_merge;
   // The DynamoDB table holding the mysfits. Default: MysfitsTable.
   std::string table_name = "MysfitsTable";
   // The `mysfits` executable (for `ecs update-service` and `up` when healing). Default: empty.
