@@ -114,7 +114,8 @@ fi
 # 5. status names every piece.
 m status >"$state/status.out" 2>&1 || fail "mysfits status"
 cat "$state/status.out"
-for piece in "region $west" "region $east" "load balancer" "accelerator" "core-service"; do
+for piece in "region $west" "region $east" "load balancer" "accelerator" "core-service" \
+  "replication    from $east: latency" "replication    from $west: latency"; do
   grep -q "$piece" "$state/status.out" || fail "status does not show '$piece'"
 done
 

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -694,6 +695,38 @@ result<json::object> up_impl(const up_options& o) {
 }
 }  // namespace
 
+// Replication figures per peer region from a table's Prometheus /metrics: "from <peer>: latency
+// N ms, backlog M" (empty when the table does not replicate).
+static std::string replication_lines(const std::string& endpoint) {
+  auto text = edge::control_request(endpoint, "GET", "/metrics", "");
+  if (!text) return {};
+  static const std::regex line(
+      R"(^mysfits_table_replication_(latency_ms|backlog)\{([^}]*)\} ([-+0-9.eE]+|NaN)$)");
+  static const std::regex peer(R"re(peer="([^"]+)")re");
+  std::map<std::string, std::map<std::string, std::string>> by_peer;
+  std::istringstream in(*text);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    std::smatch p;
+    if (!std::regex_match(l, m, line)) continue;
+    std::string labels = m[2].str();
+    if (!std::regex_search(labels, p, peer)) continue;
+    by_peer[p[1].str()][m[1].str()] = m[3].str();
+  }
+  std::string out;
+  for (const auto& entry : by_peer) {
+    const auto& name = entry.first;
+    const auto& v = entry.second;
+    auto get = [&v](const char* k) {
+      auto it = v.find(k);
+      return it == v.end() ? std::string("?") : it->second;
+    };
+    out += fmt::format("  replication    from {}: latency {} ms, backlog {}\n", name,
+                       get("latency_ms"), get("backlog"));
+  }
+  return out;
+}
+
 result<std::string> system_status(const fs::path& state_dir) {
   auto state = fs::absolute(state_dir).lexically_normal();
   auto sys = read_system(state);
@@ -725,6 +758,8 @@ result<std::string> system_status(const fs::path& state_dir) {
       out += fmt::format("  table          {} {} (pid {}) {}: {} items{}\n", mark(pid_of(to)),
                          std::string(to.at("endpoint").as_string()), pid_of(to), kTable, items,
                          replicas.empty() ? "" : ", replicas:" + replicas);
+      if (ours(pid_of(to), state))
+        out += replication_lines(std::string(to.at("endpoint").as_string()));
     }
     if (auto* a = r.if_contains("agent")) {
       int pid = agent_pid(state, region);
