@@ -44,6 +44,15 @@ std::string str_of(const json::object& o, const char* key, std::string fallback 
   return fallback;
 }
 
+// A created resource whose physical id is its record's Arn, also returned as the GetAtt
+// attribute `arn_attribute` (none when null).
+created_resource by_arn(const json::object& rec, const char* arn_attribute) {
+  created_resource out;
+  out.physical_id = std::string(rec.at("Arn").as_string());
+  if (arn_attribute) out.attributes[arn_attribute] = out.physical_id;
+  return out;
+}
+
 // A default name as CloudFormation makes one: stack-logical, at most `max` characters.
 std::string default_name(const resource_request& req, std::size_t max) {
   auto n = fmt::format("{}-{}", req.stack_name, req.logical_id);
@@ -135,8 +144,7 @@ class load_balancer_provider : public resource_provider {
 
  private:
   static created_resource created(const json::object& rec, const std::string& id) {
-    created_resource out;
-    out.physical_id = std::string(rec.at("Arn").as_string());
+    created_resource out = by_arn(rec, nullptr);
     auto name = str_of(rec, "Name");
     out.attributes["LoadBalancerName"] = name;
     out.attributes["LoadBalancerFullName"] = fmt::format("app/{}/{}", name, id);
@@ -207,10 +215,8 @@ class target_group_provider : public resource_provider {
     return ok();
   }
   static created_resource created(const json::object& rec, const std::string& id) {
-    created_resource out;
-    out.physical_id = std::string(rec.at("Arn").as_string());
+    created_resource out = by_arn(rec, "TargetGroupArn");
     auto name = str_of(rec, "Name");
-    out.attributes["TargetGroupArn"] = out.physical_id;
     out.attributes["TargetGroupName"] = name;
     out.attributes["TargetGroupFullName"] = fmt::format("targetgroup/{}/{}", name, id);
     out.attributes["LoadBalancerArns"] = json::array{};
@@ -285,12 +291,7 @@ class listener_provider : public resource_provider {
       return c.error();
     return *lb;
   }
-  static created_resource created(const json::object& rec) {
-    created_resource out;
-    out.physical_id = std::string(rec.at("Arn").as_string());
-    out.attributes["ListenerArn"] = out.physical_id;
-    return out;
-  }
+  static created_resource created(const json::object& rec) { return by_arn(rec, "ListenerArn"); }
   fs::path state_;
 };
 
@@ -370,9 +371,7 @@ class listener_rule_provider : public resource_provider {
     return *listener;
   }
   static created_resource created(const json::object& rec) {
-    created_resource out;
-    out.physical_id = std::string(rec.at("Arn").as_string());
-    out.attributes["RuleArn"] = out.physical_id;
+    created_resource out = by_arn(rec, "RuleArn");
     out.attributes["IsDefault"] = false;
     return out;
   }
@@ -418,9 +417,7 @@ class accelerator_provider : public resource_provider {
 
  private:
   static created_resource created(const json::object& rec) {
-    created_resource out;
-    out.physical_id = std::string(rec.at("Arn").as_string());
-    out.attributes["AcceleratorArn"] = out.physical_id;
+    created_resource out = by_arn(rec, "AcceleratorArn");
     // Locally the accelerator is one address:port on the loopback.
     out.attributes["DnsName"] =
         fmt::format("{}:{}", str_of(rec, "Host"), rec.at("Port").as_int64());
@@ -483,12 +480,7 @@ class ga_listener_provider : public resource_provider {
     }
     return *acc;
   }
-  static created_resource created(const json::object& rec) {
-    created_resource out;
-    out.physical_id = std::string(rec.at("Arn").as_string());
-    out.attributes["ListenerArn"] = out.physical_id;
-    return out;
-  }
+  static created_resource created(const json::object& rec) { return by_arn(rec, "ListenerArn"); }
   fs::path state_;
 };
 
@@ -567,10 +559,7 @@ class endpoint_group_provider : public resource_provider {
     return *listener;
   }
   static created_resource created(const json::object& rec) {
-    created_resource out;
-    out.physical_id = std::string(rec.at("Arn").as_string());
-    out.attributes["EndpointGroupArn"] = out.physical_id;
-    return out;
+    return by_arn(rec, "EndpointGroupArn");
   }
   fs::path state_;
 };
