@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev
   # real clients and test tools
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
+  # the format check lists files and the pipeline names images with git
+  git
   # app page tests (chromium driven by playwright-core from npm), benchmarks (load generator,
   # comparison proxy and static server)
   chromium nodejs wrk haproxy nginx-light

@@ -79,7 +79,6 @@ result<void> server::start() {
     rep.region = o.region;
     rep.regions_file = o.regions_file;
     rep.poll_wait = std::chrono::milliseconds(o.replication_poll_wait_ms);
-    rep.stream_retention = std::chrono::seconds(o.stream_retention_seconds);
     rep.tombstone_retention = std::chrono::seconds(o.tombstone_retention_seconds);
     rep.access_key_id = o.access_key_id;
     rep.secret_access_key = o.secret_access_key;

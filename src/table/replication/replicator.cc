@@ -485,7 +485,8 @@ struct replicator::impl {
   }
 
   void maintenance_loop() {
-    auto interval = std::min(opts.stream_retention, opts.tombstone_retention) / 4;
+    // Streams are trimmed by the server (server.cc); tombstones are purged here.
+    auto interval = opts.tombstone_retention / 4;
     interval =
         std::clamp(interval, std::chrono::milliseconds(200), std::chrono::milliseconds(60000));
     auto next_trim = std::chrono::steady_clock::now() + interval;

@@ -29,11 +29,8 @@ struct replicator_options {
   // The regions file (regions.h). Re-read when it changes, so a region's endpoint can move
   // (and tests can cut a link) without a restart.
   std::string regions_file;
-  // How long a pull waits at the peer for new changes before answering empty. Default: 500 ms.
+  // How long a pull waits at the peer for new changes before answering empty. Default: 25 ms.
   std::chrono::milliseconds poll_wait{25};
-  // Stream records older than this are trimmed (a peer further behind re-syncs from a
-  // snapshot). Default: 24 h, as DynamoDB Streams.
-  std::chrono::milliseconds stream_retention{std::chrono::hours(24)};
   // Tombstones of deleted items are kept this long, then purged. Default: 24 h.
   std::chrono::milliseconds tombstone_retention{std::chrono::hours(24)};
   // Credentials to sign requests to peers with (the engines' shared keys); empty: placeholders.
