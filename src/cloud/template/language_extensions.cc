@@ -75,7 +75,6 @@ enum class level { section, resource, properties, other };
 struct expander {
   const static_evaluator& evaluate;
   std::set<std::string, std::less<>> parameters;
-  std::set<std::string> loop_names;
   std::string section;
   std::size_t entries = 0;
 
@@ -87,7 +86,7 @@ struct expander {
     }
     if (!v.is_object()) return v;  // plain strings are not substituted (only keys and Fn::Sub)
     const auto& o = v.as_object();
-    if (o.size() == 1 && !b.empty()) {
+    if (o.size() == 1) {
       auto key = std::string_view(o.begin()->key());
       const auto& arg = o.begin()->value();
       if (key == "Ref") {
@@ -170,10 +169,6 @@ struct expander {
           "Template format error: {}: Fn::ForEach can stand only in Conditions, Resources, "
           "Outputs and a resource's Properties",
           loop));
-    }
-    if (!loop_names.insert(std::string(name)).second) {
-      fail(fmt::format("Template format error: {}: the loop name {} is used twice in the template",
-                       loop, name));
     }
     if (b.size() + 1 > static_cast<std::size_t>(kMaxForEachDepth)) {
       fail(fmt::format("Template format error: {}: Fn::ForEach nests deeper than {} loops", loop,
@@ -275,6 +270,28 @@ struct expander {
   }
 };
 
+// Every loop as written (a loop inside a loop's fragment counts once, however many items the
+// outer loop has): its name must be unique in the template.
+void loop_names_in(const json::value& v, const std::string& where,
+                   std::map<std::string, std::string>& names) {
+  if (v.is_array()) {
+    for (const auto& e : v.as_array()) loop_names_in(e, where, names);
+  } else if (v.is_object()) {
+    for (const auto& kv : v.as_object()) {
+      auto key = std::string_view(kv.key());
+      auto here = where + "/" + std::string(key);
+      if (key.starts_with(kForEachPrefix)) {
+        auto [it, inserted] = names.emplace(std::string(key.substr(kForEachPrefix.size())), here);
+        if (!inserted) {
+          fail(fmt::format("Template format error: {}: the loop name {} is also used at {}", here,
+                           it->first, it->second));
+        }
+      }
+      loop_names_in(kv.value(), here, names);
+    }
+  }
+}
+
 void find_in(const json::value& v, const std::string& where, std::string& found) {
   if (!found.empty()) return;
   if (v.is_array()) {
@@ -318,7 +335,11 @@ std::string find_for_each(const json::object& doc) {
 
 result<json::object> expand_language_extensions(const json::object& doc,
                                                 const static_evaluator& evaluate) try {
-  expander e{evaluate, {}, {}, {}, 0};
+  std::map<std::string, std::string> loops;  // name → where
+  for (const char* section : {"Conditions", "Resources", "Outputs"}) {
+    if (const auto* v = doc.if_contains(section)) loop_names_in(*v, section, loops);
+  }
+  expander e{evaluate, {}, {}, 0};
   if (const auto* p = doc.if_contains("Parameters"); p && p->is_object()) {
     for (const auto& kv : p->as_object()) e.parameters.insert(std::string(kv.key()));
   }
@@ -347,10 +368,11 @@ result<json::object> expand_language_extensions(const json::object& doc,
   }
   // A loop's name must not also be a resource's logical id.
   if (const auto* res = out.if_contains("Resources"); res && res->is_object()) {
-    for (const auto& name : e.loop_names) {
+    for (const auto& [name, where] : loops) {
       if (res->as_object().contains(name)) {
         return error::invalid_argument(fmt::format(
-            "Template format error: the loop name {} is also a resource's logical id", name));
+            "Template format error: {}: the loop name {} is also a resource's logical id", where,
+            name));
       }
     }
   }

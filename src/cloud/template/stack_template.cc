@@ -174,6 +174,8 @@ struct evaluator {
 
   json::value call(std::string_view fn, const json::value& arg) const {
     if (fn == "Ref") {
+      // AWS::LanguageExtensions lets Ref take an intrinsic function that names the target.
+      if (arg.is_object() && language_extensions) return ref(scalar_string(eval(arg), fn));
       if (!arg.is_string()) fail("Template error: Ref takes a name");
       return ref(arg.as_string());
     }

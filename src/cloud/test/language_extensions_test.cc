@@ -31,7 +31,7 @@ result<stack_template> try_bind(std::string_view text,
   return stack_template::bind(*doc, params, {.region = "us-west-2", .stack_name = "mm"});
 }
 
-stack_template bind(std::string_view text, std::map<std::string, std::string> params = {}) {
+stack_template bind_ok(std::string_view text, std::map<std::string, std::string> params = {}) {
   auto t = try_bind(text, std::move(params));
   if (!t) ADD_FAILURE() << t.error().message;
   return std::move(t.value());
@@ -83,7 +83,7 @@ const std::string kArnEu = "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalance
 // A loop over a CommaDelimitedList parameter makes one resource per item; &{Id} keeps only the
 // alphanumeric characters of an ARN in the logical id, Ref Id is the item itself.
 TEST(LanguageExtensions, ForEachOverListParameter) {
-  auto t = bind(kGroups, {{"LoadBalancerArns", kArnWest + "," + kArnEast + "," + kArnEu}});
+  auto t = bind_ok(kGroups, {{"LoadBalancerArns", kArnWest + "," + kArnEast + "," + kArnEu}});
   const std::string west = "EndpointGrouparnawselasticloadbalancinguswest21loadbalancerapplba1";
   const auto& order = t.creation_order();
   ASSERT_EQ(order.size(), 4u);
@@ -111,14 +111,15 @@ TEST(LanguageExtensions, ForEachOverListParameter) {
 // Two regions or five: the same template, re-bound, follows the list.
 TEST(LanguageExtensions, CollectionSizeFollowsTheParameter) {
   EXPECT_EQ(
-      bind(kGroups, {{"LoadBalancerArns", kArnWest + "," + kArnEast}}).creation_order().size(), 3u);
-  EXPECT_EQ(bind(kGroups, {{"LoadBalancerArns", kArnEu}}).creation_order().size(), 2u);
+      bind_ok(kGroups, {{"LoadBalancerArns", kArnWest + "," + kArnEast}}).creation_order().size(),
+      3u);
+  EXPECT_EQ(bind_ok(kGroups, {{"LoadBalancerArns", kArnEu}}).creation_order().size(), 2u);
 }
 
 // ${Id} in keys, Fn::Sub strings (a Sub left with only other variables stays a Sub), GetAtt
 // with a Sub'd logical id, DependsOn and a literal collection.
 TEST(LanguageExtensions, IdentifierSubstitution) {
-  auto t = bind(R"(
+  auto t = bind_ok(R"(
 Transform: [AWS::LanguageExtensions]
 Resources:
   Fn::ForEach::Topics:
@@ -151,9 +152,32 @@ Resources:
   EXPECT_EQ(processed.at("Properties").at("TopicName"), "Success-topic");
 }
 
+// Outside loops too, the transform lets Ref and Fn::GetAtt take a function naming the target.
+TEST(LanguageExtensions, RefAndGetAttTakeFunctions) {
+  auto t = bind_ok(R"(
+Transform: AWS::LanguageExtensions
+Parameters:
+  Kind: {Type: String, Default: Topic}
+Resources:
+  Topic: {Type: AWS::SNS::Topic}
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      Literal: !Ref {Fn::Sub: Topic}
+      Chosen: !Ref {Fn::Sub: '${Kind}'}
+      Att: !GetAtt [!Ref Kind, TopicArn]
+)");
+  EXPECT_EQ(t.resource("Queue").depends_on, std::vector<std::string>{"Topic"});
+  auto p = t.resolve_properties("Queue", fake_resolver{});
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->at("Literal").as_string(), "Topic-physical");
+  EXPECT_EQ(p->at("Chosen").as_string(), "Topic-physical");
+  EXPECT_EQ(p->at("Att").as_string(), "Topic.TopicArn");
+}
+
 // Loops in Conditions make one condition per item; a resource's Condition: !Sub picks its own.
 TEST(LanguageExtensions, ForEachInConditions) {
-  auto t = bind(R"(
+  auto t = bind_ok(R"(
 Transform: AWS::LanguageExtensions
 Parameters:
   Enabled: {Type: String, Default: b}
@@ -178,7 +202,7 @@ Resources:
 // Nested loops (the AWS example: outputs for each bucket and each attribute), and a loop inside
 // a resource's Properties.
 TEST(LanguageExtensions, NestedLoopsAndLoopsInProperties) {
-  auto t = bind(R"(
+  auto t = bind_ok(R"(
 Transform: AWS::LanguageExtensions
 Resources:
   Fn::ForEach::Buckets:
@@ -212,7 +236,7 @@ Outputs:
 
 // Collections from Fn::Split over a parameter, and from a list with a Ref item.
 TEST(LanguageExtensions, CollectionsFromIntrinsics) {
-  auto t = bind(R"(
+  auto t = bind_ok(R"(
 Transform: AWS::LanguageExtensions
 Parameters:
   Names: {Type: String, Default: 'one;two'}
@@ -246,7 +270,7 @@ Resources:
       Found: !FindInMap [Sizes, !Ref 'AWS::Region', Count, {DefaultValue: 1}]
       Missing: !FindInMap [Sizes, eu-west-1, Count, {DefaultValue: 1}]
 )";
-  auto t = bind(std::string("Transform: AWS::LanguageExtensions\n") + body);
+  auto t = bind_ok(std::string("Transform: AWS::LanguageExtensions\n") + body);
   auto p = t.resolve_properties("R", fake_resolver{});
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_EQ(p->at("N").as_int64(), 3);
@@ -254,7 +278,7 @@ Resources:
   EXPECT_EQ(p->at("Found").as_int64(), 2);
   EXPECT_EQ(p->at("Missing").as_int64(), 1);
   // Without the transform they are errors, as in CloudFormation.
-  auto plain = bind(body);
+  auto plain = bind_ok(body);
   auto e = plain.resolve_properties("R", fake_resolver{});
   ASSERT_FALSE(e);
   EXPECT_TRUE(has(e.error().message, "needs Transform: AWS::LanguageExtensions"))
@@ -263,7 +287,7 @@ Resources:
 
 // A resource's Condition may be Fn::FindInMap with DefaultValue AWS::NoValue (RFC example).
 TEST(LanguageExtensions, ConditionAttributeFromFindInMap) {
-  auto t = bind(R"(
+  auto t = bind_ok(R"(
 Transform: AWS::LanguageExtensions
 Conditions:
   Never: !Equals [a, b]
@@ -325,25 +349,34 @@ TEST(LanguageExtensions, MalformedLoopsAreNamed) {
   EXPECT_TRUE(has(e, "the third element must be a map")) << e;
 
   e = bind_error(
-      "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach: [Id, [a], {T${Id}: "
+      "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach: [Id, [a], {'T${Id}': "
       "{Type: X::Y}}]\n");
   EXPECT_TRUE(has(e, "Fn::ForEach::<UniqueLoopName>")) << e;
+
+  e = bind_error(
+      "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::Topics: [Id, [a], "
+      "{'T${Id}': {Type: X::Y}}]\nOutputs:\n  Fn::ForEach::Topics: [Id, [a], {'O${Id}': "
+      "{Value: x}}]\n");
+  EXPECT_TRUE(has(e,
+                  "Outputs/Fn::ForEach::Topics: the loop name Topics is also used at "
+                  "Resources/Fn::ForEach::Topics"))
+      << e;
 }
 
 // Loops stand only where AWS allows them, need the transform, and nest boundedly.
 TEST(LanguageExtensions, WhereLoopsMayStand) {
-  auto e = bind_error("Resources:\n  Fn::ForEach::Topics: [Id, [a], {T${Id}: {Type: X::Y}}]\n");
+  auto e = bind_error("Resources:\n  Fn::ForEach::Topics: [Id, [a], {'T${Id}': {Type: X::Y}}]\n");
   EXPECT_TRUE(has(e, "Resources/Fn::ForEach::Topics needs Transform: AWS::LanguageExtensions"))
       << e;
 
   e = bind_error(
-      "Transform: AWS::LanguageExtensions\nMappings:\n  Fn::ForEach::M: [Id, [a], {M${Id}: "
+      "Transform: AWS::LanguageExtensions\nMappings:\n  Fn::ForEach::M: [Id, [a], {'M${Id}': "
       "{k: {v: 1}}}]\nResources:\n  R: {Type: X::Y}\n");
   EXPECT_TRUE(has(e, "Mappings/Fn::ForEach::M: Fn::ForEach can stand only in")) << e;
 
   e = bind_error(
       "Transform: AWS::LanguageExtensions\nResources:\n  R:\n    Type: X::Y\n"
-      "    Fn::ForEach::A: [Id, [a], {Condition${Id}: x}]\n");
+      "    Fn::ForEach::A: [Id, [a], {'Condition${Id}': x}]\n");
   EXPECT_TRUE(has(e, "Resources/R/Fn::ForEach::A: Fn::ForEach can stand only in")) << e;
 
   e = bind_error("Transform: AWS::Serverless-2016-10-31\nResources:\n  R: {Type: X::Y}\n");
