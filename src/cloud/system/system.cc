@@ -594,6 +594,7 @@ result<json::object> up_impl(const up_options& o) {
 
   // 6. The accelerator.
   auto global_pid = start_agent(kGlobalRegion, "");
+  std::string accelerator_arn;
   if (!global_pid) return global_pid.error();
   {
     // One endpoint group per region: the template loops (Fn::ForEach) over the load balancers,
@@ -612,6 +613,7 @@ result<json::object> up_impl(const up_options& o) {
                                               {"HealthCheckIntervalSeconds", interval}};
     if (auto d = deploy(state, regions[0].name, kAcceleratorStack, acc_template, params); !d)
       return d.error();
+    accelerator_arn = outputs_of(state, regions[0].name, kAcceleratorStack)["AcceleratorArn"];
   }
 
   // 7. Wait until every region's services are healthy and the page answers through the
@@ -623,7 +625,9 @@ result<json::object> up_impl(const up_options& o) {
     bool all = true;
     for (const auto& r : regions) all = all && region_healthy(state, r.name, why);
     if (all) {
-      acc_rt = first_runtime(edge_runtime::runtime_dir(state, kGlobalRegion));
+      // The edge of this stack's accelerator (a replaced one may still be stopping).
+      acc_rt = records::read_object(edge_runtime::runtime_dir(state, kGlobalRegion) /
+                                    (records::arn_id(accelerator_arn) + ".json"));
       if (!acc_rt || !alive(pid_of(*acc_rt))) {
         all = false;
         why = "accelerator not running";
