@@ -242,6 +242,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     unsigned fail_status = 503;
     std::string fail_message;  // built only when something fails
     bool routed_once = false;
+    // Why the request went on to another target after one that may have received it (a
+    // possible duplicate, told to the client in X-Edge-Resent); null if it did not.
+    const char* resent = nullptr;
     for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
       auto rr = w.route.route(path, w.draw(client_hash), tried);
       if (!rr.target) {
@@ -288,8 +291,13 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           conn->socket.non_blocking(true, ignored);
         }
 
+        // Until the first response byte, the group's first-byte timeout (if shorter) applies;
+        // the whole response must come within the upstream timeout.
         deadline udl(w.deadlines, conn->socket);
-        udl.expires_after(o.upstream_timeout);
+        const auto first_byte = target.first_byte_timeout();
+        bool awaiting_first_byte = first_byte.count() > 0 && first_byte < o.upstream_timeout;
+        const auto sent_at = clock::now();
+        udl.expires_at(sent_at + (awaiting_first_byte ? first_byte : o.upstream_timeout));
         std::string_view head = up_head, body = up_body;
         if (!send_now(conn->socket, head, body, ec) && !ec) {
           ec = co_await send_rest(conn->socket, head, body);
@@ -308,6 +316,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             break;
           }
           conn->buffer.commit(n);
+          if (awaiting_first_byte) {
+            awaiting_first_byte = false;
+            target.note_response(clock::now());  // it answers: passive health keeps it
+            udl.expires_at(sent_at + o.upstream_timeout);
+          }
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
         if (!ec) {
@@ -317,6 +330,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           const bool stopping = w.stopping->load(std::memory_order_relaxed);
           keep_alive = client_keep_alive && !stopping;
           rp.finish(keep_alive);
+          if (resent) {
+            res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
+            res_head.insert(res_head.size() - 2, resent);
+            res_head.insert(res_head.size() - 2, "\r\n");
+          }
           if (rp.keep_alive() && !target.is_draining() && !stopping) {
             target.pool().give(w.index, std::move(conn), 64);
           } else {
@@ -326,6 +344,24 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           break;
         }
         const bool nothing_received = !rp.got_some() && conn->buffer.size() == 0;
+        if (ec == beast::error::timeout && awaiting_first_byte && nothing_received) {
+          // No response byte within the first-byte timeout: a frozen or cut-off target (or a
+          // very slow request). This connection is closed (it goes out of scope); passive
+          // health takes the target out of rotation if nothing else came back from it since;
+          // a retryable request goes to another target, though this one may still act on it.
+          target.first_byte_timed_out(sent_at);
+          fail_status = 504;
+          fail_message = "no response byte from " + target.id() + " within " +
+                         std::to_string(first_byte.count()) + " ms";
+          if (retryable) {
+            resent = "first-byte-timeout";
+            spdlog::debug("edge: retrying {} after {}", path, fail_message);
+          } else {
+            target.count_response(504);
+            give_up = true;  // it may still act on it: never send it twice
+          }
+          break;
+        }
         if (ec == beast::error::timeout) {
           target.count_response(504);
           fail_status = 504;
@@ -347,6 +383,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           target.count_response(502);
           give_up = true;
         } else {
+          resent = "connection-lost";  // the target may have acted on it before failing
           spdlog::debug("edge: retrying {} after {}", path, fail_message);
         }
         break;
