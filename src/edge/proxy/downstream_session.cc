@@ -125,6 +125,17 @@ beast::error_code at_eof(Parser& p) {
 
 constexpr std::size_t read_chunk = 65536;
 
+// The field an edge adds to its own 503 when it had no target to send a request to: whoever is
+// in front of it (the accelerator in front of a region's load balancer) knows that no
+// application saw the request, so it may go to another endpoint whatever its method.
+constexpr std::string_view unrouted_field = "X-Edge-Error: no-healthy-target\r\n";
+
+bool is_unrouted_response(unsigned status, std::string_view head) {
+  if (status != 503) return false;
+  const auto at = head.find(unrouted_field);
+  return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
+}
+
 }  // namespace
 
 // One coroutine per client connection, with the forwarding of each request (routing, retries,
@@ -323,6 +334,17 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
+        if (!ec && is_unrouted_response(rp.status(), res_head)) {
+          // The target is an edge with nothing behind it (a region whose services are scaled
+          // to zero): nothing was processed, so any request may go to another endpoint.
+          target.count_response(503);
+          if (rp.keep_alive() && !target.is_draining()) {
+            target.pool().give(w.index, std::move(conn), 64);
+          }
+          fail_status = 503;
+          fail_message = "no healthy target behind " + target.id();
+          break;
+        }
         if (!ec) {
           answered = true;
           status = rp.status();
@@ -396,6 +418,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       status = fail_status;
       keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
       write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
+      if (!routed_once) res_head.insert(res_head.size() - 2, unrouted_field);
     }
     w.in_flight.fetch_sub(1, std::memory_order_relaxed);
 
