@@ -776,7 +776,7 @@ result<json::object> drill_run::run() {
   // is superseded under last-writer-wins; any other shortfall is unexplained.
   const std::string judged = final_likes.count(secondary_) ? secondary_ : std::string();
   long long superseded = 0, unexplained = 0, extra = 0;
-  long long duplicates = 0, applied_unacked = 0, unexplained_extra = 0;
+  long long duplicates = 0, applied_unacked = 0, unexplained_extra = 0, overwritten_late = 0;
   json::object per_mysfit;
   if (!judged.empty()) {
     const double window = std::chrono::duration<double>(o_.lww_window).count();
@@ -815,16 +815,23 @@ result<json::object> drill_run::run() {
       }
       // Last-writer-wins only explains a shortfall once the regions converged (the winner's
       // value reached every replica); without convergence nothing is credited to it.
-      long long sup = agreed_at >= 0 ? std::min(lost, concurrent) : 0;
+      // A like the accelerator resent may also be applied late by the region it first went to
+      // (a frozen region when it thaws), on its stale copy of the item: under last-writer-wins
+      // that late write replaces the count, losing the likes the other region acknowledged in
+      // between. A shortfall of a mysfit with resent likes is reported as such.
+      const long long late = agreed_at >= 0 && resent_likes[id] > 0 ? lost : 0;
+      overwritten_late += late;
+      long long sup = agreed_at >= 0 ? std::min(lost - late, concurrent) : 0;
       superseded += sup;
-      unexplained += lost - sup;
+      unexplained += lost - late - sup;
       per_mysfit[id] = json::object{{"acknowledged", acked[id]},
                                     {"before", survivor_base[id]},
                                     {"final", have},
                                     {"lost", lost},
                                     {"concurrent_likes", concurrent},
                                     {"superseded_lww", sup},
-                                    {"unexplained", lost - sup},
+                                    {"overwritten_by_late_duplicate", late},
+                                    {"unexplained", lost - late - sup},
                                     {"resent", resent_likes[id]},
                                     {"unacknowledged", unacked_likes[id]},
                                     {"counted_twice", dup}};
@@ -834,6 +841,7 @@ result<json::object> drill_run::run() {
   loss["judged_in_region"] = judged;
   loss["likes_acknowledged"] = acked_total;
   loss["superseded_under_lww"] = superseded;
+  loss["overwritten_by_late_duplicates"] = overwritten_late;
   loss["unexplained_loss"] = unexplained;
   loss["counted_more_than_acknowledged"] = extra;
   loss["likes_resent"] = resent_total;

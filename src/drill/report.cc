@@ -112,6 +112,13 @@ std::string format_report(const json::object& r) {
                     num(at(o, "likes_acknowledged")), num(at(o, "judged_in_region")),
                     num(at(o, "superseded_under_lww")), num(at(o, "unexplained_loss")),
                     num(at(o, "counted_more_than_acknowledged"))));
+    if (const auto* late = at(o, "overwritten_by_late_duplicates");
+        late && late->to_number<double>() > 0) {
+      line(
+          fmt::format("  {} lost where a resent like was applied late on a stale copy "
+                      "(last-writer-wins; conflict-free likes prevent it)",
+                      num(late)));
+    }
     if (at(o, "duplicates")) {
       line(
           fmt::format("  of those: {} duplicates (of {} likes resent to the other region), {} "

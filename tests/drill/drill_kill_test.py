@@ -83,6 +83,9 @@ def main():
         check(report.get("counter_merge") == "on", "conflict-free likes switched on")
         check(loss["superseded_under_lww"] == 0,
               f"no like superseded with conflict-free likes on (got {loss['superseded_under_lww']})")
+        check(loss["overwritten_by_late_duplicates"] == 0,
+              f"no like lost to a late duplicate with conflict-free likes on "
+              f"(got {loss['overwritten_by_late_duplicates']})")
         check(loss["unexplained_extra"] == 0,
               f"likes counted more than acknowledged are all reported duplicates or unanswered "
               f"(extra {loss['counted_more_than_acknowledged']}: duplicates {loss['duplicates']} of "
