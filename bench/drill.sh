@@ -39,7 +39,8 @@ print(f"  accelerator marked primary unhealthy after {f.get('accelerator_marked_
       f"{f.get('failed_by_status')}; primary answers after failover {f.get('primary_answers_after_failover')}; "
       f"slowest answer {f.get('slowest_answer_after_break_s')} s; resent {f.get('requests_resent')}")
 print(f"  likes acknowledged {l['likes_acknowledged']}: superseded under LWW {l['superseded_under_lww']}, "
-      f"unexplained {l['unexplained_loss']}, extra {l['counted_more_than_acknowledged']} "
+      f"unexplained {l['unexplained_loss']}, overwritten by late duplicates "
+      f"{l.get('overwritten_by_late_duplicates')}, extra {l['counted_more_than_acknowledged']} "
       f"(duplicates {l.get('duplicates')} of {l.get('likes_resent')} resent, "
       f"{l.get('unacknowledged_but_applied')} applied without an answer, "
       f"{l.get('unexplained_extra')} unexplained)")
