@@ -86,8 +86,13 @@ std::chrono::milliseconds get_seconds(const json::value& v, const std::string& p
                                       double hi) {
   double d = get_number(v, path);
   if (!(d >= lo && d <= hi)) {
-    fail(path, "must be " + json::serialize(json::value(lo)) + ".." +
-                   json::serialize(json::value(hi)) + " seconds");
+    // Plain numbers ("0.05..300"), not JSON's exponent form ("5E-2..3E2").
+    auto text = [](double x) {
+      char buf[32];
+      auto r = std::to_chars(buf, buf + sizeof buf, x);
+      return std::string(buf, r.ptr);
+    };
+    fail(path, "must be " + text(lo) + ".." + text(hi) + " seconds");
   }
   return std::chrono::milliseconds(static_cast<long>(std::llround(d * 1000)));
 }
