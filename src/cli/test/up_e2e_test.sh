@@ -163,6 +163,10 @@ check(f.get("accelerator_marked_unhealthy_s") is not None, "the accelerator mark
 check(f.get("dead_region_unused_after_failover") is True,
       f"primary unused after failover ({f.get('primary_answers_after_failover')} answers)")
 check(f.get("recovered") is True, f"recovered (last failure at {f.get('recovery_s')} s)")
+# HTTP-aware mode: the load balancer left with no target answers a marked 503 that the
+# accelerator sends on to the secondary, so scaling the primary to zero costs no client an error.
+check(f.get("failed_requests") == 0,
+      f"zero failed requests ({f.get('failed_requests')} {f.get('failed_by_status')})")
 check(h.get("how") == "desired counts restored" and h.get("primary_healthy_again_s") is not None,
       f"healed: {h}")
 check(c.get("regions_agree") is True, "regions agree after the heal")
