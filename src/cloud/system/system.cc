@@ -225,7 +225,7 @@ bool dashboard_available(const fs::path& cli, const fs::path& log) {
 }
 
 struct region_view {
-  std::string name, stack, prefix, table_endpoint, cluster;
+  std::string name, stack, prefix, table_endpoint, cluster, load_balancer_arn;
   int table_pid = 0, agent_pid = 0;
 };
 
@@ -470,6 +470,11 @@ result<json::object> up_impl(const up_options& o) {
       return d.error();
     auto outs = outputs_of(state, regions[i].name, regions[i].stack);
     regions[i].cluster = outs["ClusterName"];
+    regions[i].load_balancer_arn = outs["LoadBalancerArn"];
+    if (regions[i].load_balancer_arn.empty()) {
+      return error::invalid_argument(fmt::format("stack {} in {} has no LoadBalancerArn output",
+                                                 regions[i].stack, regions[i].name));
+    }
     say(fmt::format("stack     {:<10} {} deployed (load balancer {})", regions[i].name,
                     regions[i].stack, outs["LoadBalancerDNS"]));
   }
@@ -589,20 +594,26 @@ result<json::object> up_impl(const up_options& o) {
 
   // 6. The accelerator.
   auto global_pid = start_agent(kGlobalRegion, "");
+  std::string accelerator_arn;
   if (!global_pid) return global_pid.error();
   {
-    auto primary_outs = outputs_of(state, regions[0].name, regions[0].stack);
-    auto secondary_outs = outputs_of(state, regions[1].name, regions[1].stack);
-    std::map<std::string, std::string> params{
-        {"PrimaryRegion", regions[0].name},
-        {"PrimaryLoadBalancerArn", primary_outs["LoadBalancerArn"]},
-        {"SecondaryRegion", regions[1].name},
-        {"SecondaryLoadBalancerArn", secondary_outs["LoadBalancerArn"]},
-        {"HealthCheckIntervalSeconds", interval}};
+    // One endpoint group per region: the template loops (Fn::ForEach) over the load balancers,
+    // the primary's first.
+    std::string arns;
+    for (const auto& r : regions) arns += (arns.empty() ? "" : ",") + r.load_balancer_arn;
+    stack_engine engine(state, make_local_providers(state));
+    if (auto d = engine.describe(regions[0].name, kAcceleratorStack);
+        d && d->parameters.contains("PrimaryLoadBalancerArn")) {
+      // A state directory from the two-group template: its groups' logical ids differ, and a
+      // listener takes one group per region, so that stack goes before the new one comes.
+      say("accelerator replacing the two-region accelerator stack of an earlier `up`");
+      if (auto rm = engine.remove(regions[0].name, kAcceleratorStack); !rm) return rm.error();
+    }
+    std::map<std::string, std::string> params{{"LoadBalancerArns", arns},
+                                              {"HealthCheckIntervalSeconds", interval}};
     if (auto d = deploy(state, regions[0].name, kAcceleratorStack, acc_template, params); !d)
       return d.error();
-    if (regions.size() > 2)
-      say("WARNING   cfn/accelerator.yml has endpoint groups for the first two regions only");
+    accelerator_arn = outputs_of(state, regions[0].name, kAcceleratorStack)["AcceleratorArn"];
   }
 
   // 7. Wait until every region's services are healthy and the page answers through the
@@ -614,7 +625,9 @@ result<json::object> up_impl(const up_options& o) {
     bool all = true;
     for (const auto& r : regions) all = all && region_healthy(state, r.name, why);
     if (all) {
-      acc_rt = first_runtime(edge_runtime::runtime_dir(state, kGlobalRegion));
+      // The edge of this stack's accelerator (a replaced one may still be stopping).
+      acc_rt = records::read_object(edge_runtime::runtime_dir(state, kGlobalRegion) /
+                                    (records::arn_id(accelerator_arn) + ".json"));
       if (!acc_rt || !alive(pid_of(*acc_rt))) {
         all = false;
         why = "accelerator not running";
@@ -650,9 +663,17 @@ result<json::object> up_impl(const up_options& o) {
   }
   sys["regions"] = std::move(rs);
   {
+    // Each group's ARN is output under its logical id: EndpointGroup + the load balancer ARN's
+    // letters and digits (cfn/accelerator.yml).
     auto acc_outs = outputs_of(state, regions[0].name, kAcceleratorStack);
-    json::object groups{{regions[0].name, acc_outs["PrimaryEndpointGroupArn"]},
-                        {regions[1].name, acc_outs["SecondaryEndpointGroupArn"]}};
+    json::object groups;
+    for (const auto& r : regions) {
+      std::string key = "EndpointGroup";
+      for (char c : r.load_balancer_arn) {
+        if (std::isalnum(static_cast<unsigned char>(c))) key += c;
+      }
+      groups[r.name] = acc_outs[key];
+    }
     sys["accelerator"] = json::object{{"url", acc_rt->at("url")},
                                       {"control", acc_rt->at("control")},
                                       {"pid", acc_rt->at("pid")},

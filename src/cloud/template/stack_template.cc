@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <stdexcept>
 
 #include "mysfits/cloud/template.h"
+#include "template/language_extensions.h"
 
 namespace mysfits::cloud {
 namespace json = boost::json;
@@ -61,6 +63,11 @@ struct evaluator {
   const std::map<std::string, bool, std::less<>>& conditions;
   const std::set<std::string, std::less<>>& resources;
   const resolver* r;  // null while evaluating conditions
+  // The template declares AWS::LanguageExtensions (Fn::Length, Fn::ToJsonString, Fn::FindInMap
+  // DefaultValue).
+  bool language_extensions = false;
+  // What is evaluated without resources, for the error naming a Ref to one.
+  std::string_view static_scope = "Conditions";
 
   json::value pseudo(std::string_view name) const {
     if (name == "AWS::AccountId") return json::string(ctx.account_id);
@@ -83,7 +90,8 @@ struct evaluator {
     if (kPseudo.contains(name)) return pseudo(name);
     if (auto it = params.find(std::string(name)); it != params.end()) return it->second;
     if (resources.contains(name)) {
-      if (!r) fail(fmt::format("Template error: Conditions cannot refer to resource {}", name));
+      if (!r)
+        fail(fmt::format("Template error: {} cannot refer to resource {}", static_scope, name));
       auto v = r->ref(name);
       if (!v) fail(v.error().message);
       return json::string(*v);
@@ -99,7 +107,7 @@ struct evaluator {
       fail(fmt::format("Template error: instance of Fn::GetAtt references undefined resource {}",
                        res));
     }
-    if (!r) fail(fmt::format("Template error: Conditions cannot refer to resource {}", res));
+    if (!r) fail(fmt::format("Template error: {} cannot refer to resource {}", static_scope, res));
     auto v = r->get_att(res, attr);
     if (!v) fail(v.error().message);
     return *v;
@@ -166,6 +174,8 @@ struct evaluator {
 
   json::value call(std::string_view fn, const json::value& arg) const {
     if (fn == "Ref") {
+      // AWS::LanguageExtensions lets Ref take an intrinsic function that names the target.
+      if (arg.is_object() && language_extensions) return ref(scalar_string(eval(arg), fn));
       if (!arg.is_string()) fail("Template error: Ref takes a name");
       return ref(arg.as_string());
     }
@@ -256,8 +266,22 @@ struct evaluator {
     }
     if (fn == "Fn::FindInMap") {
       const auto& a = args(arg, 0, fn);
-      if (a.size() != 3)
+      // AWS::LanguageExtensions adds a fourth element, {DefaultValue: V}, for a missing key.
+      const json::value* default_value = nullptr;
+      if (a.size() == 4) {
+        const auto* d = a[3].is_object() && a[3].as_object().size() == 1
+                            ? a[3].as_object().if_contains("DefaultValue")
+                            : nullptr;
+        if (!d) fail("Template error: Fn::FindInMap's fourth element must be {DefaultValue: V}");
+        if (!language_extensions) {
+          fail(
+              "Template error: Fn::FindInMap DefaultValue needs Transform: "
+              "AWS::LanguageExtensions");
+        }
+        default_value = d;
+      } else if (a.size() != 3) {
         fail("Template error: Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]");
+      }
       auto map = scalar_string(eval(a[0]), fn), k1 = scalar_string(eval(a[1]), fn),
            k2 = scalar_string(eval(a[2]), fn);
       const auto* mappings = doc.if_contains("Mappings");
@@ -269,6 +293,7 @@ struct evaluator {
           }
         }
       }
+      if (!v && default_value) return eval(*default_value);
       if (!v)
         fail(fmt::format("Template error: Unable to get mapping for {}::{}::{}", map, k1, k2));
       return *v;
@@ -288,6 +313,8 @@ struct evaluator {
       out.resize(static_cast<std::size_t>(n));
       return json::string(out);
     }
+    if ((fn == "Fn::Length" || fn == "Fn::ToJsonString") && !language_extensions)
+      fail(fmt::format("Template error: {} needs Transform: AWS::LanguageExtensions", fn));
     if (fn == "Fn::Length") return static_cast<std::int64_t>(list_of(arg, fn).as_array().size());
     if (fn == "Fn::ToJsonString") return json::string(json::serialize(eval(arg)));
     fail(fmt::format("Template error: {} is not supported by the local cloud", fn));
@@ -509,8 +536,13 @@ result<stack_template> stack_template::bind(const json::object& doc,
   }
   if (auto* d = doc.if_contains("Description"); d && d->is_string())
     t.description_ = d->as_string();
-  if (doc.contains("Transform")) {
-    fail("Template format error: Transform (macros, SAM) is not supported by the local cloud");
+  auto extensions = detail::declares_language_extensions(doc);
+  if (!extensions) fail(extensions.error().message);
+  t.language_extensions_ = *extensions;
+  if (!t.language_extensions_) {
+    if (auto loop = detail::find_for_each(doc); !loop.empty()) {
+      fail(fmt::format("Template format error: {} needs Transform: AWS::LanguageExtensions", loop));
+    }
   }
 
   // Parameters.
@@ -546,8 +578,31 @@ result<stack_template> stack_template::bind(const json::object& doc,
     fail(fmt::format("Parameters: [{}] must have values", list));
   }
 
+  // AWS::LanguageExtensions: loops are expanded once the parameters are known (a collection may
+  // be a CommaDelimitedList parameter); everything below works on the processed template.
+  if (t.language_extensions_) {
+    std::set<std::string, std::less<>> declared;
+    if (auto* r = doc.if_contains("Resources"); r && r->is_object()) {
+      for (const auto& kv : r->as_object()) declared.insert(std::string(kv.key()));
+    }
+    const std::map<std::string, bool, std::less<>> no_conditions;
+    auto evaluate = [&](const json::value& v) -> result<json::value> {
+      try {
+        evaluator ev{doc,     t.context_, t.param_values_,           no_conditions, declared,
+                     nullptr, true,       "A Fn::ForEach collection"};
+        return ev.eval(v);
+      } catch (const template_error& e) {
+        return error::invalid_argument(e.what());
+      }
+    };
+    auto expanded = detail::expand_language_extensions(doc, evaluate);
+    if (!expanded) fail(expanded.error().message);
+    t.doc_ = std::move(*expanded);
+  }
+  const json::object& processed = t.doc_;
+
   // Resources (names first: conditions may not refer to them, but must know them).
-  const auto* res = doc.if_contains("Resources");
+  const auto* res = processed.if_contains("Resources");
   if (!res || !res->is_object() || res->as_object().empty()) {
     fail("Template format error: At least one Resources member must be defined.");
   }
@@ -555,7 +610,7 @@ result<stack_template> stack_template::bind(const json::object& doc,
   for (const auto& kv : res->as_object()) resource_names.insert(std::string(kv.key()));
 
   // Conditions, evaluated in dependency order; a cycle is an error.
-  const auto* conds = doc.if_contains("Conditions");
+  const auto* conds = processed.if_contains("Conditions");
   if (conds && !conds->is_object()) fail("Template format error: Conditions must be a map");
   if (conds) {
     std::set<std::string> visiting;
@@ -579,7 +634,8 @@ result<stack_template> stack_template::bind(const json::object& doc,
         }
       };
       deps(*c);
-      evaluator ev{doc, t.context_, t.param_values_, t.conditions_, resource_names, nullptr};
+      evaluator ev{processed,      t.context_, t.param_values_,       t.conditions_,
+                   resource_names, nullptr,    t.language_extensions_};
       auto v = ev.eval(*c);
       t.conditions_[name] = ev.truth(v);
       visiting.erase(name);
@@ -587,8 +643,23 @@ result<stack_template> stack_template::bind(const json::object& doc,
     for (const auto& kv : conds->as_object()) eval_condition(std::string(kv.key()));
   }
 
+  // With AWS::LanguageExtensions, Condition, DependsOn, DeletionPolicy and UpdateReplacePolicy
+  // may be intrinsic functions (e.g. Fn::FindInMap with a DefaultValue of AWS::NoValue); they
+  // are resolved here, before deploy, or the resource has none.
+  auto attribute = [&](const json::object& r, std::string_view name) -> std::optional<json::value> {
+    const auto* v = r.if_contains(name);
+    if (!v) return std::nullopt;
+    if (!t.language_extensions_ || !v->is_object()) return *v;
+    evaluator ev{processed, t.context_, t.param_values_,       t.conditions_, resource_names,
+                 nullptr,   true,       "A resource attribute"};
+    auto e = ev.eval(*v);
+    if (is_no_value(e)) return std::nullopt;
+    return e;
+  };
+
   // Resource declarations and their dependencies.
   std::set<std::string, std::less<>> active;
+  std::map<std::string, std::size_t> declared_at;  // template order: the tie-break below
   for (const auto& kv : res->as_object()) {
     std::string id(kv.key());
     if (!kv.value().is_object())
@@ -601,7 +672,8 @@ result<stack_template> stack_template::bind(const json::object& doc,
                       "a Type member.",
                       id));
     }
-    if (auto* c = r.if_contains("Condition")) {
+    declared_at[id] = declared_at.size();
+    if (auto c = attribute(r, "Condition")) {
       if (!c->is_string() || !t.conditions_.contains(c->as_string())) {
         fail(fmt::format(
             "Template format error: Unresolved dependencies [{}] in Resources/{}/Condition",
@@ -617,10 +689,10 @@ result<stack_template> stack_template::bind(const json::object& doc,
     d.logical_id = id;
     d.type = r.at("Type").as_string();
     if (auto* p = r.if_contains("Properties")) d.properties = *p;
-    if (auto* dp = r.if_contains("DeletionPolicy"); dp && dp->is_string())
+    if (auto dp = attribute(r, "DeletionPolicy"); dp && dp->is_string())
       d.deletion_policy = dp->as_string();
     std::set<std::string> deps;
-    if (auto* dep = r.if_contains("DependsOn")) {
+    if (auto dep = attribute(r, "DependsOn")) {
       json::array list = dep->is_array() ? dep->as_array() : json::array{*dep};
       for (const auto& e : list) {
         if (!e.is_string() || !resource_names.contains(e.as_string())) {
@@ -647,7 +719,8 @@ result<stack_template> stack_template::bind(const json::object& doc,
     t.resources_.emplace(id, std::move(d));
   }
 
-  // Kahn's algorithm; ready resources are taken in name order so the plan is deterministic.
+  // Kahn's algorithm; ready resources are taken in template order (for a loop, its collection's
+  // order) so the plan is deterministic and follows the author's order where nothing else does.
   std::map<std::string, std::size_t> indegree;
   std::map<std::string, std::vector<std::string>> dependents;
   for (const auto& [id, d] : t.resources_) {
@@ -657,16 +730,16 @@ result<stack_template> stack_template::bind(const json::object& doc,
       dependents[dep].push_back(id);
     }
   }
-  std::set<std::string> ready;
+  std::set<std::pair<std::size_t, std::string>> ready;
   for (const auto& [id, n] : indegree) {
-    if (n == 0) ready.insert(id);
+    if (n == 0) ready.emplace(declared_at[id], id);
   }
   while (!ready.empty()) {
-    auto id = *ready.begin();
+    auto id = ready.begin()->second;
     ready.erase(ready.begin());
     t.order_.push_back(id);
     for (const auto& next : dependents[id]) {
-      if (--indegree[next] == 0) ready.insert(next);
+      if (--indegree[next] == 0) ready.emplace(declared_at[next], next);
     }
   }
   if (t.order_.size() != t.resources_.size()) {
@@ -678,7 +751,7 @@ result<stack_template> stack_template::bind(const json::object& doc,
   }
 
   // Outputs must name known conditions.
-  if (auto* outs = doc.if_contains("Outputs")) {
+  if (auto* outs = processed.if_contains("Outputs")) {
     if (!outs->is_object()) fail("Template format error: Outputs must be a map");
     for (const auto& kv : outs->as_object()) {
       if (!kv.value().is_object() || !kv.value().as_object().contains("Value")) {
@@ -710,7 +783,7 @@ result<json::value> stack_template::resolve(const json::value& v, const resolver
   if (auto* res = doc_.if_contains("Resources"); res && res->is_object()) {
     for (const auto& kv : res->as_object()) names.insert(std::string(kv.key()));
   }
-  evaluator ev{doc_, context_, param_values_, conditions_, names, &r};
+  evaluator ev{doc_, context_, param_values_, conditions_, names, &r, language_extensions_};
   auto out = ev.eval(v);
   if (is_no_value(out)) return json::value(nullptr);
   return out;

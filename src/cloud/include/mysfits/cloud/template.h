@@ -59,6 +59,10 @@ class stack_template {
   // AllowedPattern, Min/MaxLength, Min/MaxValue are checked), evaluates every condition and
   // orders the resources whose condition holds. Errors name the cause as CloudFormation does:
   // "Parameters: [X] must have values", "Circular dependency between resources: [A, B]", …
+  // `Transform: AWS::LanguageExtensions` (the only transform run locally) expands Fn::ForEach in
+  // Conditions, Resources (and their Properties) and Outputs once parameters are bound, and
+  // enables Fn::Length, Fn::ToJsonString and Fn::FindInMap's DefaultValue; resources with no
+  // dependency between them are created in template order (a loop's in its collection's order).
   [[nodiscard]] static result<stack_template> bind(
       const boost::json::object& doc, const std::map<std::string, std::string>& overrides,
       stack_context context);
@@ -71,6 +75,11 @@ class stack_template {
   bool condition(std::string_view name) const;
   const stack_context& context() const { return context_; }
   const std::string& description() const { return description_; }
+  // The template as deployed: with `Transform: AWS::LanguageExtensions`, every Fn::ForEach
+  // expanded (CloudFormation's "Processed" template stage); otherwise the template as written.
+  const boost::json::object& processed_template() const { return doc_; }
+  // Whether the template declares the AWS::LanguageExtensions transform.
+  bool has_language_extensions() const { return language_extensions_; }
 
   // Resolves every intrinsic in a resource's Properties (or in any value) given the resources
   // created so far. AWS::NoValue removes the key or list element that holds it.
@@ -86,6 +95,7 @@ class stack_template {
   boost::json::object doc_;
   stack_context context_;
   std::string description_;
+  bool language_extensions_ = false;
   std::map<std::string, std::string> params_;
   std::map<std::string, boost::json::value> param_values_;  // typed: string or array for lists
   std::map<std::string, bool, std::less<>> conditions_;
