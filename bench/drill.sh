@@ -36,9 +36,14 @@ f = r.get("failover", {}); l = r["loss"]; c = r["convergence"]
 print(f"  splits match: {[s.get('matches') for s in r['splits']]}")
 print(f"  accelerator marked primary unhealthy after {f.get('accelerator_marked_unhealthy_s')} s; "
       f"recovery {f.get('recovery_s')} s; failed {f.get('failed_requests')} of {f.get('requests_after_break')} "
-      f"{f.get('failed_by_status')}; primary answers after failover {f.get('primary_answers_after_failover')}")
+      f"{f.get('failed_by_status')}; primary answers after failover {f.get('primary_answers_after_failover')}; "
+      f"slowest answer {f.get('slowest_answer_after_break_s')} s; resent {f.get('requests_resent')}")
 print(f"  likes acknowledged {l['likes_acknowledged']}: superseded under LWW {l['superseded_under_lww']}, "
-      f"unexplained {l['unexplained_loss']}, extra {l['counted_more_than_acknowledged']}")
+      f"unexplained {l['unexplained_loss']}, overwritten by late duplicates "
+      f"{l.get('overwritten_by_late_duplicates')}, extra {l['counted_more_than_acknowledged']} "
+      f"(duplicates {l.get('duplicates')} of {l.get('likes_resent')} resent, "
+      f"{l.get('unacknowledged_but_applied')} applied without an answer, "
+      f"{l.get('unexplained_extra')} unexplained)")
 print(f"  regions agree: {c['regions_agree']} after {c.get('time_to_agree_s')} s; "
       f"heal: {r.get('heal', {}).get('primary_healthy_again_s')} s")
 PY

@@ -602,12 +602,14 @@ result<json::object> drill_run::run() {
     // client's timeout) must be counted with their outcome, not left out.
     load_->stop();
     auto recs = load_->records();
-    double last_fail = -1, last_primary = -1;
-    int failed = 0, after = 0, primary_after_failover = 0;
+    double last_fail = -1, last_primary = -1, slowest = 0;
+    int failed = 0, after = 0, primary_after_failover = 0, resent_after = 0;
     std::map<unsigned, int> failed_by_status;
     for (const auto& r : recs) {
       if (r.done < t_break_) continue;
       ++after;
+      slowest = std::max(slowest, r.done - r.sent);
+      if (r.resent) ++resent_after;
       if (!is_ok(r)) {
         ++failed;
         ++failed_by_status[r.status];
@@ -633,6 +635,11 @@ result<json::object> drill_run::run() {
         last_fail >= 0 ? json::value(round3(last_fail - t_break_)) : json::value(0.0);
     failover["recovered"] = !failing_at_end;
     failover["requests_after_break"] = after;
+    // What a frozen region costs the clients that were not failed: the longest wait of a
+    // request answered after the break, and how many the accelerator sent on to the other
+    // region after the first may have received them (X-Edge-Resent).
+    failover["slowest_answer_after_break_s"] = round3(slowest);
+    failover["requests_resent"] = resent_after;
     failover["failed_requests"] = failed;
     json::object fbs;
     for (const auto& [st, n] : failed_by_status)
@@ -653,8 +660,8 @@ result<json::object> drill_run::run() {
   report["load_seconds"] = round3(load_end);
 
   // Acknowledged likes per mysfit, and which regions acknowledged them when.
-  std::map<std::string, long long> acked;
-  long long acked_total = 0;
+  std::map<std::string, long long> acked, resent_likes, unacked_likes;
+  long long acked_total = 0, resent_total = 0, unacked_total = 0;
   json::object acked_by_region;
   std::map<std::string, long long> acked_region_count;
   for (const auto& r : recs) {
@@ -662,6 +669,13 @@ result<json::object> drill_run::run() {
       ++acked[ids_[static_cast<std::size_t>(r.mysfit)]];
       ++acked_total;
       ++acked_region_count[r.region.empty() ? "?" : r.region];
+      if (r.resent) {
+        ++resent_likes[ids_[static_cast<std::size_t>(r.mysfit)]];
+        ++resent_total;
+      }
+    } else if (r.like) {
+      ++unacked_likes[ids_[static_cast<std::size_t>(r.mysfit)]];
+      ++unacked_total;
     }
   }
   for (const auto& [g, n] : acked_region_count) acked_by_region[g] = n;
@@ -762,6 +776,7 @@ result<json::object> drill_run::run() {
   // is superseded under last-writer-wins; any other shortfall is unexplained.
   const std::string judged = final_likes.count(secondary_) ? secondary_ : std::string();
   long long superseded = 0, unexplained = 0, extra = 0;
+  long long duplicates = 0, applied_unacked = 0, unexplained_extra = 0, overwritten_late = 0;
   json::object per_mysfit;
   if (!judged.empty()) {
     const double window = std::chrono::duration<double>(o_.lww_window).count();
@@ -774,7 +789,16 @@ result<json::object> drill_run::run() {
       long long expected = survivor_base[id] + acked[id];
       long long have = final_likes[judged].count(id) ? final_likes[judged].at(id) : 0;
       long long lost = std::max(0LL, expected - have);
-      extra += std::max(0LL, have - expected);
+      // More than expected: a like counted twice (acknowledged after the accelerator resent it
+      // to the other region while the first may have applied it, e.g. a frozen region that
+      // thawed), or a like that got no answer but was applied; anything else is unexplained.
+      const long long over = std::max(0LL, have - expected);
+      const long long dup = std::min(over, resent_likes[id]);
+      const long long unacked_applied = std::min(over - dup, unacked_likes[id]);
+      extra += over;
+      duplicates += dup;
+      applied_unacked += unacked_applied;
+      unexplained_extra += over - dup - unacked_applied;
       auto& times = ack_times[id];
       std::sort(times.begin(), times.end());
       long long concurrent = 0;
@@ -791,24 +815,40 @@ result<json::object> drill_run::run() {
       }
       // Last-writer-wins only explains a shortfall once the regions converged (the winner's
       // value reached every replica); without convergence nothing is credited to it.
-      long long sup = agreed_at >= 0 ? std::min(lost, concurrent) : 0;
+      // A like the accelerator resent may also be applied late by the region it first went to
+      // (a frozen region when it thaws), on its stale copy of the item: under last-writer-wins
+      // that late write replaces the count, losing the likes the other region acknowledged in
+      // between. A shortfall of a mysfit with resent likes is reported as such.
+      const long long late = agreed_at >= 0 && resent_likes[id] > 0 ? lost : 0;
+      overwritten_late += late;
+      long long sup = agreed_at >= 0 ? std::min(lost - late, concurrent) : 0;
       superseded += sup;
-      unexplained += lost - sup;
+      unexplained += lost - late - sup;
       per_mysfit[id] = json::object{{"acknowledged", acked[id]},
                                     {"before", survivor_base[id]},
                                     {"final", have},
                                     {"lost", lost},
                                     {"concurrent_likes", concurrent},
                                     {"superseded_lww", sup},
-                                    {"unexplained", lost - sup}};
+                                    {"overwritten_by_late_duplicate", late},
+                                    {"unexplained", lost - late - sup},
+                                    {"resent", resent_likes[id]},
+                                    {"unacknowledged", unacked_likes[id]},
+                                    {"counted_twice", dup}};
     }
   }
   json::object loss;
   loss["judged_in_region"] = judged;
   loss["likes_acknowledged"] = acked_total;
   loss["superseded_under_lww"] = superseded;
+  loss["overwritten_by_late_duplicates"] = overwritten_late;
   loss["unexplained_loss"] = unexplained;
   loss["counted_more_than_acknowledged"] = extra;
+  loss["likes_resent"] = resent_total;
+  loss["likes_unacknowledged"] = unacked_total;
+  loss["duplicates"] = duplicates;
+  loss["unacknowledged_but_applied"] = applied_unacked;
+  loss["unexplained_extra"] = unexplained_extra;
   loss["lww_window_s"] = std::chrono::duration<double>(o_.lww_window).count();
   loss["per_mysfit"] = per_mysfit;
   if (agreed_at < 0 && unexplained > 0) {

@@ -142,6 +142,7 @@ result<http_reply> http_connection::request(const std::string& method, const std
   reply.status = res.result_int();
   reply.body = std::move(res.body());
   if (auto it = res.find("X-Mysfits-Region"); it != res.end()) reply.region = it->value();
+  if (auto it = res.find("X-Edge-Resent"); it != res.end()) reply.resent = it->value();
   if (!res.keep_alive()) close();
   return reply;
 }

@@ -26,6 +26,8 @@ struct http_reply {
   unsigned status = 0;
   std::string body;
   std::string region;  // X-Mysfits-Region, if any
+  std::string resent;  // X-Edge-Resent, if any: a proxy sent it on after another target may
+                       // have received it (a possible duplicate)
 };
 
 using header_list = std::vector<std::pair<std::string, std::string>>;

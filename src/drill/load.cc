@@ -73,6 +73,7 @@ void load_generator::run_worker(int index) {
     if (r) {
       rec.status = r->status;
       rec.region = r->region;
+      rec.resent = !r->resent.empty();
       if (rec.like && r->status == 200) {
         boost::system::error_code ec;
         auto v = boost::json::parse(r->body, ec);

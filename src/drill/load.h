@@ -24,6 +24,8 @@ struct request_record {
   std::string region;          // X-Mysfits-Region of the answer
   int mysfit = -1;             // index into the ids (likes)
   long long likes_after = -1;  // the count the like's answer reported
+  bool resent = false;         // X-Edge-Resent: the accelerator (or a load balancer) sent it on
+                               // after a target that may have acted on it failed to answer
 };
 
 struct load_options {

@@ -84,6 +84,9 @@ std::string format_report(const json::object& r) {
          (at(o, "failed_by_status") ? json::serialize(*at(o, "failed_by_status")) : ""));
     line("  primary answers after failover                " +
          num(at(o, "primary_answers_after_failover")));
+    line("  slowest answer after the break                " +
+         num(at(o, "slowest_answer_after_break_s"), " s"));
+    line("  requests resent to the other region           " + num(at(o, "requests_resent")));
     line("  acknowledged likes missing in the survivor    " +
          num(at(o, "likes_missing_in_survivor_after_recovery")));
   }
@@ -109,6 +112,21 @@ std::string format_report(const json::object& r) {
                     num(at(o, "likes_acknowledged")), num(at(o, "judged_in_region")),
                     num(at(o, "superseded_under_lww")), num(at(o, "unexplained_loss")),
                     num(at(o, "counted_more_than_acknowledged"))));
+    if (const auto* late = at(o, "overwritten_by_late_duplicates");
+        late && late->to_number<double>() > 0) {
+      line(
+          fmt::format("  {} lost where a resent like was applied late on a stale copy "
+                      "(last-writer-wins; conflict-free likes prevent it)",
+                      num(late)));
+    }
+    if (at(o, "duplicates")) {
+      line(
+          fmt::format("  of those: {} duplicates (of {} likes resent to the other region), {} "
+                      "applied without an answer (of {} unanswered), {} unexplained",
+                      num(at(o, "duplicates")), num(at(o, "likes_resent")),
+                      num(at(o, "unacknowledged_but_applied")), num(at(o, "likes_unacknowledged")),
+                      num(at(o, "unexplained_extra"))));
+    }
   }
   if (const auto* n = at(r, "notes"); n && n->is_array()) {
     for (const auto& x : n->get_array()) line("Note: " + num(&x));

@@ -107,8 +107,10 @@ struct proxy::impl : control_plane {
     if (ec || results.empty()) {
       return error::invalid_argument("cannot resolve target " + t.id() + ": " + ec.message());
     }
-    return std::make_shared<endpoint>(t, results.begin()->endpoint(), g.health_check(), g.name(),
-                                      workers.size());
+    auto e = std::make_shared<endpoint>(t, results.begin()->endpoint(), g.health_check(), g.name(),
+                                        workers.size());
+    e->set_first_byte_timeout(g.first_byte_timeout());
+    return e;
   }
 
   result<void> add_target(group& g, const target_config& t) {
@@ -298,8 +300,13 @@ struct proxy::impl : control_plane {
         so, [this](http::request& req) { return handle_control_request(*this, req); });
     if (auto r = control->start(); !r) return r;
 
-    const auto tick = deadline_tick(std::min(
-        {opts.idle_timeout, opts.request_timeout, opts.connect_timeout, opts.upstream_timeout}));
+    auto shortest = std::min(
+        {opts.idle_timeout, opts.request_timeout, opts.connect_timeout, opts.upstream_timeout});
+    for (const auto& g : endpoint_groups) {
+      if (g->first_byte_timeout().count() > 0)
+        shortest = std::min(shortest, g->first_byte_timeout());
+    }
+    const auto tick = deadline_tick(shortest);
     for (auto& w : workers) {
       asio::co_spawn(w->io, run_deadline_ticker(w->deadlines, tick), asio::detached);
       guards.emplace_back(w->io.get_executor());

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""ctest drill_kill (issue 7): a small two-region system (two_regions.py, no `mysfits up`), then
-`mysfits drill --break kill` at a small scale, and the drill's invariants:
+"""ctest drill_kill and drill_cut (issue 7): a small two-region system (two_regions.py, no
+`mysfits up`), then `mysfits drill --break kill` (or `--break cut`: the primary's processes
+frozen with SIGSTOP) at a small scale, and the drill's invariants:
   - each traffic split is what the client and the accelerator's metrics observed;
   - the dead region is unused once the accelerator marked it unhealthy;
   - in HTTP-aware mode, zero failed requests;
   - no unexplained loss of acknowledged likes (only likes superseded under last-writer-wins);
+  - likes counted more than acknowledged only as reported duplicates (likes the accelerator
+    resent to the other region after the first may have applied them) or unanswered likes;
+  - with cut: the requests the frozen region held were resent (the first-byte timeout), so
+    still no failed request;
   - the regions agree again after healing.
 The last two need replicated tables (global tables); every check is reported, and the test fails
 if any fails. Bounded: the drill runs about 40 s; everything started is stopped."""
@@ -22,8 +27,9 @@ def main():
     add_binary_args(parser)
     parser.add_argument("--mysfits", required=True)
     parser.add_argument("--rate", default="40")
+    parser.add_argument("--break", dest="how", default="kill", choices=["kill", "cut"])
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix="mysfits-drill-kill-")
+    work = tempfile.mkdtemp(prefix=f"mysfits-drill-{args.how}-")
     system = System(binaries(args), work)
     failures = []
 
@@ -37,7 +43,7 @@ def main():
         print(f"system: {path} (replicated tables: {system.replication})", flush=True)
         r = subprocess.run([args.mysfits, "--state-dir", work, "drill", "--system", path,
                             "--rate", args.rate, "--mix", "likes=0.5", "--connections", "4",
-                            "--duration", "2s", "--break", "kill", "--converge-timeout", "20s",
+                            "--duration", "2s", "--break", args.how, "--converge-timeout", "20s",
                             "--counter-merge", "on", "--json"], capture_output=True, text=True, timeout=150)
         sys.stderr.write(r.stderr)
         check(r.returncode == 0, f"mysfits drill exits 0 (got {r.returncode})")
@@ -61,6 +67,10 @@ def main():
               f"HTTP-aware mode: zero failed requests (got {f['failed_requests']} "
               f"{f['failed_by_status']})")
         check(f["recovered"] is True, f"recovered (recovery {f['recovery_s']} s)")
+        if args.how == "cut":
+            check(f["requests_resent"] > 0,
+                  f"requests held by the frozen region resent to the other "
+                  f"({f['requests_resent']}; slowest answer {f['slowest_answer_after_break_s']} s)")
         check(report["heal"].get("primary_healthy_again_s") is not None,
               f"healed: primary healthy again after {report['heal'].get('primary_healthy_again_s')} s")
         loss = report["loss"]
@@ -73,6 +83,14 @@ def main():
         check(report.get("counter_merge") == "on", "conflict-free likes switched on")
         check(loss["superseded_under_lww"] == 0,
               f"no like superseded with conflict-free likes on (got {loss['superseded_under_lww']})")
+        check(loss["overwritten_by_late_duplicates"] == 0,
+              f"no like lost to a late duplicate with conflict-free likes on "
+              f"(got {loss['overwritten_by_late_duplicates']})")
+        check(loss["unexplained_extra"] == 0,
+              f"likes counted more than acknowledged are all reported duplicates or unanswered "
+              f"(extra {loss['counted_more_than_acknowledged']}: duplicates {loss['duplicates']} of "
+              f"{loss['likes_resent']} resent, {loss['unacknowledged_but_applied']} unanswered, "
+              f"{loss['unexplained_extra']} unexplained)")
         conv = report["convergence"]
         check(conv["regions_agree"] is True,
               f"regions agree after heal ({conv.get('time_to_agree_s')} s)")

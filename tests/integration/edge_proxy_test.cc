@@ -140,6 +140,40 @@ TEST(EdgeLoadBalancer, Answers503WhenGroupHasNoHealthyTarget) {
   EXPECT_EQ(served_by(c.get("/")), "core");
 }
 
+// A region scaled to zero (desired count 0): its load balancer has no target left and answers
+// its own 503 marked X-Edge-Error; the accelerator in front sends any request — a plain POST
+// included, since no application saw it — to the other region instead, and says no resend.
+TEST(EdgeLoadBalancer, AcceleratorRetriesALoadBalancerWithNoTarget) {
+  upstream core("core"), like("like"), east("east");
+  proxy lb(load_balancer_options({core.port()}, {like.port()}));
+  ASSERT_TRUE(lb.start());
+  ASSERT_TRUE(control_request(control_url(lb), "DELETE", "/groups/like/targets/" + like.id()));
+  ASSERT_TRUE(
+      eventually([&] { return target_health(lb.control_port(), "like", like.id()).empty(); }));
+
+  bhttp::request<bhttp::string_body> post{bhttp::verb::post, "/mysfits/1/like", 11};
+  post.set(bhttp::field::host, "edge.test");
+  post.body() = "{}";
+  post.prepare_payload();
+  auto direct = client(lb.ports()[0]).send(post);
+  ASSERT_TRUE(direct);
+  EXPECT_EQ(direct->result_int(), 503);
+  EXPECT_EQ((*direct)["X-Edge-Error"], "no-healthy-target");
+
+  // The load balancer's own health check path still answers (core is up), so the accelerator
+  // keeps it in rotation: only the marked 503 makes it go elsewhere.
+  proxy acc(accelerator_options(
+      {region("us-west-2", 100, {lb.ports()[0]}), region("us-east-1", 100, {east.port()})}));
+  ASSERT_TRUE(acc.start());
+  auto through = client(acc.ports()[0]).send(post);
+  ASSERT_TRUE(through);
+  EXPECT_EQ(through->result_int(), 200);
+  EXPECT_EQ((*through)["X-Upstream"], "east");
+  EXPECT_EQ((*through)["X-Edge-Resent"], "");
+  EXPECT_EQ(served_by(client(acc.ports()[0]).get("/")), "core");  // the region still serves core
+  EXPECT_EQ(like.hits(), 0);
+}
+
 // Deregistering a target drains it: new requests stop at once, it shows as draining, and it is
 // gone from the group after the deregistration delay; registering adds it back.
 TEST(EdgeLoadBalancer, DeregisterDrainsThenRemovesTarget) {

@@ -13,11 +13,22 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-upstream::upstream(std::string name) : name_(std::move(name)) {
+upstream::upstream(std::string name, int slow_ms) : name_(std::move(name)), slow_ms_(slow_ms) {
   http::server_options o;
-  o.threads = 2;
+  o.threads = 4;
   o.drain_timeout = std::chrono::seconds(2);
   server_ = std::make_unique<http::server>(o, [this](http::request& req) {
+    {
+      // Frozen: every handler thread blocks here, so nothing is answered until thawed.
+      std::unique_lock lock(freeze_mu_);
+      if (frozen_) {
+        if (req.target() != "/health") ++held_;
+        thawed_.wait(lock, [this] { return !frozen_; });
+      }
+    }
+    if (slow_ms_ > 0 && req.target().starts_with("/slow")) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms_));
+    }
     http::response res{bhttp::status::ok, req.version()};
     if (req.target() == "/health") {
       if (!healthy_) res.result(bhttp::status::service_unavailable);
@@ -34,6 +45,24 @@ upstream::upstream(std::string name) : name_(std::move(name)) {
   auto r = server_->start();
   if (!r) throw std::runtime_error(r.error().message);
   port_ = server_->port();
+}
+
+upstream::~upstream() {
+  thaw();
+  server_->stop();
+}
+
+void upstream::freeze() {
+  std::lock_guard lock(freeze_mu_);
+  frozen_ = true;
+}
+
+void upstream::thaw() {
+  {
+    std::lock_guard lock(freeze_mu_);
+    frozen_ = false;
+  }
+  thawed_.notify_all();
 }
 
 raw_upstream::raw_upstream(behaviour b) : b_(b), acceptor_(io_) {

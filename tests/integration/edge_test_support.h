@@ -7,7 +7,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -20,11 +22,19 @@ namespace mysfits::edge::testing {
 namespace bhttp = boost::beast::http;
 using response = bhttp::response<bhttp::string_body>;
 
-// An HTTP upstream that answers every path with its name; /health answers 200 or 503.
+// An HTTP upstream that answers every path with its name; /health answers 200 or 503. Paths
+// starting with /slow are answered after slow_ms. freeze() makes it a frozen process: its
+// connections are accepted (by the kernel) and nothing is answered, health checks included,
+// until thaw() (or its end), when what it held is answered late.
 class upstream {
  public:
-  explicit upstream(std::string name);
+  explicit upstream(std::string name, int slow_ms = 0);
+  ~upstream();
   std::uint16_t port() const { return port_; }
+  void freeze();
+  void thaw();
+  // Requests (not health checks) that arrived while it was frozen.
+  int held() const { return held_; }
   std::string id() const { return "127.0.0.1:" + std::to_string(port_); }
   void set_healthy(bool h) { healthy_ = h; }
   int hits() const { return hits_; }
@@ -32,8 +42,13 @@ class upstream {
 
  private:
   std::string name_;
+  int slow_ms_;
   std::atomic<bool> healthy_{true};
   std::atomic<int> hits_{0};
+  std::atomic<int> held_{0};
+  std::mutex freeze_mu_;
+  std::condition_variable thawed_;
+  bool frozen_ = false;
   std::unique_ptr<http::server> server_;
   std::uint16_t port_ = 0;
 };

@@ -1,6 +1,8 @@
 // endpoint: stats registration and the registry of pass-through connections.
 #include "balance/endpoint.h"
 
+#include <spdlog/spdlog.h>
+
 namespace mysfits::edge {
 
 endpoint::endpoint(const target_config& cfg, boost::asio::ip::tcp::endpoint address,
@@ -24,6 +26,31 @@ endpoint::endpoint(const target_config& cfg, boost::asio::ip::tcp::endpoint addr
         &reg.get_counter("edge_health_transitions_total", "Health state changes of an endpoint",
                          {{"group", group_}, {"endpoint", id_}, {"to", states[i]}});
   }
+  first_byte_timeouts_ = &reg.get_counter(
+      "edge_first_byte_timeouts_total",
+      "Requests given up on an endpoint that sent no response byte within the first-byte timeout",
+      {{"group", group_}, {"endpoint", id_}});
+  passive_ejections_ = &reg.get_counter(
+      "edge_passive_ejections_total",
+      "Times an endpoint was taken out of rotation by passive health (a request timed out and "
+      "nothing came back from it since)",
+      {{"group", group_}, {"endpoint", id_}});
+}
+
+bool endpoint::first_byte_timed_out(clock::time_point sent) {
+  first_byte_timeouts_->inc();
+  if (last_response_.load(std::memory_order_relaxed) >= sent.time_since_epoch().count()) {
+    return false;  // it still answers others: this request was slow, the endpoint is not dead
+  }
+  const auto before = health_.state();
+  if (!health_.mark_unhealthy_passively()) return false;
+  passive_ejections_->inc();
+  count_health_transition(health_state::unhealthy);
+  spdlog::info(
+      "edge: health transition group={} target={} {} -> unhealthy (passive: no response byte "
+      "within {} ms and none from it since the request was sent)",
+      group_, id_, to_string(before), first_byte_timeout_.count());
+  return true;
 }
 
 void endpoint::count_response(unsigned status) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,6 +48,22 @@ class endpoint {
   void close_tracked_connections();
   std::size_t tracked_connections() const;
 
+  // HTTP mode: how long a request may wait for the first response byte from this endpoint
+  // (its endpoint group's FirstByteTimeoutSeconds); zero: no such limit.
+  std::chrono::milliseconds first_byte_timeout() const { return first_byte_timeout_; }
+  void set_first_byte_timeout(std::chrono::milliseconds t) { first_byte_timeout_ = t; }
+
+  // Passive health. note_response() records that a response came back (only kept where a
+  // first-byte timeout is set). first_byte_timed_out() counts a request that got no response
+  // byte in time and, if no response at all came back from the endpoint since that request was
+  // sent (a frozen or cut-off endpoint, not a merely slow request), takes the endpoint out of
+  // rotation at once (one log line, a health transition); true if it did.
+  using clock = std::chrono::steady_clock;
+  void note_response(clock::time_point t) {
+    last_response_.store(t.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  bool first_byte_timed_out(clock::time_point sent);
+
   // Stats (STYLE.md §6.10): requests by status class, health transitions.
   void count_response(unsigned status);
   void count_health_transition(health_state to);
@@ -64,6 +81,10 @@ class endpoint {
   upstream_pool pool_;
   std::array<metrics::counter*, 6> by_class_{};  // 1xx..5xx, [0] = other
   std::array<metrics::counter*, 3> transitions_{};
+  std::chrono::milliseconds first_byte_timeout_{0};
+  std::atomic<clock::rep> last_response_{0};
+  metrics::counter* first_byte_timeouts_;
+  metrics::counter* passive_ejections_;
 
   mutable std::mutex conns_mu_;
   std::map<std::uint64_t, std::function<void()>> conns_;

@@ -23,6 +23,7 @@ double unit(std::uint64_t x) { return (static_cast<double>(x >> 11) + 0.5) * 0x1
 endpoint_group::endpoint_group(const endpoint_group_config& cfg)
     : group(cfg.region, cfg.health, cfg.deregistration_delay),
       dial_(cfg.traffic_dial),
+      first_byte_timeout_(first_byte_timeout_or_default(cfg)),
       latency_(&metrics::default_registry().get_histogram(
           "edge_request_duration_seconds", "Time from request read to response written, per group",
           {{"group", cfg.region}})) {}

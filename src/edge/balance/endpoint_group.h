@@ -25,6 +25,7 @@ class endpoint_group : public group {
   double traffic_dial() const { return dial_.load(std::memory_order_relaxed); }
   void set_traffic_dial(double percent) { dial_.store(percent, std::memory_order_relaxed); }
   metrics::histogram& latency() { return *latency_; }
+  std::chrono::milliseconds first_byte_timeout() const override { return first_byte_timeout_; }
 
   // The member with the highest weighted rendezvous score for `draw` among those that are
   // routable (or all, when `ignore_health`), not draining, weight > 0 and not excluded.
@@ -34,6 +35,7 @@ class endpoint_group : public group {
 
  private:
   std::atomic<double> dial_;
+  std::chrono::milliseconds first_byte_timeout_;
   metrics::histogram* latency_;
 };
 

@@ -47,6 +47,9 @@ class group {
   const std::string& name() const { return name_; }
   const health_check_config& health_check() const { return health_; }
   std::chrono::milliseconds deregistration_delay() const { return deregistration_delay_; }
+  // HTTP mode: the longest wait for a member's first response byte (zero: none; endpoint
+  // groups only).
+  virtual std::chrono::milliseconds first_byte_timeout() const { return {}; }
 
   std::shared_ptr<const endpoint_list> members() const {
     std::lock_guard lock(mu_);

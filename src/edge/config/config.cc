@@ -2,6 +2,7 @@
 // Every error names the offending field by its path, e.g. "TargetGroups[0].Targets[1].Port".
 #include "mysfits/edge/config.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
@@ -85,8 +86,13 @@ std::chrono::milliseconds get_seconds(const json::value& v, const std::string& p
                                       double hi) {
   double d = get_number(v, path);
   if (!(d >= lo && d <= hi)) {
-    fail(path, "must be " + json::serialize(json::value(lo)) + ".." +
-                   json::serialize(json::value(hi)) + " seconds");
+    // Plain numbers ("0.05..300"), not JSON's exponent form ("5E-2..3E2").
+    auto text = [](double x) {
+      char buf[32];
+      auto r = std::to_chars(buf, buf + sizeof buf, x);
+      return std::string(buf, r.ptr);
+    };
+    fail(path, "must be " + text(lo) + ".." + text(hi) + " seconds");
   }
   return std::chrono::milliseconds(static_cast<long>(std::llround(d * 1000)));
 }
@@ -369,11 +375,11 @@ load_balancer_config parse_load_balancer(const json::object& o) {
 
 endpoint_group_config parse_endpoint_group(const json::value& v, const std::string& path) {
   const auto& o = as_object(v, path);
-  reject_unknown(
-      o, path,
-      {"EndpointGroupRegion", "TrafficDialPercentage", "HealthCheckIntervalSeconds",
-       "HealthCheckPath", "HealthCheckPort", "HealthCheckProtocol", "ThresholdCount",
-       "EndpointConfigurations", "ListenerArn", "PortOverrides", "DeregistrationDelaySeconds"});
+  reject_unknown(o, path,
+                 {"EndpointGroupRegion", "TrafficDialPercentage", "HealthCheckIntervalSeconds",
+                  "HealthCheckPath", "HealthCheckPort", "HealthCheckProtocol", "ThresholdCount",
+                  "EndpointConfigurations", "ListenerArn", "PortOverrides",
+                  "DeregistrationDelaySeconds", "FirstByteTimeoutSeconds"});
   endpoint_group_config g;
   // Global Accelerator's defaults: 30 s interval, 3 checks, TCP unless a path is given.
   g.health.interval = std::chrono::seconds(30);
@@ -403,6 +409,13 @@ endpoint_group_config parse_endpoint_group(const json::value& v, const std::stri
   }
   if (const auto* d = find(o, "DeregistrationDelaySeconds")) {
     g.deregistration_delay = get_seconds(*d, join(path, "DeregistrationDelaySeconds"), 0, 3600);
+  }
+  if (const auto* f = find(o, "FirstByteTimeoutSeconds")) {
+    g.first_byte_timeout = get_seconds(*f, join(path, "FirstByteTimeoutSeconds"), 0, 3600);
+    if (g.first_byte_timeout->count() > 0 &&
+        *g.first_byte_timeout < std::chrono::milliseconds(10)) {
+      fail(join(path, "FirstByteTimeoutSeconds"), "must be 0 (off) or at least 0.01");
+    }
   }
   if (const auto* es = find(o, "EndpointConfigurations")) {
     const auto epath = join(path, "EndpointConfigurations");
@@ -535,6 +548,13 @@ result<target_config> parse_target_id(std::string_view id) {
   t.host = std::string(id.substr(0, colon));
   t.port = static_cast<std::uint16_t>(port);
   return t;
+}
+
+std::chrono::milliseconds first_byte_timeout_or_default(const endpoint_group_config& g) {
+  if (g.first_byte_timeout) return *g.first_byte_timeout;
+  return std::max<std::chrono::milliseconds>(
+      g.health.interval * std::max(1, g.health.unhealthy_threshold),
+      std::chrono::milliseconds(500));
 }
 
 result<config> parse_config(std::string_view json_text) {

@@ -27,6 +27,11 @@ class host_health {
   // Traffic may go to it: healthy, or not yet checked.
   bool is_routable() const noexcept { return state() != health_state::unhealthy; }
   bool is_healthy() const noexcept { return state() == health_state::healthy; }
+  // Passive health: a request to the target timed out with nothing else answered since it was
+  // sent, so it leaves rotation now instead of after the active check's threshold. True if
+  // this call made it unhealthy (it was not already). Any thread; the active check then needs
+  // the healthy threshold of successes in a row to bring it back.
+  bool mark_unhealthy_passively() noexcept;
   // Forces a state (tests and the control API).
   void set_state_for_test(health_state s) noexcept { state_.store(s); }
 
@@ -36,6 +41,7 @@ class host_health {
   int successes_ = 0;
   int failures_ = 0;
   std::atomic<health_state> state_{health_state::initial};
+  std::atomic<bool> restart_count_{false};  // set by mark_unhealthy_passively, read by record
 };
 
 }  // namespace mysfits::edge

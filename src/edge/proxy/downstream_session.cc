@@ -125,6 +125,17 @@ beast::error_code at_eof(Parser& p) {
 
 constexpr std::size_t read_chunk = 65536;
 
+// The field an edge adds to its own 503 when it had no target to send a request to: whoever is
+// in front of it (the accelerator in front of a region's load balancer) knows that no
+// application saw the request, so it may go to another endpoint whatever its method.
+constexpr std::string_view unrouted_field = "X-Edge-Error: no-healthy-target\r\n";
+
+bool is_unrouted_response(unsigned status, std::string_view head) {
+  if (status != 503) return false;
+  const auto at = head.find(unrouted_field);
+  return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
+}
+
 }  // namespace
 
 // One coroutine per client connection, with the forwarding of each request (routing, retries,
@@ -242,6 +253,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     unsigned fail_status = 503;
     std::string fail_message;  // built only when something fails
     bool routed_once = false;
+    // Why the request went on to another target after one that may have received it (a
+    // possible duplicate, told to the client in X-Edge-Resent); null if it did not.
+    const char* resent = nullptr;
     for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
       auto rr = w.route.route(path, w.draw(client_hash), tried);
       if (!rr.target) {
@@ -288,8 +302,13 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           conn->socket.non_blocking(true, ignored);
         }
 
+        // Until the first response byte, the group's first-byte timeout (if shorter) applies;
+        // the whole response must come within the upstream timeout.
         deadline udl(w.deadlines, conn->socket);
-        udl.expires_after(o.upstream_timeout);
+        const auto first_byte = target.first_byte_timeout();
+        bool awaiting_first_byte = first_byte.count() > 0 && first_byte < o.upstream_timeout;
+        const auto sent_at = clock::now();
+        udl.expires_at(sent_at + (awaiting_first_byte ? first_byte : o.upstream_timeout));
         std::string_view head = up_head, body = up_body;
         if (!send_now(conn->socket, head, body, ec) && !ec) {
           ec = co_await send_rest(conn->socket, head, body);
@@ -308,8 +327,24 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             break;
           }
           conn->buffer.commit(n);
+          if (awaiting_first_byte) {
+            awaiting_first_byte = false;
+            target.note_response(clock::now());  // it answers: passive health keeps it
+            udl.expires_at(sent_at + o.upstream_timeout);
+          }
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
+        if (!ec && is_unrouted_response(rp.status(), res_head)) {
+          // The target is an edge with nothing behind it (a region whose services are scaled
+          // to zero): nothing was processed, so any request may go to another endpoint.
+          target.count_response(503);
+          if (rp.keep_alive() && !target.is_draining()) {
+            target.pool().give(w.index, std::move(conn), 64);
+          }
+          fail_status = 503;
+          fail_message = "no healthy target behind " + target.id();
+          break;
+        }
         if (!ec) {
           answered = true;
           status = rp.status();
@@ -317,6 +352,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           const bool stopping = w.stopping->load(std::memory_order_relaxed);
           keep_alive = client_keep_alive && !stopping;
           rp.finish(keep_alive);
+          if (resent) {
+            res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
+            res_head.insert(res_head.size() - 2, resent);
+            res_head.insert(res_head.size() - 2, "\r\n");
+          }
           if (rp.keep_alive() && !target.is_draining() && !stopping) {
             target.pool().give(w.index, std::move(conn), 64);
           } else {
@@ -326,6 +366,24 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           break;
         }
         const bool nothing_received = !rp.got_some() && conn->buffer.size() == 0;
+        if (ec == beast::error::timeout && awaiting_first_byte && nothing_received) {
+          // No response byte within the first-byte timeout: a frozen or cut-off target (or a
+          // very slow request). This connection is closed (it goes out of scope); passive
+          // health takes the target out of rotation if nothing else came back from it since;
+          // a retryable request goes to another target, though this one may still act on it.
+          target.first_byte_timed_out(sent_at);
+          fail_status = 504;
+          fail_message = "no response byte from " + target.id() + " within " +
+                         std::to_string(first_byte.count()) + " ms";
+          if (retryable) {
+            resent = "first-byte-timeout";
+            spdlog::debug("edge: retrying {} after {}", path, fail_message);
+          } else {
+            target.count_response(504);
+            give_up = true;  // it may still act on it: never send it twice
+          }
+          break;
+        }
         if (ec == beast::error::timeout) {
           target.count_response(504);
           fail_status = 504;
@@ -347,6 +405,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           target.count_response(502);
           give_up = true;
         } else {
+          resent = "connection-lost";  // the target may have acted on it before failing
           spdlog::debug("edge: retrying {} after {}", path, fail_message);
         }
         break;
@@ -359,6 +418,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       status = fail_status;
       keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
       write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
+      if (!routed_once) res_head.insert(res_head.size() - 2, unrouted_field);
     }
     w.in_flight.fetch_sub(1, std::memory_order_relaxed);
 

@@ -137,3 +137,30 @@ TEST(Config, ParsesMatcherListsAndRanges) {
   EXPECT_FALSE(parse_matcher(""));
   EXPECT_FALSE(parse_matcher("99"));
 }
+
+// FirstByteTimeoutSeconds (a mysfits extension) reaches the endpoint group; 0 turns it off; an
+// unset one follows the health check: interval × ThresholdCount, at least 0.5 s.
+TEST(Config, FirstByteTimeout) {
+  using namespace std::chrono_literals;
+  auto r = parse_config(kAccelerator);
+  ASSERT_TRUE(r) << r.error().message;
+  const auto& groups = r->accelerator.groups;
+  EXPECT_FALSE(groups[0].first_byte_timeout);
+  EXPECT_EQ(first_byte_timeout_or_default(groups[0]), 500ms);  // 0.2 s × 2 is below the floor
+  EXPECT_EQ(first_byte_timeout_or_default(groups[1]), 90s);    // GA's 30 s × 3
+  auto with = parse_config(replace(kAccelerator, R"("ThresholdCount": 2,)",
+                                   R"("ThresholdCount": 4, "FirstByteTimeoutSeconds": 0.75,)"));
+  ASSERT_TRUE(with) << with.error().message;
+  EXPECT_EQ(first_byte_timeout_or_default(with->accelerator.groups[0]), 750ms);
+  auto off = parse_config(replace(kAccelerator, R"("ThresholdCount": 2,)",
+                                  R"("ThresholdCount": 2, "FirstByteTimeoutSeconds": 0,)"));
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(first_byte_timeout_or_default(off->accelerator.groups[0]), 0ms);
+  auto interval_only =
+      parse_config(replace(kAccelerator, R"("ThresholdCount": 2,)", R"("ThresholdCount": 3,)"));
+  ASSERT_TRUE(interval_only);
+  EXPECT_EQ(first_byte_timeout_or_default(interval_only->accelerator.groups[0]), 600ms);
+  EXPECT_EQ(error_of(replace(kAccelerator, R"("ThresholdCount": 2,)",
+                             R"("ThresholdCount": 2, "FirstByteTimeoutSeconds": -1,)")),
+            "EndpointGroups[0].FirstByteTimeoutSeconds: must be 0..3600 seconds");
+}

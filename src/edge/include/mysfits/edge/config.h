@@ -83,7 +83,18 @@ struct endpoint_group_config {
   // How long connections to a removed endpoint may finish. Default: 30 s (mysfits extension
   // "DeregistrationDelaySeconds"; GA's own is not configurable).
   std::chrono::milliseconds deregistration_delay{30000};
+  // HTTP mode: how long a forwarded request may wait for the first byte of its response from an
+  // endpoint of this group. Past it the upstream connection is closed, the endpoint is taken
+  // out of rotation at once if nothing else came back from it since the request was sent
+  // (passive health), and a retryable request goes to another endpoint (others get 504).
+  // Mysfits extension "FirstByteTimeoutSeconds"; 0 turns it off (only the proxy's upstream
+  // timeout applies). Unset: first_byte_timeout_or_default().
+  std::optional<std::chrono::milliseconds> first_byte_timeout;
 };
+
+// The group's first-byte timeout: as configured, else HealthCheckIntervalSeconds ×
+// ThresholdCount (the time the active check needs to notice a dead endpoint), at least 0.5 s.
+std::chrono::milliseconds first_byte_timeout_or_default(const endpoint_group_config& g);
 
 struct accelerator_config {
   std::vector<std::uint16_t> ports;  // from Listeners[].PortRanges; 0 picks a free one
