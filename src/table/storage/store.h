@@ -79,6 +79,9 @@ class store {
                                                        const snapshot* snap = nullptr) const;
   // Applies the whole batch or nothing; durable per store_options::sync_writes.
   [[nodiscard]] result<void> write(write_batch& batch);
+  // The same without waiting for the disk (bulk loads such as snapshot pages): the batch
+  // survives kill -9, and the next synced write makes it durable along with itself.
+  [[nodiscard]] result<void> write_unsynced(write_batch& batch);
 
   // Visits keys in [lower, upper) in order (or reverse order); stop by returning false.
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;

@@ -228,14 +228,14 @@ namespace {
 // item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
 void stage_item(write_batch& b, const table_info& t, std::string_view pk,
                 const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
-                std::int64_t& size_delta) {
+                std::int64_t& size_delta, std::string_view raw = {}) {
   std::string key = item_key(t.id, pk);
   if (old_item) {
     count_delta -= 1;
     size_delta -= static_cast<std::int64_t>(item_size(*old_item));
   }
   if (rec) {
-    b.put(key, encode_item_record(*rec));
+    b.put(key, raw.empty() ? encode_item_record(*rec) : std::string(raw));
   } else {
     b.del(key);
   }
@@ -589,6 +589,163 @@ result<void> table_store::scan_item_records(std::uint64_t table_id, std::string_
   if (!r) return r.error();
   if (failure) return *failure;
   return ok();
+}
+
+result<void> table_store::scan_raw_item_records(std::uint64_t table_id, std::string_view after,
+                                                const raw_record_visitor& visit) {
+  std::string lo = items_begin(table_id);
+  if (!after.empty()) {
+    lo.append(after);
+    lo.push_back('\0');
+  }
+  return store_->scan(
+      lo, items_end(table_id), false,
+      [&](std::string_view key, std::string_view value) { return visit(key.substr(9), value); });
+}
+
+result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
+    const std::string& table_name, std::uint64_t table_id, const std::vector<snapshot_item>& items,
+    const snapshot_page_options& o) {
+  auto st = state(table_id);
+  std::shared_lock table_lock(st->writes);
+  auto t = catalog_.find(table_name);
+  if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
+  // The page's key range: (after, through]. Primary keys are prefix-free, so key + '\0' is the
+  // smallest key after it.
+  std::string lo = items_begin(table_id);
+  if (!o.after.empty()) {
+    lo.append(o.after);
+    lo.push_back('\0');
+  }
+  std::string hi = items_end(table_id);
+  if (!o.through.empty()) {
+    hi = item_key(table_id, o.through);
+    hi.push_back('\0');
+  }
+  auto local_range = [&](const std::function<bool(std::string_view, std::string_view)>& visit) {
+    return store_->scan(lo, hi, false, [&](std::string_view key, std::string_view value) {
+      return visit(key.substr(9), value);
+    });
+  };
+  // Lock the page's items and the local ones of its range (found by a first, unlocked scan;
+  // an item written in the range meanwhile has a stripe not held and is left alone below).
+  std::vector<std::mutex*> stripes;
+  for (const auto& it : items) stripes.push_back(&stripe(table_id, it.pk));
+  if (auto r = local_range([&](std::string_view pk, std::string_view) {
+        stripes.push_back(&stripe(table_id, pk));
+        return true;
+      });
+      !r)
+    return r.error();
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (auto* m : stripes) m->lock();
+  struct unlock_all {
+    std::vector<std::mutex*>& ms;
+    ~unlock_all() {
+      for (auto it = ms.rbegin(); it != ms.rend(); ++it) (*it)->unlock();
+    }
+  } unlock_guard{stripes};
+  auto held = [&](std::string_view pk) {
+    return std::binary_search(stripes.begin(), stripes.end(), &stripe(table_id, pk));
+  };
+  // The local versions, now stable for every held item.
+  std::unordered_map<std::string, item_record> local;
+  std::optional<error> failure;
+  if (auto r = local_range([&](std::string_view pk, std::string_view value) {
+        if (!held(pk)) return true;
+        auto rec = decode_item_record(value);
+        if (!rec) {
+          failure = error::corruption("unreadable item in table " + t->name);
+          return false;
+        }
+        local.emplace(std::string(pk), std::move(*rec));
+        return true;
+      });
+      !r)
+    return r.error();
+  if (failure) return *failure;
+
+  snapshot_page_stats stats;
+  write_batch b;
+  std::int64_t count_delta = 0;
+  std::int64_t size_delta = 0;
+  std::set<std::string_view> in_page;
+  for (const auto& it : items) {
+    const item_record& in = it.record;
+    if (!in.item.contains(t->keys.hash_name) ||
+        (t->keys.range_name && !in.item.contains(*t->keys.range_name)))
+      return error::invalid_argument("snapshot item without the table's key attributes");
+    observe_timestamp(in.timestamp_us);
+    if (!in_page.insert(it.pk).second) continue;  // a page holds each key once
+    const item_record* cur = nullptr;
+    if (auto l = local.find(it.pk); l != local.end()) cur = &l->second;
+    if (!cur && o.skip_own_missing && in.origin_region == region() && held(it.pk)) {
+      ++stats.superseded;
+      continue;
+    }
+    if (cur &&
+        !is_newer(in.timestamp_us, in.origin_region, cur->timestamp_us, cur->origin_region)) {
+      ++stats.superseded;
+      continue;
+    }
+    const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
+    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, it.raw);
+    ++stats.applied;
+  }
+  if (o.remove_absent) {
+    for (const auto& [pk, rec] : local) {
+      if (rec.is_tombstone || in_page.contains(pk)) continue;
+      if (!(*o.remove_absent)(pk, rec)) continue;
+      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta);
+      ++stats.removed;
+    }
+  }
+  if (count_delta != 0 || size_delta != 0)
+    b.add_counters(stats_key(t->id), count_delta, size_delta);
+  if (b.count() > 0) {
+    auto w = o.sync ? store_->write(b) : store_->write_unsynced(b);
+    if (!w) return w.error();
+  }
+  st->item_count += count_delta;
+  st->size_bytes += size_delta;
+  return stats;
+}
+
+result<std::optional<std::uint64_t>> table_store::local_write_keys(const table_info& t,
+                                                                   std::uint64_t after_seq,
+                                                                   std::set<std::string>& pks) {
+  std::uint64_t table_id = t.id;
+  auto first = stream_first_sequence(table_id);
+  if (!first) return first.error();
+  std::uint64_t readable = stream_readable_through(table_id);
+  if (*first == 0 ? readable > after_seq : *first > after_seq + 1)
+    return std::optional<std::uint64_t>{};
+  std::optional<error> failure;
+  auto r = store_->scan(
+      stream_key(table_id, after_seq + 1), streams_end(table_id), false,
+      [&](std::string_view, std::string_view value) {
+        boost::system::error_code ec;
+        auto v = json::parse(value, ec);
+        if (ec || !v.is_object()) {
+          failure = error::corruption("unreadable stream record");
+          return false;
+        }
+        const auto& o = v.as_object();
+        const auto* origin = o.if_contains("origin");
+        const auto* keys = o.if_contains("keys");
+        if (!origin || !origin->is_string() || origin->as_string() != region() || !keys ||
+            !keys->is_object())
+          return true;
+        const auto& k = keys->as_object();
+        if (!k.contains(t.keys.hash_name) || (t.keys.range_name && !k.contains(*t.keys.range_name)))
+          return true;
+        pks.insert(primary_key_bytes(k, t.keys));
+        return true;
+      });
+  if (!r) return r.error();
+  if (failure) return *failure;
+  return std::optional<std::uint64_t>{std::max(readable, after_seq)};
 }
 
 result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::uint64_t cutoff_us) {
