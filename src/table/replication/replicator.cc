@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -19,11 +21,11 @@
 #include "mysfits/common/metrics.h"
 #include "mysfits/ddbclient/client.h"
 #include "replication/regions.h"
-#include "types/attribute_value.h"
 
 namespace mysfits::table::replication {
 
 namespace json = boost::json;
+namespace base64 = boost::beast::detail::base64;
 using storage::table_info;
 
 namespace {
@@ -490,6 +492,7 @@ struct replicator::impl {
   struct snapshot_page {
     std::string error;  // empty: fetched
     json::object position;
+    std::string bytes;  // the records, which items' raw views point into
     std::vector<storage::table_store::snapshot_item> items;
     std::string last;  // primary key of the last item; empty: the table's last page
   };
@@ -514,22 +517,31 @@ struct replicator::impl {
       page.last = std::move(*k);
     }
     const auto* packed = resp->if_contains("Records");
-    auto bytes = packed && packed->is_string() ? base64_decode(packed->as_string()) : std::nullopt;
+    bool ok = false;
+    if (packed && packed->is_string()) {
+      const auto& text = packed->as_string();
+      page.bytes.resize(base64::decoded_size(text.size()));
+      auto [written, read] = base64::decode(page.bytes.data(), text.data(), text.size());
+      page.bytes.resize(written);
+      ok = read + 2 >= text.size();  // else it stopped early: not base64
+    }
     std::vector<std::string_view> frames;
-    if (!bytes || !split_frames(*bytes, frames)) {
+    if (!ok || !split_frames(page.bytes, frames)) {
       page.error = "malformed Records";
       return page;
     }
+    // Every item of the page in one arena: no allocation and no free per JSON node.
+    json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>();
     page.items.reserve(frames.size());
     for (auto f : frames) {
-      auto rec = storage::decode_item_record(f);
+      auto rec = storage::decode_item_record(f, arena);
       if (!rec || !rec->item.contains(t.keys.hash_name) ||
           (t.keys.range_name && !rec->item.contains(*t.keys.range_name))) {
         page.error = "malformed record";
         return page;
       }
       std::string pk = storage::primary_key_bytes(rec->item, t.keys);
-      page.items.push_back({std::move(pk), std::move(*rec), std::string(f)});
+      page.items.push_back({std::move(pk), std::move(*rec), f});
     }
     return page;
   }
@@ -589,6 +601,7 @@ struct replicator::impl {
     spdlog::info("replication: copying a snapshot of {} from {} ({})", table, source,
                  backfill ? "back-fill" : "re-sync");
     std::string after;
+    snapshot_page applied_page;
     // Pages grow from 1,000 items to opts.snapshot_page: the first one arrives (and the apply
     // starts) quickly, later ones cost fewer round trips.
     std::size_t limit = std::min<std::size_t>(1000, std::max<std::size_t>(1, opts.snapshot_page));
@@ -605,9 +618,12 @@ struct replicator::impl {
       if (is_stopping()) return false;
       if (!page.last.empty()) {
         limit = std::min(limit * 2, std::max<std::size_t>(limit, opts.snapshot_page));
-        next = std::async(std::launch::async, [&, a = page.last, n = limit] {
-          return fetch_page(*client, *t0, a, false, n);
-        });
+        // The previous page is freed there too, off this thread.
+        next = std::async(std::launch::async,
+                          [&, a = page.last, n = limit, old = std::move(applied_page)]() mutable {
+                            old = {};
+                            return fetch_page(*client, *t0, a, false, n);
+                          });
       }
       if (first) {
         position = std::move(page.position);
@@ -619,7 +635,7 @@ struct replicator::impl {
       o.through = page.last;
       o.remove_absent = &decide;
       o.skip_own_missing = !backfill;
-      o.sync = false;
+      o.bulk = true;
       auto applied = store.apply_snapshot_page(t0->name, t0->id, page.items, o);
       if (!applied) {
         if (next.valid()) next.wait();
@@ -633,6 +649,7 @@ struct replicator::impl {
       removed += applied->removed;
       if (page.last.empty()) break;
       after = std::move(page.last);
+      applied_page = std::move(page);
     }
     std::vector<std::pair<std::string, std::uint64_t>> progress;
     for (const auto& kv : position) {
@@ -643,6 +660,12 @@ struct replicator::impl {
       if (kv.value().is_uint64()) seq = kv.value().as_uint64();
       if (kv.value().is_int64()) seq = static_cast<std::uint64_t>(kv.value().as_int64());
       progress.emplace_back(region, seq);
+    }
+    // The pages skipped the write-ahead log: on disk before the progress says they are there.
+    if (auto f = store.flush(); !f) {
+      m.errors->inc();
+      spdlog::warn("replication: cannot flush the snapshot of {}: {}", table, f.error().message);
+      return false;
     }
     std::lock_guard lock(membership_mu);
     auto t = store.tables().find(table);
@@ -811,7 +834,9 @@ struct replicator::impl {
             return ++n < limit;
           });
       if (!r) throw api_error::internal_server_error(r.error().message);
-      resp["Records"] = base64_encode(packed);
+      std::string text(base64::encoded_size(packed.size()), '\0');
+      text.resize(base64::encode(text.data(), packed.data(), packed.size()));
+      resp["Records"] = std::move(text);
     } else {
       json::array items;
       auto r = store.scan_item_records(

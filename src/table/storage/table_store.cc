@@ -5,7 +5,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <map>
 #include <set>
+#include <unordered_set>
 
 #include "types/attribute_value.h"
 #include "types/decimal.h"
@@ -224,11 +226,47 @@ result<std::optional<json::object>> table_store::get_item(const table_info& t,
 
 namespace {
 
+// Index work of a bulk batch (snapshot pages), staged apart: per-index (item count, size)
+// deltas summed and written once, and the entries written after the items in key order, so
+// the memtable sees two ascending runs instead of alternating keys (far fewer comparisons).
+struct bulk_index_ops {
+  std::map<std::uint32_t, std::pair<std::int64_t, std::int64_t>> deltas;
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries;  // nullopt: delete
+
+  void write_to(write_batch& b, std::uint64_t table_id) {
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto& [k, v] : entries)
+      if (v)
+        b.put(k, *v);
+      else
+        b.del(k);
+    for (const auto& [id, d] : deltas)
+      if (d.first != 0 || d.second != 0)
+        b.add_counters(index_stats_key(table_id, id), d.first, d.second);
+  }
+};
+
 // Stages in `b` the change of one item from `old_item` (the visible item, or null) to `rec` (an
 // item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
+// `raw`, when given, is encode_item_record(*rec) already (a snapshot page's record); `bulk`
+// collects the index work instead of `b`.
 void stage_item(write_batch& b, const table_info& t, std::string_view pk,
                 const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
-                std::int64_t& size_delta, std::string_view raw = {}) {
+                std::int64_t& size_delta, std::string_view raw = {},
+                bulk_index_ops* bulk = nullptr) {
+  auto put_index = [&](std::string k, std::string v) {
+    if (bulk)
+      bulk->entries.emplace_back(std::move(k), std::move(v));
+    else
+      b.put(k, v);
+  };
+  auto del_index = [&](std::string k) {
+    if (bulk)
+      bulk->entries.emplace_back(std::move(k), std::nullopt);
+    else
+      b.del(k);
+  };
   std::string key = item_key(t.id, pk);
   if (old_item) {
     count_delta -= 1;
@@ -240,9 +278,11 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
     b.del(key);
   }
   const json::object* new_item = rec && !rec->is_tombstone ? &rec->item : nullptr;
+  std::int64_t new_size = 0;
   if (new_item) {
+    new_size = static_cast<std::int64_t>(item_size(*new_item));
     count_delta += 1;
-    size_delta += static_cast<std::int64_t>(item_size(*new_item));
+    size_delta += new_size;
   }
   for (const auto& i : t.indexes) {
     std::optional<std::string> old_ikey =
@@ -254,16 +294,33 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
     if (old_ikey) {
       n -= 1;
       bytes -= static_cast<std::int64_t>(item_size(project_for_index(*old_item, t, i)));
-      if (!new_ikey || *old_ikey != *new_ikey) b.del(index_key(t.id, i.id, *old_ikey, pk));
+      if (!new_ikey || *old_ikey != *new_ikey) del_index(index_key(t.id, i.id, *old_ikey, pk));
     }
     if (new_ikey) {
-      item_record ir;
-      ir.item = project_for_index(*new_item, t, i);
       n += 1;
-      bytes += static_cast<std::int64_t>(item_size(ir.item));
-      b.put(index_key(t.id, i.id, *new_ikey, pk), encode_item_record(ir));
+      if (i.projection == projection_type::all && raw.size() > 11) {
+        // The whole item: the stored record's JSON text under an empty header, as
+        // encode_item_record would write it (no copy, no re-encoding).
+        std::size_t json_at = 11 + static_cast<unsigned char>(raw[10]);
+        std::string v(11, '\0');
+        v[0] = 1;
+        v.append(raw.substr(std::min(json_at, raw.size())));
+        bytes += new_size;
+        put_index(index_key(t.id, i.id, *new_ikey, pk), std::move(v));
+      } else {
+        item_record ir;
+        ir.item = project_for_index(*new_item, t, i);
+        bytes += static_cast<std::int64_t>(item_size(ir.item));
+        put_index(index_key(t.id, i.id, *new_ikey, pk), encode_item_record(ir));
+      }
     }
-    if (n != 0 || bytes != 0) b.add_counters(index_stats_key(t.id, i.id), n, bytes);
+    if (bulk && (n != 0 || bytes != 0)) {
+      auto& d = bulk->deltas[i.id];
+      d.first += n;
+      d.second += bytes;
+    } else if (n != 0 || bytes != 0) {
+      b.add_counters(index_stats_key(t.id, i.id), n, bytes);
+    }
   }
 }
 
@@ -670,16 +727,20 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
   write_batch b;
   std::int64_t count_delta = 0;
   std::int64_t size_delta = 0;
-  std::set<std::string_view> in_page;
+  bulk_index_ops idx;
+  std::unordered_set<std::string_view> in_page;  // only needed against local items
+  bool check_dups = !local.empty();
   for (const auto& it : items) {
     const item_record& in = it.record;
     if (!in.item.contains(t->keys.hash_name) ||
         (t->keys.range_name && !in.item.contains(*t->keys.range_name)))
       return error::invalid_argument("snapshot item without the table's key attributes");
     observe_timestamp(in.timestamp_us);
-    if (!in_page.insert(it.pk).second) continue;  // a page holds each key once
     const item_record* cur = nullptr;
-    if (auto l = local.find(it.pk); l != local.end()) cur = &l->second;
+    if (check_dups) {
+      if (!in_page.insert(it.pk).second) continue;  // a page holds each key once
+      if (auto l = local.find(it.pk); l != local.end()) cur = &l->second;
+    }
     if (!cur && o.skip_own_missing && in.origin_region == region() && held(it.pk)) {
       ++stats.superseded;
       continue;
@@ -690,21 +751,22 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
       continue;
     }
     const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
-    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, it.raw);
+    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, it.raw, &idx);
     ++stats.applied;
   }
   if (o.remove_absent) {
     for (const auto& [pk, rec] : local) {
       if (rec.is_tombstone || in_page.contains(pk)) continue;
       if (!(*o.remove_absent)(pk, rec)) continue;
-      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta);
+      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta, {}, &idx);
       ++stats.removed;
     }
   }
   if (count_delta != 0 || size_delta != 0)
     b.add_counters(stats_key(t->id), count_delta, size_delta);
+  idx.write_to(b, t->id);
   if (b.count() > 0) {
-    auto w = o.sync ? store_->write(b) : store_->write_unsynced(b);
+    auto w = o.bulk ? store_->write_without_wal(b) : store_->write(b);
     if (!w) return w.error();
   }
   st->item_count += count_delta;

@@ -199,12 +199,14 @@ class table_store {
   // range are read with one range scan (nothing is looked up item by item, and a range a new
   // replica does not hold yet costs one seek). A local item the page lacks is removed when
   // `remove_absent` says so (called under the item's lock; null: kept) — how a re-sync drops the
-  // items a peer deleted after its tombstone was purged. With `sync` false the batch does not
-  // wait for the disk; a later synced write (the snapshot's progress) makes it durable.
+  // items a peer deleted after its tombstone was purged. With `bulk` the batch skips the
+  // write-ahead log (store::write_without_wal): the caller calls flush() before committing the
+  // snapshot's progress, and starts the copy over after a crash.
   struct snapshot_item {
-    std::string pk;      // primary_key_bytes of record.item
-    item_record record;  // as the peer stores it
-    std::string raw;     // encode_item_record(record), stored as is when it wins
+    std::string pk;        // primary_key_bytes of record.item
+    item_record record;    // as the peer stores it
+    std::string_view raw;  // encode_item_record(record), stored as is when it wins; the
+                           // caller keeps the bytes alive
   };
   using absent_decider = std::function<bool(std::string_view pk, const item_record& local)>;
   struct snapshot_page_options {
@@ -215,7 +217,7 @@ class table_store {
     // all is skipped — this region had it and deleted it (tombstone purged), so the peer's copy
     // is stale. (Not for a back-fill: a new replica may find writes of an earlier one.)
     bool skip_own_missing = false;
-    bool sync = true;
+    bool bulk = false;
   };
   struct snapshot_page_stats {
     std::size_t applied = 0;
@@ -225,6 +227,8 @@ class table_store {
   [[nodiscard]] result<snapshot_page_stats> apply_snapshot_page(
       const std::string& table_name, std::uint64_t table_id,
       const std::vector<snapshot_item>& items, const snapshot_page_options& options);
+  // Makes every bulk page written so far durable (store::flush).
+  [[nodiscard]] result<void> flush() { return store_->flush(); }
   // Adds to `pks` the primary keys of this region's own writes among the stream records above
   // `after_seq` — every committed one, also past stream_readable_through — and returns the
   // sequence through which every record has been seen (the next call's `after_seq`). nullopt

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <deque>
 #include <filesystem>
 #include <random>
 
@@ -306,8 +307,9 @@ table_store::snapshot_item page_item(const table_info& t, const std::string& h,
   r.is_tombstone = del;
   r.item = del ? json::parse(R"({"h":{"S":")" + h + R"("}})").as_object() : fixture::item(h, v);
   std::string pk = primary_key_bytes(r.item, t.keys);
-  std::string raw = encode_item_record(r);
-  return {std::move(pk), std::move(r), std::move(raw)};
+  static std::deque<std::string> raws;  // snapshot_item::raw points into storage kept alive
+  raws.push_back(encode_item_record(r));
+  return {std::move(pk), std::move(r), raws.back()};
 }
 
 // A page into an empty replica writes every item with its index entries and stats, stored as
@@ -319,7 +321,7 @@ TEST(SnapshotPage, FillsAnEmptyReplica) {
                                                page_item(*t, "b", "2", 110, "us-east-1"),
                                                page_item(*t, "c", "", 120, "us-east-1", true)};
   table_store::snapshot_page_options o;
-  o.sync = false;
+  o.bulk = true;
   auto s = f.ts->apply_snapshot_page("G", t->id, page, o);
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s->applied, 3u);
