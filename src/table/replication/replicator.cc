@@ -362,129 +362,195 @@ struct replicator::impl {
     return resyncs.contains({table, peer});
   }
 
+  // One PullChanges round trip: the tables asked for (with the position asked from) and the
+  // answer.
+  struct pulled {
+    bool idle = false;  // no table to pull: nothing was asked
+    std::map<std::string, std::pair<std::shared_ptr<const table_info>, std::uint64_t>> after;
+    ddbclient::call_result<json::object> resp{ddbclient::api_error{"NotAsked", "", 0}};
+    std::uint64_t received_us = 0;
+  };
+
+  // Asks `peer` for the changes of every table both replicate, from this replica's committed
+  // progress, or from `cursor` (what the previous answer, still being applied, covers).
+  pulled pull_once(const std::string& peer, const std::map<std::string, std::uint64_t>& cursor) {
+    pulled out;
+    json::array treq;
+    for (const auto& t : store.tables().list()) {
+      const auto* r = t->find_replica(peer);
+      if (!r || r->status == "DELETING" || is_backfilling(*t) || resync_pending(t->name, peer))
+        continue;
+      auto p = store.progress(t->id, peer);
+      if (!p) {
+        out.resp = ddbclient::api_error{"ProgressUnreadable", p.error().message, 0};
+        return out;
+      }
+      std::uint64_t from = *p;
+      if (auto c = cursor.find(t->name); c != cursor.end()) from = std::max(from, c->second);
+      out.after[t->name] = {t, from};
+      treq.emplace_back(json::object{{"TableName", t->name}, {"After", from}});
+    }
+    if (out.after.empty()) {
+      out.idle = true;
+      return out;
+    }
+    auto client = client_for(peer, true);
+    if (!client) {
+      out.resp = ddbclient::api_error{"NoEndpoint", "no endpoint for " + peer, 0};
+      return out;
+    }
+    json::object body{{"Requester", opts.region},
+                      {"Tables", std::move(treq)},
+                      {"Limit", opts.pull_limit},
+                      {"WaitMs", opts.poll_wait.count()}};
+    out.resp = client->call("PullChanges", body);
+    out.received_us = now_us();
+    return out;
+  }
+
+  // Pulls from `peer` and applies, one answer at a time and in order; the next pull is already
+  // on its way (from the position this answer covers) while this one is applied, so changes
+  // written meanwhile are served without waiting for the apply. If an apply fails, the pull in
+  // flight is dropped and pulling resumes from the committed progress.
   void pull_loop(std::string peer) {
     auto& m = stats_for(peer);
     auto backoff = std::chrono::milliseconds(100);
+    std::map<std::string, std::uint64_t> cursor;
+    std::future<pulled> next;
     while (!is_stopping()) {
-      std::vector<std::shared_ptr<const table_info>> tables;
-      for (const auto& t : store.tables().list()) {
-        const auto* r = t->find_replica(peer);
-        if (r && r->status != "DELETING" && !is_backfilling(*t) && !resync_pending(t->name, peer))
-          tables.push_back(t);
-      }
-      if (tables.empty()) {
+      pulled cur = next.valid() ? next.get() : pull_once(peer, cursor);
+      if (cur.idle) {
         m.backlog->set(0);
+        cursor.clear();
         sleep_for(std::chrono::milliseconds(200));
         continue;
       }
-      json::array treq;
-      std::map<std::string, std::pair<std::shared_ptr<const table_info>, std::uint64_t>> after;
-      bool failed = false;
-      for (const auto& t : tables) {
-        auto p = store.progress(t->id, peer);
-        if (!p) {
-          failed = true;
-          break;
+      if (!cur.resp) {
+        cursor.clear();
+        if (cur.resp.error().type == "NoEndpoint" ||
+            cur.resp.error().type == "ProgressUnreadable") {
+          sleep_for(std::chrono::milliseconds(500));
+          continue;
         }
-        after[t->name] = {t, *p};
-        treq.emplace_back(json::object{{"TableName", t->name}, {"After", *p}});
-      }
-      auto client = failed ? nullptr : client_for(peer, true);
-      if (!client) {
-        sleep_for(std::chrono::milliseconds(500));
-        continue;
-      }
-      json::object body{{"Requester", opts.region},
-                        {"Tables", std::move(treq)},
-                        {"Limit", opts.pull_limit},
-                        {"WaitMs", opts.poll_wait.count()}};
-      auto resp = client->call("PullChanges", body);
-      std::uint64_t received_us = now_us();
-      if (!resp) {
         m.errors->inc();
         m.link_up->set(0);
-        spdlog::debug("replication: pull from {} failed: {} {}", peer, resp.error().type,
-                      resp.error().message);
+        spdlog::debug("replication: pull from {} failed: {} {}", peer, cur.resp.error().type,
+                      cur.resp.error().message);
         sleep_for(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
         continue;
       }
       m.link_up->set(1);
       backoff = std::chrono::milliseconds(100);
-      double backlog = 0;
-      for (const auto& ev : get_arr(*resp, "Tables")) {
+      const auto& resp = *cur.resp;
+      // What this answer covers, for the next pull (sent before applying this one).
+      bool stop_pipeline = false;
+      for (const auto& ev : get_arr(resp, "Tables")) {
         if (!ev.is_object()) continue;
         const auto& e = ev.as_object();
         std::string name = get_str(e, "TableName");
-        auto it = after.find(name);
-        if (it == after.end()) continue;
-        if (const auto* miss = e.if_contains("Missing");
-            miss && miss->is_bool() && miss->as_bool()) {
-          // The peer's replica was ACTIVE and its table is gone: deleted there (DeleteTable) while
-          // this region missed the news. Drop it as RemoveReplica would.
-          const auto* r = it->second.first->find_replica(peer);
-          if (r && r->status == "ACTIVE") {
-            spdlog::info("replication: {}'s replica of {} is gone; dropping it", peer, name);
-            try {
-              remove_replica({{"TableName", name}, {"Region", peer}});
-            } catch (const std::exception& ex) {
-              spdlog::warn("replication: cannot drop {}'s replica of {}: {}", peer, name,
-                           ex.what());
-            }
-          }
+        if (e.contains("Missing") || e.contains("Trimmed")) {
+          stop_pipeline = true;  // membership or re-sync changes: ask afresh afterwards
           continue;
         }
-        merge_membership(name, peer, get_arr(e, "Replicas"));
-        if (const auto* tr = e.if_contains("Trimmed"); tr && tr->is_bool() && tr->as_bool()) {
-          spdlog::warn(
-              "replication: {} fell behind {}'s stream for table {}; re-sync from a "
-              "snapshot",
-              opts.region, peer, name);
-          m.resyncs->inc();
-          {
-            std::lock_guard lock(mu);
-            resyncs.insert({name, peer});
-          }
-          cv.notify_all();
-          continue;
-        }
-        std::uint64_t through = get_u64(e, "Through");
-        std::uint64_t readable = get_u64(e, "ReadableThrough");
-        if (readable > through) backlog += static_cast<double>(readable - through);
-        if (through <= it->second.second) continue;
-        std::vector<storage::remote_change> changes;
-        for (const auto& rv : get_arr(e, "Records"))
-          if (rv.is_object()) changes.push_back(change_from_wire(rv.as_object()));
-        const auto& t = it->second.first;
-        auto applied = store.apply_remote(t->name, t->id, changes, {{peer, through}}, true);
-        if (!applied) {
-          m.errors->inc();
-          spdlog::warn("replication: applying {}'s changes to {} failed: {}", peer, name,
-                       applied.error().message);
-          continue;
-        }
-        m.applied->inc(static_cast<double>(applied->applied));
-        m.superseded->inc(static_cast<double>(applied->superseded));
-        std::uint64_t now = now_us();
-        std::uint64_t served_us =
-            std::clamp(get_u64(*resp, "ServedUs"), std::uint64_t{0}, received_us);
-        auto secs = [](std::uint64_t from, std::uint64_t to) {
-          return from < to ? static_cast<double>(to - from) / 1e6 : 0.0;
-        };
-        for (const auto& c : changes) {
-          if (served_us) {
-            m.to_served->observe(secs(c.timestamp_us, served_us));
-            m.to_received->observe(secs(served_us, received_us));
-          }
-          m.to_applied->observe(secs(received_us, now));
-          double ms = c.timestamp_us < now ? static_cast<double>(now - c.timestamp_us) / 1000 : 0;
-          m.latency->observe(ms / 1000);
-          m.latency_ms->set(ms);
-          if (ms > m.latency_max_ms->value()) m.latency_max_ms->set(ms);
-        }
+        auto it = cur.after.find(name);
+        if (it != cur.after.end())
+          cursor[name] = std::max(it->second.second, get_u64(e, "Through"));
       }
-      m.backlog->set(backlog);
+      if (!stop_pipeline && !is_stopping())
+        next = std::async(std::launch::async,
+                          [this, &peer, c = cursor] { return pull_once(peer, c); });
+      bool ok = apply_pulled(peer, m, cur);
+      if (!ok || stop_pipeline) {
+        if (next.valid()) next.wait();
+        next = {};
+        cursor.clear();
+      }
     }
+    if (next.valid()) next.wait();
+  }
+
+  // Applies one PullChanges answer; false when an apply failed (nothing after it may follow).
+  bool apply_pulled(const std::string& peer, peer_metrics& m, const pulled& cur) {
+    const auto& resp = *cur.resp;
+    double backlog = 0;
+    bool ok = true;
+    for (const auto& ev : get_arr(resp, "Tables")) {
+      if (!ev.is_object()) continue;
+      const auto& e = ev.as_object();
+      std::string name = get_str(e, "TableName");
+      auto it = cur.after.find(name);
+      if (it == cur.after.end()) continue;
+      if (const auto* miss = e.if_contains("Missing"); miss && miss->is_bool() && miss->as_bool()) {
+        // The peer's replica was ACTIVE and its table is gone: deleted there (DeleteTable) while
+        // this region missed the news. Drop it as RemoveReplica would.
+        const auto* r = it->second.first->find_replica(peer);
+        if (r && r->status == "ACTIVE") {
+          spdlog::info("replication: {}'s replica of {} is gone; dropping it", peer, name);
+          try {
+            remove_replica({{"TableName", name}, {"Region", peer}});
+          } catch (const std::exception& ex) {
+            spdlog::warn("replication: cannot drop {}'s replica of {}: {}", peer, name, ex.what());
+          }
+        }
+        continue;
+      }
+      merge_membership(name, peer, get_arr(e, "Replicas"));
+      if (const auto* tr = e.if_contains("Trimmed"); tr && tr->is_bool() && tr->as_bool()) {
+        spdlog::warn(
+            "replication: {} fell behind {}'s stream for table {}; re-sync from a "
+            "snapshot",
+            opts.region, peer, name);
+        m.resyncs->inc();
+        {
+          std::lock_guard lock(mu);
+          resyncs.insert({name, peer});
+        }
+        cv.notify_all();
+        continue;
+      }
+      std::uint64_t through = get_u64(e, "Through");
+      std::uint64_t readable = get_u64(e, "ReadableThrough");
+      if (readable > through) backlog += static_cast<double>(readable - through);
+      if (through <= it->second.second) continue;
+      std::vector<storage::remote_change> changes;
+      for (const auto& rv : get_arr(e, "Records"))
+        if (rv.is_object()) changes.push_back(change_from_wire(rv.as_object()));
+      const auto& t = it->second.first;
+      // Not synced to the disk: the changes and the progress commit in one batch and survive
+      // kill -9; a power loss drops both together, and they are pulled again from the peer,
+      // which keeps them. (Local client writes stay synced.)
+      auto applied =
+          store.apply_remote(t->name, t->id, changes, {{peer, through}}, true, nullptr, false);
+      if (!applied) {
+        m.errors->inc();
+        spdlog::warn("replication: applying {}'s changes to {} failed: {}", peer, name,
+                     applied.error().message);
+        ok = false;
+        continue;
+      }
+      m.applied->inc(static_cast<double>(applied->applied));
+      m.superseded->inc(static_cast<double>(applied->superseded));
+      std::uint64_t now = now_us();
+      std::uint64_t served_us =
+          std::clamp(get_u64(resp, "ServedUs"), std::uint64_t{0}, cur.received_us);
+      auto secs = [](std::uint64_t from, std::uint64_t to) {
+        return from < to ? static_cast<double>(to - from) / 1e6 : 0.0;
+      };
+      for (const auto& c : changes) {
+        if (served_us) {
+          m.to_served->observe(secs(c.timestamp_us, served_us));
+          m.to_received->observe(secs(served_us, cur.received_us));
+        }
+        m.to_applied->observe(secs(cur.received_us, now));
+        double ms = c.timestamp_us < now ? static_cast<double>(now - c.timestamp_us) / 1000 : 0;
+        m.latency->observe(ms / 1000);
+        m.latency_ms->set(ms);
+        if (ms > m.latency_max_ms->value()) m.latency_max_ms->set(ms);
+      }
+    }
+    m.backlog->set(backlog);
+    return ok;
   }
 
   // --- snapshots: back-fill of a new replica, re-sync of one that fell behind ---

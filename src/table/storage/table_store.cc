@@ -497,7 +497,7 @@ result<apply_stats> table_store::apply_remote(
     const std::string& table_name, std::uint64_t table_id,
     const std::vector<remote_change>& changes,
     const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
-    const table_info* new_description) {
+    const table_info* new_description, bool sync) {
   auto st = state(table_id);
   // Shared like item writes (an exclusive lock would starve behind a steady stream of local
   // writers), plus the stripe locks of every item in the batch, taken in address order so two
@@ -612,7 +612,7 @@ result<apply_stats> table_store::apply_remote(
     auto u = catalog_.update(*new_description, &b);
     if (!u) return u.error();
   } else if (b.count() > 0) {
-    if (auto w = store_->write(b); !w) return w.error();
+    if (auto w = sync ? store_->write(b) : store_->write_unsynced(b); !w) return w.error();
   }
   st->item_count += count_delta;
   st->size_bytes += size_delta;

@@ -173,12 +173,13 @@ class table_store {
   // it is newer than the stored version, tombstones included. The `progress` entries (peer
   // region → last applied sequence of its stream) and, when given, a new table description
   // commit in the SAME batch, so a crash never loses nor repeats an applied change. Holds the
-  // item locks of the batch's items for its duration.
+  // item locks of the batch's items for its duration. With `sync` false (and no new
+  // description) the batch is not synced to the disk: it survives kill -9, not a power loss.
   [[nodiscard]] result<apply_stats> apply_remote(
       const std::string& table_name, std::uint64_t table_id,
       const std::vector<remote_change>& changes,
       const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
-      const table_info* new_description = nullptr);
+      const table_info* new_description = nullptr, bool sync = true);
   // The last sequence number of `peer_region`'s stream applied to this table (0: none).
   [[nodiscard]] result<std::uint64_t> progress(std::uint64_t table_id,
                                                std::string_view peer_region);
