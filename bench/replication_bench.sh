@@ -135,6 +135,33 @@ for region in us-east-1 us-west-2; do
              peer, region, cum[n], q(0.5), q(0.99), max, backlog
     }'
 done
+# Where the latency goes (the engines' per-stage histograms): write timestamp -> served by the
+# peer's PullChanges, served -> received by the puller, received -> committed here.
+for region in us-east-1 us-west-2; do
+  if [ "$region" = us-east-1 ]; then url=$east peer=us-west-2; else url=$west peer=us-east-1; fi
+  curl -s "$url/metrics" | awk -v peer="$peer" -v region="$region" '
+    index($0, "mysfits_table_replication_stage_seconds_bucket{region=\"" region "\",peer=\"" peer "\"") == 1 {
+      match($0, /stage="[^"]+"/); st = substr($0, RSTART + 7, RLENGTH - 8)
+      match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+      k = ++n[st]; bound[st, k] = (le == "+Inf") ? 1e9 : le + 0; cum[st, k] = $NF + 0
+    }
+    function q(st, p,   i, target, lo, prev) {
+      target = p * cum[st, n[st]]; prev = 0; lo = 0
+      for (i = 1; i <= n[st]; i++) {
+        if (cum[st, i] >= target) {
+          if (cum[st, i] == prev) return bound[st, i] * 1000
+          return (lo + (bound[st, i] - lo) * (target - prev) / (cum[st, i] - prev)) * 1000
+        }
+        prev = cum[st, i]; lo = bound[st, i]
+      }
+    }
+    END {
+      printf "stages %s -> %s:", peer, region
+      split("served received applied", order, " ")
+      for (j = 1; j <= 3; j++) if (n[order[j]]) printf " %s p50_ms=%.1f p99_ms=%.1f", order[j], q(order[j], 0.5), q(order[j], 0.99)
+      print ""
+    }'
+done
 awk '{ if ($3 + 0 > m) m = $3 + 0; last[$2] = $3 } END { printf "backlog sampled every 1 s: max=%d, last=", m; for (u in last) printf "%s ", last[u]; print "" }' "$work/backlog"
 grep -h "op=" "$work/solo" "$work/w" "$work/e" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }; rps[f["label"]] += f["rps"]; n[f["label"]]++ }
   END { for (l in rps) printf "write rate %-18s %8.0f requests/s (mean over PutItem, UpdateItem)\n", l, rps[l] / n[l] }'

@@ -214,7 +214,7 @@ def test_replica_update_validation(regions, global_table):
         "mars-north-1")
     expect_validation(lambda: west.update_table(
         TableName=global_table, ReplicaUpdates=[{"Create": {"RegionName": WEST}}]),
-        "own region")
+        "Cannot add, delete, or update the local region through ReplicaUpdates")
     name = unique_table_name()
     create_table(west, name, StreamSpecification={"StreamEnabled": True,
                                                   "StreamViewType": "KEYS_ONLY"})
@@ -231,6 +231,96 @@ def test_replica_update_validation(regions, global_table):
         west.update_table(TableName="no_such_table_here",
                           ReplicaUpdates=[{"Create": {"RegionName": EAST}}])
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# ReplicaUpdates Update (DynamoDB's UpdateReplicationGroupMemberAction): per-replica settings
+# are accepted, validated and reported in DescribeTable's Replicas[] in every region.
+def test_replica_update_settings(regions, global_table, cli):
+    d = cli(WEST, "update-table", "--table-name", global_table, "--replica-updates", json.dumps(
+        [{"Update": {"RegionName": EAST, "TableClassOverride": "STANDARD_INFREQUENT_ACCESS",
+                     "KMSMasterKeyId": "alias/mysfits"}}]))
+    east = {r["RegionName"]: r for r in d["TableDescription"]["Replicas"]}[EAST]
+    assert east["ReplicaStatus"] == "ACTIVE"
+    assert east["ReplicaTableClassSummary"]["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    assert east["KMSMasterKeyId"] == "alias/mysfits"
+    # boto3: a later Update adds the index entry and keeps the rest. (The packaged clients
+    # predate OnDemandThroughputOverride; the engine accepts it too.)
+    d = regions[WEST].client().update_table(TableName=global_table, ReplicaUpdates=[
+        {"Update": {"RegionName": EAST, "GlobalSecondaryIndexes": [{"IndexName": "ByColor"}]}}])
+    east = {r["RegionName"]: r for r in d["TableDescription"]["Replicas"]}[EAST]
+    assert east["ReplicaTableClassSummary"]["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    assert east["GlobalSecondaryIndexes"] == [{"IndexName": "ByColor"}]
+
+    def east_seen_from(region):
+        reps = regions[region].client().describe_table(TableName=global_table)["Table"]["Replicas"]
+        e = {r["RegionName"]: r for r in reps}.get(EAST, {})
+        return e.get("ReplicaTableClassSummary", {}).get("TableClass")
+    wait_until(lambda: east_seen_from(EU) == "STANDARD_INFREQUENT_ACCESS",
+               what="eu-west-1 sees us-east-1's settings")
+    # A later update changes only what it names.
+    regions[EU].client().update_table(TableName=global_table, ReplicaUpdates=[
+        {"Update": {"RegionName": EAST, "TableClassOverride": "STANDARD"}}])
+    wait_until(lambda: east_seen_from(WEST) == "STANDARD", what="us-west-2 sees the change")
+    reps = regions[WEST].client().describe_table(TableName=global_table)["Table"]["Replicas"]
+    assert {r["RegionName"]: r for r in reps}[EAST]["KMSMasterKeyId"] == "alias/mysfits"
+    # Validation, as DynamoDB answers it.
+    west = regions[WEST].client()
+
+    def update(u):
+        return lambda: west.update_table(TableName=global_table, ReplicaUpdates=[{"Update": u}])
+    expect_validation(update({"RegionName": "mars-north-1"}), "mars-north-1")
+    expect_validation(update({"RegionName": WEST}),
+                      "Cannot add, delete, or update the local region through ReplicaUpdates")
+    expect_validation(update({"RegionName": EAST, "TableClassOverride": "GOLD"}),
+                      "enum value set")
+    expect_validation(update({"RegionName": EAST,
+                              "ProvisionedThroughputOverride": {"ReadCapacityUnits": 5}}),
+                      "PAY_PER_REQUEST")
+    with pytest.raises(ClientError) as e:
+        update({"RegionName": EAST, "GlobalSecondaryIndexes": [{"IndexName": "NoSuchIndex"}]})()
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    name = unique_table_name()
+    create_table(west, name)
+    try:
+        expect_validation(lambda: west.update_table(
+            TableName=name, ReplicaUpdates=[{"Update": {"RegionName": EAST}}]), "no replica")
+    finally:
+        west.delete_table(TableName=name)
+
+
+# DeleteTable on one replica of a global table deletes that region's replica only (DynamoDB
+# 2019.11.21): the other regions drop it from Replicas[] and keep replicating with each other,
+# and nothing replicates to or from the deleted region any more.
+def test_delete_table_in_one_region_removes_that_replica(regions):
+    west, east, eu = (regions[r].client() for r in (WEST, EAST, EU))
+    name = unique_table_name()
+    create_table(west, name)
+    west.put_item(TableName=name, Item={"p": {"S": "before"}})
+    west.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": EAST}}])
+    wait_until(lambda: replicas_of(west, name) == {EAST: "ACTIVE"}, what="us-east-1 ACTIVE")
+    west.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": EU}}])
+    for c, others in ((west, {EAST, EU}), (east, {WEST, EU}), (eu, {WEST, EAST})):
+        wait_until(lambda: replicas_of(c, name) == {o: "ACTIVE" for o in others},
+                   what="three ACTIVE replicas")
+    d = eu.delete_table(TableName=name)["TableDescription"]
+    assert d["TableStatus"] == "DELETING"
+    with pytest.raises(ClientError) as e:
+        eu.describe_table(TableName=name)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    wait_until(lambda: replicas_of(west, name) == {EAST: "ACTIVE"}, what="us-west-2 drops EU")
+    wait_until(lambda: replicas_of(east, name) == {WEST: "ACTIVE"}, what="us-east-1 drops EU")
+    east.put_item(TableName=name, Item={"p": {"S": "after"}})
+    final = wait_converged(regions, name, names=[WEST, EAST])
+    assert set(final) == {'{"S": "after"}', '{"S": "before"}'}
+    # Replication to the deleted region stopped: it did not get the table back.
+    with pytest.raises(ClientError) as e:
+        eu.describe_table(TableName=name)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # The last two replicas: deleting one leaves the other a regional table.
+    east.delete_table(TableName=name)
+    wait_until(lambda: replicas_of(west, name) == {}, what="us-west-2 is regional again")
+    west.put_item(TableName=name, Item={"p": {"S": "alone"}})
+    west.delete_table(TableName=name)
 
 
 # Deleting a replica removes that region's table and the region from every Replicas list;
@@ -284,6 +374,60 @@ def test_replica_behind_trimmed_stream_resyncs_from_snapshot(request):
         assert len(final) == 31
         assert json.loads(final['{"S": "before"}'])["changed"] == {"BOOL": True}
         wait_until(lambda: "re-synced" in d[EAST].output(), timeout=30, what="re-sync logged")
+    finally:
+        d.stop()
+
+
+# A replica cut off for longer than the tombstone retention re-syncs from a snapshot of its
+# peer and drops the items the peer deleted meanwhile (their tombstones already purged), while
+# keeping its own writes the peer has not pulled yet; the replicas end identical.
+def test_resync_drops_items_deleted_after_tombstones_were_purged(request):
+    if request.config.getoption("--aws") or request.config.getoption("--url"):
+        pytest.skip("starts its own engines: local runs only")
+    d = Deployment(os.environ["MYSFITS_TABLE_BIN"], [WEST, EAST],
+                   ["--replication-poll-wait-ms", "200", "--no-sync",
+                    "--stream-retention-seconds", "2", "--tombstone-retention-seconds", "2"])
+    try:
+        west, east = d[WEST].client(), d[EAST].client()
+        name = unique_table_name()
+        create_table(west, name)
+        west.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": EAST}}])
+        wait_until(lambda: replicas_of(west, name) == {EAST: "ACTIVE"}, what="replica ACTIVE")
+        offset = len(d[WEST].output())  # before any of the table's 13 stream records
+        west.put_item(TableName=name, Item={"p": {"S": "keep"}})
+        for n in range(5):
+            west.put_item(TableName=name, Item={"p": {"S": f"gone{n}"}, "color": {"S": "red"}})
+        east.put_item(TableName=name, Item={"p": {"S": "east-old"}})
+        wait_converged(d, name)
+        d.cut_off(EAST)
+        for n in range(5):
+            west.delete_item(TableName=name, Key={"p": {"S": f"gone{n}"}})
+        west.update_item(TableName=name, Key={"p": {"S": "keep"}},
+                         UpdateExpression="SET changed = :t",
+                         ExpressionAttributeValues={":t": {"BOOL": True}})
+        east.put_item(TableName=name, Item={"p": {"S": "east-new"}})  # not pulled by us-west-2
+
+        def purged_and_trimmed():
+            out = d[WEST].output()[offset:]
+            purged = sum(int(n) for n in re.findall(r"purged (\d+) tombstones of " + name, out))
+            trimmed = sum(int(n) for n in re.findall(
+                r"trimmed (\d+) stream records of table " + name, out))
+            return purged >= 5 and trimmed >= 13  # 7 before the cut (one from us-east-1), 6 after
+        wait_until(purged_and_trimmed, timeout=60, what="tombstones purged, stream trimmed")
+        assert len(contents(east, name)) == 8  # the cut-off replica still has the deleted items
+        d.heal(EAST)
+        final = wait_converged(d, name)
+        assert set(final) == {'{"S": "keep"}', '{"S": "east-old"}', '{"S": "east-new"}'}
+        assert json.loads(final['{"S": "keep"}'])["changed"] == {"BOOL": True}
+        log = wait_until(lambda: re.search(
+            r"re-synced \d+ items of " + name + r" from us-west-2 .*; (\d+) local items",
+            d[EAST].output()), timeout=30, what="re-sync logged")
+        assert int(log.group(1)) == 5
+        # The index lost them too.
+        red = east.query(TableName=name, IndexName="ByColor",
+                         KeyConditionExpression="color = :c",
+                         ExpressionAttributeValues={":c": {"S": "red"}})
+        assert red["Count"] == 0
     finally:
         d.stop()
 

@@ -27,6 +27,11 @@ class replication_hooks {
   // Create or Delete, and returns the description to answer with. Throws api_error.
   virtual std::shared_ptr<const storage::table_info> update_replicas(
       op_context& ctx, const storage::table_info& t, const json::array& updates) = 0;
+  // DeleteTable of this region's replica of a global table (as in DynamoDB 2019.11.21: it
+  // deletes only this region's replica): tells the other regions to drop it from their replica
+  // sets, so replication to and from it stops. Throws ResourceInUseException while the replica
+  // is still being created. The caller then deletes the table.
+  virtual void delete_replica_table(op_context& ctx, const storage::table_info& t) = 0;
   // The engine's internal replication protocol (X-Amz-Target MysfitsReplication_20261129.<Op>):
   // pulls, snapshots and replica membership between regions. Throws api_error.
   virtual json::object handle_internal(std::string_view operation, const json::object& body) = 0;

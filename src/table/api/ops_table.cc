@@ -254,8 +254,11 @@ json::object describe(op_context& ctx, const table_info& t) {
     // Replicas lists the other regions' replicas; this region's is the table itself.
     d["GlobalTableVersion"] = "2019.11.21";
     json::array replicas;
-    for (const auto& r : t.replicas)
-      replicas.emplace_back(json::object{{"RegionName", r.region}, {"ReplicaStatus", r.status}});
+    for (const auto& r : t.replicas) {
+      json::object rd{{"RegionName", r.region}, {"ReplicaStatus", r.status}};
+      for (const auto& kv : t.replica_settings(r.region)) rd[kv.key()] = kv.value();
+      replicas.emplace_back(std::move(rd));
+    }
     d["Replicas"] = std::move(replicas);
   }
   return d;
@@ -480,6 +483,8 @@ json::object delete_table(op_context& ctx, const json::object& req) {
   if (!t)
     throw api_error::resource_not_found(
         "Requested resource not found: Table: " + std::string(name) + " not found");
+  // A replica of a global table: the other regions drop it from their replica sets first.
+  if (t->is_global() && ctx.replication) ctx.replication->delete_replica_table(ctx, *t);
   json::object d = describe(ctx, *t);
   d["TableStatus"] = "DELETING";
   auto removed = ctx.store.delete_table(name);

@@ -4,11 +4,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -22,6 +25,7 @@
 namespace mysfits::table::replication {
 
 namespace json = boost::json;
+namespace base64 = boost::beast::detail::base64;
 using storage::table_info;
 
 namespace {
@@ -64,6 +68,26 @@ std::optional<std::string> from_hex(std::string_view hex) {
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
+}
+
+// Snapshot page framing: [length, 4 bytes big-endian][record] per stored record.
+void append_frame(std::string& out, std::string_view rec) {
+  auto n = static_cast<std::uint32_t>(rec.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 255));
+  out.append(rec);
+}
+
+// Splits a framed page; false when the bytes are not a sequence of whole frames.
+bool split_frames(std::string_view bytes, std::vector<std::string_view>& out) {
+  while (!bytes.empty()) {
+    if (bytes.size() < 4) return false;
+    std::uint32_t n = 0;
+    for (int k = 0; k < 4; ++k) n = (n << 8) | static_cast<unsigned char>(bytes[k]);
+    if (bytes.size() - 4 < n) return false;
+    out.push_back(bytes.substr(4, n));
+    bytes.remove_prefix(4 + n);
+  }
+  return true;
 }
 
 std::uint64_t get_u64(const json::object& o, std::string_view key, std::uint64_t dflt = 0) {
@@ -133,6 +157,11 @@ struct peer_metrics {
   metrics::counter* superseded = nullptr;
   metrics::counter* errors = nullptr;
   metrics::counter* resyncs = nullptr;
+  // Where the latency goes, per change: write timestamp → served by the peer's PullChanges,
+  // served → received here, received → applied (committed) here.
+  metrics::histogram* to_served = nullptr;
+  metrics::histogram* to_received = nullptr;
+  metrics::histogram* to_applied = nullptr;
 };
 
 }  // namespace
@@ -221,6 +250,19 @@ struct replicator::impl {
                                       "Changes from the peer older than the local version", l);
       m.errors = &reg.get_counter("mysfits_table_replication_errors_total",
                                   "Failed pulls, snapshots or applies from the peer", l);
+      auto stage = [&](const char* name) {
+        metrics::label_set sl = l;
+        sl.emplace_back("stage", name);
+        return &reg.get_histogram(
+            "mysfits_table_replication_stage_seconds",
+            "Replication latency by stage: write timestamp to served by the peer (served), "
+            "served to received here (received), received to committed here (applied)",
+            sl, {0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04,
+                 0.05,   0.075, 0.1,   0.25,  0.5,   1,      2.5,  5,     10,   30,   60});
+      };
+      m.to_served = stage("served");
+      m.to_received = stage("received");
+      m.to_applied = stage("applied");
       m.resyncs = &reg.get_counter("mysfits_table_replication_resyncs_total",
                                    "Snapshot re-syncs from the peer (fell behind its stream)", l);
     }
@@ -265,8 +307,11 @@ struct replicator::impl {
   // --- membership ---
   json::array replica_list_for_wire(const table_info& t) {
     json::array a;
-    a.emplace_back(json::object{{"RegionName", opts.region},
-                                {"ReplicaStatus", is_backfilling(t) ? "CREATING" : "ACTIVE"}});
+    json::object own{{"RegionName", opts.region},
+                     {"ReplicaStatus", is_backfilling(t) ? "CREATING" : "ACTIVE"}};
+    // A region's report of its own replica's settings wins elsewhere (merge_membership).
+    own["Settings"] = t.replica_settings(opts.region);
+    a.emplace_back(std::move(own));
     for (const auto& r : t.replicas)
       a.emplace_back(json::object{{"RegionName", r.region}, {"ReplicaStatus", r.status}});
     return a;
@@ -290,6 +335,12 @@ struct replicator::impl {
       if (s != "CREATING" && s != "ACTIVE") continue;
       auto it = std::find_if(t.replicas.begin(), t.replicas.end(),
                              [&](const storage::replica_info& x) { return x.region == r; });
+      if (r == from_peer)
+        if (const auto* st = v.as_object().if_contains("Settings"); st && st->is_object())
+          if (t.replica_settings(r) != st->as_object()) {
+            t.set_replica_settings(r, st->as_object());
+            changed = true;
+          }
       if (it == t.replicas.end()) {
         t.replicas.push_back({r, s});
         changed = true;
@@ -311,147 +362,360 @@ struct replicator::impl {
     return resyncs.contains({table, peer});
   }
 
+  // One PullChanges round trip: the tables asked for (with the position asked from) and the
+  // answer.
+  struct pulled {
+    bool idle = false;  // no table to pull: nothing was asked
+    std::map<std::string, std::pair<std::shared_ptr<const table_info>, std::uint64_t>> after;
+    ddbclient::call_result<json::object> resp{ddbclient::api_error{"NotAsked", "", 0}};
+    std::uint64_t received_us = 0;
+  };
+
+  // Asks `peer` for the changes of every table both replicate, from this replica's committed
+  // progress, or from `cursor` (what the previous answer, still being applied, covers).
+  pulled pull_once(const std::string& peer, const std::map<std::string, std::uint64_t>& cursor) {
+    pulled out;
+    json::array treq;
+    for (const auto& t : store.tables().list()) {
+      const auto* r = t->find_replica(peer);
+      if (!r || r->status == "DELETING" || is_backfilling(*t) || resync_pending(t->name, peer))
+        continue;
+      auto p = store.progress(t->id, peer);
+      if (!p) {
+        out.resp = ddbclient::api_error{"ProgressUnreadable", p.error().message, 0};
+        return out;
+      }
+      std::uint64_t from = *p;
+      if (auto c = cursor.find(t->name); c != cursor.end()) from = std::max(from, c->second);
+      out.after[t->name] = {t, from};
+      treq.emplace_back(json::object{{"TableName", t->name}, {"After", from}});
+    }
+    if (out.after.empty()) {
+      out.idle = true;
+      return out;
+    }
+    auto client = client_for(peer, true);
+    if (!client) {
+      out.resp = ddbclient::api_error{"NoEndpoint", "no endpoint for " + peer, 0};
+      return out;
+    }
+    json::object body{{"Requester", opts.region},
+                      {"Tables", std::move(treq)},
+                      {"Limit", opts.pull_limit},
+                      {"WaitMs", opts.poll_wait.count()}};
+    out.resp = client->call("PullChanges", body);
+    out.received_us = now_us();
+    return out;
+  }
+
+  // Pulls from `peer` and applies, one answer at a time and in order; the next pull is already
+  // on its way (from the position this answer covers) while this one is applied, so changes
+  // written meanwhile are served without waiting for the apply. If an apply fails, the pull in
+  // flight is dropped and pulling resumes from the committed progress.
   void pull_loop(std::string peer) {
     auto& m = stats_for(peer);
     auto backoff = std::chrono::milliseconds(100);
+    std::map<std::string, std::uint64_t> cursor;
+    std::future<pulled> next;
     while (!is_stopping()) {
-      std::vector<std::shared_ptr<const table_info>> tables;
-      for (const auto& t : store.tables().list()) {
-        const auto* r = t->find_replica(peer);
-        if (r && r->status != "DELETING" && !is_backfilling(*t) && !resync_pending(t->name, peer))
-          tables.push_back(t);
-      }
-      if (tables.empty()) {
+      pulled cur = next.valid() ? next.get() : pull_once(peer, cursor);
+      if (cur.idle) {
         m.backlog->set(0);
+        cursor.clear();
         sleep_for(std::chrono::milliseconds(200));
         continue;
       }
-      json::array treq;
-      std::map<std::string, std::pair<std::shared_ptr<const table_info>, std::uint64_t>> after;
-      bool failed = false;
-      for (const auto& t : tables) {
-        auto p = store.progress(t->id, peer);
-        if (!p) {
-          failed = true;
-          break;
+      if (!cur.resp) {
+        cursor.clear();
+        if (cur.resp.error().type == "NoEndpoint" ||
+            cur.resp.error().type == "ProgressUnreadable") {
+          sleep_for(std::chrono::milliseconds(500));
+          continue;
         }
-        after[t->name] = {t, *p};
-        treq.emplace_back(json::object{{"TableName", t->name}, {"After", *p}});
-      }
-      auto client = failed ? nullptr : client_for(peer, true);
-      if (!client) {
-        sleep_for(std::chrono::milliseconds(500));
-        continue;
-      }
-      json::object body{{"Requester", opts.region},
-                        {"Tables", std::move(treq)},
-                        {"Limit", opts.pull_limit},
-                        {"WaitMs", opts.poll_wait.count()}};
-      auto resp = client->call("PullChanges", body);
-      if (!resp) {
         m.errors->inc();
         m.link_up->set(0);
-        spdlog::debug("replication: pull from {} failed: {} {}", peer, resp.error().type,
-                      resp.error().message);
+        spdlog::debug("replication: pull from {} failed: {} {}", peer, cur.resp.error().type,
+                      cur.resp.error().message);
         sleep_for(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
         continue;
       }
       m.link_up->set(1);
       backoff = std::chrono::milliseconds(100);
-      double backlog = 0;
-      for (const auto& ev : get_arr(*resp, "Tables")) {
+      const auto& resp = *cur.resp;
+      // What this answer covers, for the next pull (sent before applying this one).
+      bool stop_pipeline = false;
+      for (const auto& ev : get_arr(resp, "Tables")) {
         if (!ev.is_object()) continue;
         const auto& e = ev.as_object();
         std::string name = get_str(e, "TableName");
-        auto it = after.find(name);
-        if (it == after.end()) continue;
-        if (const auto* miss = e.if_contains("Missing"); miss && miss->is_bool() && miss->as_bool())
-          continue;
-        merge_membership(name, peer, get_arr(e, "Replicas"));
-        if (const auto* tr = e.if_contains("Trimmed"); tr && tr->is_bool() && tr->as_bool()) {
-          spdlog::warn(
-              "replication: {} fell behind {}'s stream for table {}; re-sync from a "
-              "snapshot",
-              opts.region, peer, name);
-          m.resyncs->inc();
-          {
-            std::lock_guard lock(mu);
-            resyncs.insert({name, peer});
-          }
-          cv.notify_all();
+        if (e.contains("Missing") || e.contains("Trimmed")) {
+          stop_pipeline = true;  // membership or re-sync changes: ask afresh afterwards
           continue;
         }
-        std::uint64_t through = get_u64(e, "Through");
-        std::uint64_t readable = get_u64(e, "ReadableThrough");
-        if (readable > through) backlog += static_cast<double>(readable - through);
-        if (through <= it->second.second) continue;
-        std::vector<storage::remote_change> changes;
-        for (const auto& rv : get_arr(e, "Records"))
-          if (rv.is_object()) changes.push_back(change_from_wire(rv.as_object()));
-        const auto& t = it->second.first;
-        auto applied = store.apply_remote(t->name, t->id, changes, {{peer, through}}, true);
-        if (!applied) {
-          m.errors->inc();
-          spdlog::warn("replication: applying {}'s changes to {} failed: {}", peer, name,
-                       applied.error().message);
-          continue;
-        }
-        m.applied->inc(static_cast<double>(applied->applied));
-        m.superseded->inc(static_cast<double>(applied->superseded));
-        std::uint64_t now = now_us();
-        for (const auto& c : changes) {
-          double ms = c.timestamp_us < now ? static_cast<double>(now - c.timestamp_us) / 1000 : 0;
-          m.latency->observe(ms / 1000);
-          m.latency_ms->set(ms);
-          if (ms > m.latency_max_ms->value()) m.latency_max_ms->set(ms);
-        }
+        auto it = cur.after.find(name);
+        if (it != cur.after.end())
+          cursor[name] = std::max(it->second.second, get_u64(e, "Through"));
       }
-      m.backlog->set(backlog);
+      if (!stop_pipeline && !is_stopping())
+        next = std::async(std::launch::async,
+                          [this, &peer, c = cursor] { return pull_once(peer, c); });
+      bool ok = apply_pulled(peer, m, cur);
+      if (!ok || stop_pipeline) {
+        if (next.valid()) next.wait();
+        next = {};
+        cursor.clear();
+      }
     }
+    if (next.valid()) next.wait();
+  }
+
+  // Applies one PullChanges answer; false when an apply failed (nothing after it may follow).
+  bool apply_pulled(const std::string& peer, peer_metrics& m, const pulled& cur) {
+    const auto& resp = *cur.resp;
+    double backlog = 0;
+    bool ok = true;
+    for (const auto& ev : get_arr(resp, "Tables")) {
+      if (!ev.is_object()) continue;
+      const auto& e = ev.as_object();
+      std::string name = get_str(e, "TableName");
+      auto it = cur.after.find(name);
+      if (it == cur.after.end()) continue;
+      if (const auto* miss = e.if_contains("Missing"); miss && miss->is_bool() && miss->as_bool()) {
+        // The peer's replica was ACTIVE and its table is gone: deleted there (DeleteTable) while
+        // this region missed the news. Drop it as RemoveReplica would.
+        const auto* r = it->second.first->find_replica(peer);
+        if (r && r->status == "ACTIVE") {
+          spdlog::info("replication: {}'s replica of {} is gone; dropping it", peer, name);
+          try {
+            remove_replica({{"TableName", name}, {"Region", peer}});
+          } catch (const std::exception& ex) {
+            spdlog::warn("replication: cannot drop {}'s replica of {}: {}", peer, name, ex.what());
+          }
+        }
+        continue;
+      }
+      merge_membership(name, peer, get_arr(e, "Replicas"));
+      if (const auto* tr = e.if_contains("Trimmed"); tr && tr->is_bool() && tr->as_bool()) {
+        spdlog::warn(
+            "replication: {} fell behind {}'s stream for table {}; re-sync from a "
+            "snapshot",
+            opts.region, peer, name);
+        m.resyncs->inc();
+        {
+          std::lock_guard lock(mu);
+          resyncs.insert({name, peer});
+        }
+        cv.notify_all();
+        continue;
+      }
+      std::uint64_t through = get_u64(e, "Through");
+      std::uint64_t readable = get_u64(e, "ReadableThrough");
+      if (readable > through) backlog += static_cast<double>(readable - through);
+      if (through <= it->second.second) continue;
+      std::vector<storage::remote_change> changes;
+      for (const auto& rv : get_arr(e, "Records"))
+        if (rv.is_object()) changes.push_back(change_from_wire(rv.as_object()));
+      const auto& t = it->second.first;
+      // Not synced to the disk: the changes and the progress commit in one batch and survive
+      // kill -9; a power loss drops both together, and they are pulled again from the peer,
+      // which keeps them. (Local client writes stay synced.)
+      auto applied =
+          store.apply_remote(t->name, t->id, changes, {{peer, through}}, true, nullptr, false);
+      if (!applied) {
+        m.errors->inc();
+        spdlog::warn("replication: applying {}'s changes to {} failed: {}", peer, name,
+                     applied.error().message);
+        ok = false;
+        continue;
+      }
+      m.applied->inc(static_cast<double>(applied->applied));
+      m.superseded->inc(static_cast<double>(applied->superseded));
+      std::uint64_t now = now_us();
+      std::uint64_t served_us =
+          std::clamp(get_u64(resp, "ServedUs"), std::uint64_t{0}, cur.received_us);
+      auto secs = [](std::uint64_t from, std::uint64_t to) {
+        return from < to ? static_cast<double>(to - from) / 1e6 : 0.0;
+      };
+      for (const auto& c : changes) {
+        if (served_us) {
+          m.to_served->observe(secs(c.timestamp_us, served_us));
+          m.to_received->observe(secs(served_us, cur.received_us));
+        }
+        m.to_applied->observe(secs(cur.received_us, now));
+        double ms = c.timestamp_us < now ? static_cast<double>(now - c.timestamp_us) / 1000 : 0;
+        m.latency->observe(ms / 1000);
+        m.latency_ms->set(ms);
+        if (ms > m.latency_max_ms->value()) m.latency_max_ms->set(ms);
+      }
+    }
+    m.backlog->set(backlog);
+    return ok;
   }
 
   // --- snapshots: back-fill of a new replica, re-sync of one that fell behind ---
+  // One fetched and decoded snapshot page.
+  struct snapshot_page {
+    std::string error;  // empty: fetched
+    json::object position;
+    std::string bytes;  // the records, which items' raw views point into
+    std::vector<storage::table_store::snapshot_item> items;
+    std::string last;  // primary key of the last item; empty: the table's last page
+  };
+
+  snapshot_page fetch_page(ddbclient::client& client, const table_info& t, const std::string& after,
+                           bool first, std::size_t limit) {
+    snapshot_page page;
+    json::object body{{"TableName", t.name}, {"Limit", limit}, {"Format", "raw"}};
+    if (!first) body["After"] = to_hex(after);
+    auto resp = client.call("Snapshot", body);
+    if (!resp) {
+      page.error = resp.error().type + " " + resp.error().message;
+      return page;
+    }
+    if (first) page.position = get_obj(*resp, "Position");
+    if (auto last = get_str(*resp, "LastKey"); !last.empty()) {
+      auto k = from_hex(last);
+      if (!k || k->empty()) {
+        page.error = "malformed LastKey";
+        return page;
+      }
+      page.last = std::move(*k);
+    }
+    const auto* packed = resp->if_contains("Records");
+    bool ok = false;
+    if (packed && packed->is_string()) {
+      const auto& text = packed->as_string();
+      page.bytes.resize(base64::decoded_size(text.size()));
+      auto [written, read] = base64::decode(page.bytes.data(), text.data(), text.size());
+      page.bytes.resize(written);
+      ok = read + 2 >= text.size();  // else it stopped early: not base64
+    }
+    std::vector<std::string_view> frames;
+    if (!ok || !split_frames(page.bytes, frames)) {
+      page.error = "malformed Records";
+      return page;
+    }
+    // Every item of the page in one arena: no allocation and no free per JSON node.
+    json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>();
+    page.items.reserve(frames.size());
+    for (auto f : frames) {
+      auto rec = storage::decode_item_record(f, arena);
+      if (!rec || !rec->item.contains(t.keys.hash_name) ||
+          (t.keys.range_name && !rec->item.contains(*t.keys.range_name))) {
+        page.error = "malformed record";
+        return page;
+      }
+      std::string pk = storage::primary_key_bytes(rec->item, t.keys);
+      page.items.push_back({std::move(pk), std::move(*rec), f});
+    }
+    return page;
+  }
+
   // Copies `source`'s table into this replica; on success commits the progress the snapshot
   // stands for (all peers for a back-fill, `source` only for a re-sync). False: retry later.
+  // The next page is fetched (and decoded) while the current one is applied; pages are written
+  // without waiting for the disk, and the final commit (progress, and the end of the back-fill)
+  // is a synced write that makes them all durable. A crash before it leaves the replica
+  // back-filling (or the re-sync pending), so the copy starts over: pages already applied are
+  // compared item by item (last writer wins), never applied twice.
+  // Reconciliation: a local item that the snapshot lacks is removed when the source must have
+  // seen it and dropped it since (deleted, tombstone purged): when the source wrote it; when
+  // this region wrote it and the source had pulled that write before the snapshot (no later
+  // write of it in this region's stream past the source's progress); when a third region wrote
+  // it and the source's progress on that region is at least this replica's.
   bool copy_snapshot(const std::string& table, const std::string& source, bool backfill) {
     auto client = client_for(source, false);
     if (!client) return false;
     auto& m = stats_for(source);
-    std::string after;
+    auto t0 = store.tables().find(table);
+    if (!t0) return true;
     json::object position;
     std::size_t copied = 0;
+    std::size_t removed = 0;
     auto started_at = std::chrono::steady_clock::now();
+
+    // Reconciliation state (see above).
+    std::set<std::string> unseen_local;  // keys of local writes the source has not pulled
+    std::optional<std::uint64_t> local_scanned;
+    bool local_known = true;
+    std::map<std::string, bool, std::less<>> third_seen;  // per page: region → source caught up
+    storage::table_store::absent_decider decide = [&](std::string_view pk,
+                                                      const storage::item_record& local) {
+      const std::string& origin = local.origin_region;
+      if (origin == source) return true;
+      if (origin == opts.region) {
+        if (!local_known) return false;
+        // Under the item's lock its last write is committed: bring the key set up to date.
+        auto next = store.local_write_keys(*t0, *local_scanned, unseen_local);
+        if (!next || !*next) {
+          local_known = false;
+          return false;
+        }
+        local_scanned = **next;
+        return !unseen_local.contains(std::string(pk));
+      }
+      auto it = third_seen.find(origin);
+      if (it == third_seen.end()) {
+        auto mine = store.progress(t0->id, origin);
+        bool seen = mine && get_u64(position, origin) >= *mine;
+        it = third_seen.emplace(origin, seen).first;
+      }
+      return it->second;
+    };
+
+    spdlog::info("replication: copying a snapshot of {} from {} ({})", table, source,
+                 backfill ? "back-fill" : "re-sync");
+    std::string after;
+    snapshot_page applied_page;
+    // Pages grow from 1,000 items to opts.snapshot_page: the first one arrives (and the apply
+    // starts) quickly, later ones cost fewer round trips.
+    std::size_t limit = std::min<std::size_t>(1000, std::max<std::size_t>(1, opts.snapshot_page));
+    auto next = std::async(std::launch::async, [&, a = after, n = limit] {
+      return fetch_page(*client, *t0, a, true, n);
+    });
     for (bool first = true;; first = false) {
-      if (is_stopping()) return false;
-      json::object body{{"TableName", table}, {"Limit", opts.snapshot_page}};
-      if (!first) body["After"] = to_hex(after);
-      auto resp = client->call("Snapshot", body);
-      if (!resp) {
+      snapshot_page page = next.get();
+      if (!page.error.empty()) {
         m.errors->inc();
-        spdlog::warn("replication: snapshot of {} from {} failed: {} {}", table, source,
-                     resp.error().type, resp.error().message);
+        spdlog::warn("replication: snapshot of {} from {} failed: {}", table, source, page.error);
         return false;
       }
-      if (first) position = get_obj(*resp, "Position");
-      std::vector<storage::remote_change> changes;
-      for (const auto& iv : get_arr(*resp, "Items"))
-        if (iv.is_object()) changes.push_back(change_from_wire(iv.as_object()));
-      auto t = store.tables().find(table);
-      if (!t) return true;  // deleted meanwhile: nothing left to fill
-      auto applied = store.apply_remote(t->name, t->id, changes, {}, false);
+      if (is_stopping()) return false;
+      if (!page.last.empty()) {
+        limit = std::min(limit * 2, std::max<std::size_t>(limit, opts.snapshot_page));
+        // The previous page is freed there too, off this thread.
+        next = std::async(std::launch::async,
+                          [&, a = page.last, n = limit, old = std::move(applied_page)]() mutable {
+                            old = {};
+                            return fetch_page(*client, *t0, a, false, n);
+                          });
+      }
+      if (first) {
+        position = std::move(page.position);
+        local_scanned = get_u64(position, opts.region);
+      }
+      third_seen.clear();
+      storage::table_store::snapshot_page_options o;
+      o.after = after;
+      o.through = page.last;
+      o.remove_absent = &decide;
+      o.skip_own_missing = !backfill;
+      o.bulk = true;
+      auto applied = store.apply_snapshot_page(t0->name, t0->id, page.items, o);
       if (!applied) {
+        if (next.valid()) next.wait();
+        if (applied.error().code == errc::not_found) return true;  // deleted meanwhile
         m.errors->inc();
         spdlog::warn("replication: snapshot apply to {} failed: {}", table,
                      applied.error().message);
         return false;
       }
-      copied += changes.size();
-      auto last = get_str(*resp, "LastKey");
-      if (last.empty()) break;
-      auto k = from_hex(last);
-      if (!k) return false;
-      after = *k;
+      copied += page.items.size();
+      removed += applied->removed;
+      if (page.last.empty()) break;
+      after = std::move(page.last);
+      applied_page = std::move(page);
     }
     std::vector<std::pair<std::string, std::uint64_t>> progress;
     for (const auto& kv : position) {
@@ -462,6 +726,12 @@ struct replicator::impl {
       if (kv.value().is_uint64()) seq = kv.value().as_uint64();
       if (kv.value().is_int64()) seq = static_cast<std::uint64_t>(kv.value().as_int64());
       progress.emplace_back(region, seq);
+    }
+    // The pages skipped the write-ahead log: on disk before the progress says they are there.
+    if (auto f = store.flush(); !f) {
+      m.errors->inc();
+      spdlog::warn("replication: cannot flush the snapshot of {}: {}", table, f.error().message);
+      return false;
     }
     std::lock_guard lock(membership_mu);
     auto t = store.tables().find(table);
@@ -478,9 +748,11 @@ struct replicator::impl {
     }
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
-    spdlog::info("replication: {} {} items of {} from {} in {:.3f} s ({:.0f} items/s)",
-                 backfill ? "back-filled" : "re-synced", copied, table, source, secs,
-                 secs > 0 ? static_cast<double>(copied) / secs : 0.0);
+    spdlog::info(
+        "replication: {} {} items of {} from {} in {:.3f} s ({:.0f} items/s); {} local items "
+        "the source no longer has removed",
+        backfill ? "back-filled" : "re-synced", copied, table, source, secs,
+        secs > 0 ? static_cast<double>(copied) / secs : 0.0, removed);
     return true;
   }
 
@@ -588,7 +860,7 @@ struct replicator::impl {
         out.emplace_back(std::move(e));
       }
       if (found || std::chrono::steady_clock::now() >= deadline || is_stopping())
-        return {{"Tables", std::move(out)}};
+        return {{"Tables", std::move(out)}, {"ServedUs", now_us()}};
       store.wait_for_stream_write(generation, deadline);
     }
   }
@@ -597,7 +869,7 @@ struct replicator::impl {
     std::string name = get_str(body, "TableName");
     auto t = store.tables().find(name);
     if (!t) throw api_error::resource_not_found("Requested resource not found: Table: " + name);
-    auto limit = std::clamp<std::uint64_t>(get_u64(body, "Limit", 2000), 1, 20000);
+    auto limit = std::clamp<std::uint64_t>(get_u64(body, "Limit", 2000), 1, 50000);
     std::string after;
     if (const auto* a = body.if_contains("After")) {
       auto k = a->is_string() ? from_hex(a->as_string()) : std::nullopt;
@@ -615,20 +887,37 @@ struct replicator::impl {
       }
       resp["Position"] = std::move(position);
     }
-    json::array items;
     std::string last;
-    auto r = store.scan_item_records(
-        t->id, after, [&](std::string_view pk, const storage::item_record& rec) {
-          json::object w{
-              {"ts", rec.timestamp_us}, {"origin", rec.origin_region}, {"item", rec.item}};
-          if (rec.is_tombstone) w["del"] = true;
-          items.emplace_back(std::move(w));
-          last = std::string(pk);
-          return items.size() < limit;
-        });
-    if (!r) throw api_error::internal_server_error(r.error().message);
-    if (items.size() >= limit) resp["LastKey"] = to_hex(last);
-    resp["Items"] = std::move(items);
+    std::size_t n = 0;
+    if (get_str(body, "Format") == "raw") {
+      // Compact page: the stored records as they are (no JSON decoding and re-encoding), each
+      // framed by its length, base64 in one string.
+      std::string packed;
+      auto r =
+          store.scan_raw_item_records(t->id, after, [&](std::string_view pk, std::string_view rec) {
+            append_frame(packed, rec);
+            last = std::string(pk);
+            return ++n < limit;
+          });
+      if (!r) throw api_error::internal_server_error(r.error().message);
+      std::string text(base64::encoded_size(packed.size()), '\0');
+      text.resize(base64::encode(text.data(), packed.data(), packed.size()));
+      resp["Records"] = std::move(text);
+    } else {
+      json::array items;
+      auto r = store.scan_item_records(
+          t->id, after, [&](std::string_view pk, const storage::item_record& rec) {
+            json::object w{
+                {"ts", rec.timestamp_us}, {"origin", rec.origin_region}, {"item", rec.item}};
+            if (rec.is_tombstone) w["del"] = true;
+            items.emplace_back(std::move(w));
+            last = std::string(pk);
+            return ++n < limit;
+          });
+      if (!r) throw api_error::internal_server_error(r.error().message);
+      resp["Items"] = std::move(items);
+    }
+    if (n >= limit) resp["LastKey"] = to_hex(last);
     return resp;
   }
 
@@ -670,8 +959,17 @@ struct replicator::impl {
     std::lock_guard lock(membership_mu);
     auto cur = store.tables().find(name);
     if (!cur) throw api_error::resource_not_found("Requested resource not found: Table: " + name);
-    if (region.empty() || region == opts.region) return {};
+    if (region.empty()) return {};
     table_info t = *cur;
+    if (const auto* settings = body.if_contains("Settings"); settings && settings->is_object()) {
+      // ReplicaUpdates Update made in another region (for this region's replica or another's).
+      if (region != opts.region && !t.find_replica(region)) return {};
+      t.set_replica_settings(region, settings->as_object());
+      if (auto u = store.update_table(std::move(t)); !u)
+        throw api_error::internal_server_error(u.error().message);
+      return {};
+    }
+    if (region == opts.region) return {};
     auto removed = removed_regions(t);
     removed.erase(region);
     set_removed_regions(t, removed);
@@ -702,12 +1000,143 @@ struct replicator::impl {
     if (!cur) return {};
     table_info t = *cur;
     std::erase_if(t.replicas, [&](const storage::replica_info& x) { return x.region == region; });
+    t.set_replica_settings(region, {});
     auto removed = removed_regions(t);
     removed.insert(region);
     set_removed_regions(t, removed);
     if (auto u = store.update_table(std::move(t)); !u)
       throw api_error::internal_server_error(u.error().message);
+    spdlog::info("replication: replica of {} in {} removed from the replica set", name, region);
     return {};
+  }
+
+  // UpdateTable ReplicaUpdates Update: DynamoDB's UpdateReplicationGroupMemberAction, the
+  // settings that mean something here (they are recorded and reported in DescribeTable's
+  // Replicas[] in every region; this engine has no table classes or capacity limits per
+  // replica to apply them to).
+  std::shared_ptr<const table_info> update_replica_settings(const table_info& current,
+                                                            const std::string& region,
+                                                            const json::object& u) {
+    if (!current.find_replica(region))
+      throw api_error::validation(
+          "One or more parameter values were invalid: Cannot update the replica of table " +
+          current.name + " in region " + region + ": the table has no replica there");
+    json::object settings = current.replica_settings(region);
+    auto capacity = [&](const json::value& v, std::string_view where,
+                        std::string_view field) -> json::object {
+      if (!v.is_object())
+        throw api_error::serialization("Unexpected value type in " + std::string(where));
+      const auto* n = v.as_object().if_contains(field);
+      std::int64_t value = 0;
+      if (n && n->is_int64()) value = n->as_int64();
+      if (n && n->is_uint64()) value = static_cast<std::int64_t>(n->as_uint64());
+      if (!n || value < 1)
+        throw api_error::validation(
+            "1 validation error detected: Value at 'replicaUpdates.1.member.update." +
+            std::string(where) + "." + std::string(field) +
+            "' failed to satisfy constraint: Member must have value greater than or equal to 1");
+      return json::object{{field, value}};
+    };
+    if (const auto* tc = u.if_contains("TableClassOverride")) {
+      std::string c = tc->is_string() ? std::string(tc->as_string()) : "";
+      if (c != "STANDARD" && c != "STANDARD_INFREQUENT_ACCESS")
+        throw api_error::validation(
+            "1 validation error detected: Value '" + c +
+            "' at 'replicaUpdates.1.member.update.tableClassOverride' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [STANDARD_INFREQUENT_ACCESS, "
+            "STANDARD]");
+      settings["ReplicaTableClassSummary"] = json::object{{"TableClass", c}};
+    }
+    if (const auto* p = u.if_contains("ProvisionedThroughputOverride")) {
+      if (current.billing_mode == "PAY_PER_REQUEST")
+        throw api_error::validation(
+            "One or more parameter values were invalid: ProvisionedThroughputOverride cannot be "
+            "specified for a table in PAY_PER_REQUEST billing mode");
+      settings["ProvisionedThroughputOverride"] =
+          capacity(*p, "provisionedThroughputOverride", "ReadCapacityUnits");
+    }
+    if (const auto* o = u.if_contains("OnDemandThroughputOverride"))
+      settings["OnDemandThroughputOverride"] =
+          capacity(*o, "onDemandThroughputOverride", "MaxReadRequestUnits");
+    if (const auto* k = u.if_contains("KMSMasterKeyId")) {
+      if (!k->is_string() || k->as_string().empty())
+        throw api_error::validation(
+            "One or more parameter values were invalid: KMSMasterKeyId must be a non-empty "
+            "string");
+      settings["KMSMasterKeyId"] = k->as_string();
+    }
+    if (const auto* g = u.if_contains("GlobalSecondaryIndexes")) {
+      if (!g->is_array() || g->as_array().empty())
+        throw api_error::validation(
+            "1 validation error detected: Value at "
+            "'replicaUpdates.1.member.update.globalSecondaryIndexes' failed to satisfy "
+            "constraint: Member must have length greater than or equal to 1");
+      std::map<std::string, json::object> by_name;
+      for (const auto& v : get_arr(settings, "GlobalSecondaryIndexes"))
+        if (v.is_object()) by_name[get_str(v.as_object(), "IndexName")] = v.as_object();
+      for (const auto& v : g->as_array()) {
+        if (!v.is_object())
+          throw api_error::serialization("Unexpected value type in GlobalSecondaryIndexes");
+        std::string index = get_str(v.as_object(), "IndexName");
+        const auto* info = current.find_index(index);
+        if (!info || !info->is_global)
+          throw api_error::resource_not_found("Requested resource not found: Index: " + index +
+                                              " not found for table " + current.name);
+        auto& entry = by_name[index];
+        entry["IndexName"] = index;
+        if (const auto* p = v.as_object().if_contains("ProvisionedThroughputOverride")) {
+          if (current.billing_mode == "PAY_PER_REQUEST")
+            throw api_error::validation(
+                "One or more parameter values were invalid: ProvisionedThroughputOverride "
+                "cannot be specified for a table in PAY_PER_REQUEST billing mode");
+          entry["ProvisionedThroughputOverride"] = capacity(
+              *p, "globalSecondaryIndexes.provisionedThroughputOverride", "ReadCapacityUnits");
+        }
+        if (const auto* o = v.as_object().if_contains("OnDemandThroughputOverride"))
+          entry["OnDemandThroughputOverride"] = capacity(
+              *o, "globalSecondaryIndexes.onDemandThroughputOverride", "MaxReadRequestUnits");
+      }
+      json::array all;
+      for (auto& [_, e] : by_name) all.emplace_back(std::move(e));
+      settings["GlobalSecondaryIndexes"] = std::move(all);
+    }
+    std::vector<std::string> peers;
+    std::shared_ptr<const table_info> stored;
+    {
+      std::lock_guard lock(membership_mu);
+      auto cur = store.tables().find(current.name);
+      if (!cur) throw api_error::resource_not_found("Requested resource not found");
+      table_info t = *cur;
+      if (!t.find_replica(region))
+        throw api_error::validation(
+            "One or more parameter values were invalid: Cannot update the replica of table " +
+            t.name + " in region " + region + ": the table has no replica there");
+      t.set_replica_settings(region, settings);
+      for (const auto& r : t.replicas) peers.push_back(r.region);
+      auto u2 = store.update_table(std::move(t));
+      if (!u2) throw api_error::internal_server_error(u2.error().message);
+      stored = *u2;
+    }
+    // The replica's own region first (its gossip then carries them everywhere), then the rest.
+    std::stable_partition(peers.begin(), peers.end(),
+                          [&](const std::string& p) { return p == region; });
+    notify_peers(peers, "UpsertReplica",
+                 {{"TableName", current.name}, {"Region", region}, {"Settings", settings}});
+    return stored;
+  }
+
+  // DeleteTable of this region's replica of a global table.
+  void delete_replica_table(const table_info& t) {
+    if (is_backfilling(t))
+      throw api_error::resource_in_use(
+          "Attempt to change a resource which is still in use: "
+          "Table is being created: " +
+          t.name);
+    std::vector<std::string> peers;
+    for (const auto& r : t.replicas) peers.push_back(r.region);
+    notify_peers(peers, "RemoveReplica", {{"TableName", t.name}, {"Region", opts.region}});
+    spdlog::info("replication: replica of {} deleted here; {} peer regions told", t.name,
+                 peers.size());
   }
 
   // Tells every replica in `peers` (best effort: gossip carries additions to those missed).
@@ -782,19 +1211,20 @@ std::shared_ptr<const table_info> replicator::update_replicas(api::op_context& c
   const auto& u = updates[0].as_object();
   const auto* create = u.if_contains("Create");
   const auto* del = u.if_contains("Delete");
-  if (u.contains("Update"))
-    throw api_error::validation(
-        "One or more parameter values were invalid: replica Update (per-replica settings) is not "
-        "supported; use Create or Delete");
-  if ((create ? 1 : 0) + (del ? 1 : 0) != 1 || !(create ? create : del)->is_object())
+  const auto* upd = u.if_contains("Update");
+  const auto* action = create ? create : del ? del : upd;
+  if ((create ? 1 : 0) + (del ? 1 : 0) + (upd ? 1 : 0) != 1 || !action->is_object())
     throw api_error::validation(
         "One or more parameter values were invalid: One of ReplicationGroupUpdate.Create, Update "
         "or Delete must be specified");
-  std::string region = get_str((create ? create : del)->as_object(), "RegionName");
+  std::string region = get_str(action->as_object(), "RegionName");
   if (region.empty())
     throw api_error::validation(
-        "1 validation error detected: Value null at 'replicaUpdates.1.member.create.regionName' "
-        "failed to satisfy constraint: Member must not be null");
+        std::string("1 validation error detected: Value null at 'replicaUpdates.1.member.") +
+        (create ? "create"
+         : del  ? "delete"
+                : "update") +
+        ".regionName' failed to satisfy constraint: Member must not be null");
   {
     std::lock_guard lock(i.mu);
     if (!i.regions.contains(region))
@@ -803,9 +1233,9 @@ std::shared_ptr<const table_info> replicator::update_replicas(api::op_context& c
   }
   if (region == i.opts.region)
     throw api_error::validation(
-        "One or more parameter values were invalid: Cannot add or "
-        "delete a replica in the table's own region: " +
-        region);
+        "Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, "
+        "DeleteTable, or UpdateTable as required.");
+  if (upd) return i.update_replica_settings(current, region, upd->as_object());
 
   std::vector<std::string> others;
   for (const auto& r : current.replicas)
@@ -909,6 +1339,11 @@ std::shared_ptr<const table_info> replicator::update_replicas(api::op_context& c
   // The answer shows the replica on its way out, as DynamoDB's does.
   answer.replicas.push_back({region, "DELETING"});
   return std::make_shared<const table_info>(std::move(answer));
+}
+
+void replicator::delete_replica_table(api::op_context& ctx, const table_info& t) {
+  (void)ctx;
+  impl_->delete_replica_table(t);
 }
 
 json::object replicator::handle_internal(std::string_view operation, const json::object& body) {

@@ -36,9 +36,9 @@ struct replicator_options {
   // Credentials to sign requests to peers with (the engines' shared keys); empty: placeholders.
   std::string access_key_id;
   std::string secret_access_key;
-  // Stream records per pull, items per snapshot page. Defaults: 1000, 5000.
+  // Stream records per pull, items per snapshot page. Defaults: 1000, 20000.
   std::size_t pull_limit = 1000;
-  std::size_t snapshot_page = 5000;
+  std::size_t snapshot_page = 20000;
 };
 
 class replicator final : public api::replication_hooks {
@@ -59,6 +59,7 @@ class replicator final : public api::replication_hooks {
   std::shared_ptr<const storage::table_info> update_replicas(api::op_context& ctx,
                                                              const storage::table_info& t,
                                                              const json::array& updates) override;
+  void delete_replica_table(api::op_context& ctx, const storage::table_info& t) override;
   json::object handle_internal(std::string_view operation, const json::object& body) override;
 
  private:

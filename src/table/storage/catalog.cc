@@ -17,6 +17,26 @@ const replica_info* table_info::find_replica(std::string_view region) const {
   return nullptr;
 }
 
+namespace {
+constexpr std::string_view replica_settings_key = "mysfits_replica_settings";
+}
+
+json::object table_info::replica_settings(std::string_view region) const {
+  const auto* all = extra.if_contains(replica_settings_key);
+  const auto* mine = all && all->is_object() ? all->as_object().if_contains(region) : nullptr;
+  return mine && mine->is_object() ? mine->as_object() : json::object{};
+}
+
+void table_info::set_replica_settings(std::string_view region, json::object settings) {
+  auto* all = extra.if_contains(replica_settings_key);
+  if (!all || !all->is_object()) all = &(extra[replica_settings_key] = json::object{});
+  if (settings.empty())
+    all->as_object().erase(region);
+  else
+    all->as_object()[region] = std::move(settings);
+  if (all->as_object().empty()) extra.erase(replica_settings_key);
+}
+
 bool table_info::has_tag(std::string_view key, std::string_view value) const {
   for (const auto& [k, v] : tags)
     if (k == key && v == value) return true;

@@ -71,6 +71,12 @@ struct table_info {
 
   const index_info* find_index(std::string_view index_name) const;
   const replica_info* find_replica(std::string_view region) const;
+  // Per-replica settings set by UpdateTable ReplicaUpdates Update (DynamoDB's
+  // ReplicaDescription fields: ReplicaTableClassSummary, ProvisionedThroughputOverride,
+  // OnDemandThroughputOverride, KMSMasterKeyId, GlobalSecondaryIndexes), kept in `extra`; for
+  // this region's own replica too. Empty when none were set.
+  boost::json::object replica_settings(std::string_view region) const;
+  void set_replica_settings(std::string_view region, boost::json::object settings);
   bool is_global() const { return !replicas.empty(); }
   bool has_tag(std::string_view key, std::string_view value) const;
   // Tag mysfits:counter-merge = true (issue 7, beyond DynamoDB): ADD on a number and

@@ -110,8 +110,13 @@ std::string encode_item_record(const item_record& r) {
 }
 
 std::optional<item_record> decode_item_record(std::string_view bytes) {
+  return decode_item_record(bytes, {});
+}
+
+std::optional<item_record> decode_item_record(std::string_view bytes, boost::json::storage_ptr sp) {
   if (bytes.size() < 11 || bytes[0] != 1) return std::nullopt;
   item_record r;
+  r.item = boost::json::object(sp);
   r.is_tombstone = (bytes[1] & 1) != 0;
   r.timestamp_us = read_u64(bytes.substr(2, 8));
   auto origin_len = static_cast<unsigned char>(bytes[10]);
@@ -119,7 +124,7 @@ std::optional<item_record> decode_item_record(std::string_view bytes) {
   r.origin_region = std::string(bytes.substr(11, origin_len));
   std::string_view json = bytes.substr(11 + origin_len);
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec);
+  boost::json::value v = boost::json::parse(json, ec, sp);
   if (ec || !v.is_object()) return std::nullopt;
   r.item = std::move(v.as_object());
   return r;

@@ -67,5 +67,7 @@ struct item_record {
 std::string encode_item_record(const item_record& r);
 // nullopt for bytes encode_item_record cannot have produced.
 std::optional<item_record> decode_item_record(std::string_view bytes);
+// The same with the item allocated from `sp` (e.g. one monotonic arena for a whole page).
+std::optional<item_record> decode_item_record(std::string_view bytes, boost::json::storage_ptr sp);
 
 }  // namespace mysfits::table::storage

@@ -172,3 +172,32 @@ std::uint64_t store::approximate_disk_bytes() const {
 }
 
 }  // namespace mysfits::table::storage
+
+namespace mysfits::table::storage {
+
+result<void> store::write_unsynced(write_batch& batch) {
+  rocksdb::WriteOptions o = impl_->write_options;
+  o.sync = false;
+  rocksdb::Status s = impl_->db->Write(o, &batch.impl_->wb);
+  if (!s.ok()) return to_error(s);
+  return ok();
+}
+
+result<void> store::write_without_wal(write_batch& batch) {
+  rocksdb::WriteOptions o = impl_->write_options;
+  o.sync = false;
+  o.disableWAL = true;
+  rocksdb::Status s = impl_->db->Write(o, &batch.impl_->wb);
+  if (!s.ok()) return to_error(s);
+  return ok();
+}
+
+result<void> store::flush() {
+  rocksdb::FlushOptions o;
+  o.wait = true;
+  rocksdb::Status s = impl_->db->Flush(o);
+  if (!s.ok()) return to_error(s);
+  return ok();
+}
+
+}  // namespace mysfits::table::storage

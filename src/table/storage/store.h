@@ -79,6 +79,15 @@ class store {
                                                        const snapshot* snap = nullptr) const;
   // Applies the whole batch or nothing; durable per store_options::sync_writes.
   [[nodiscard]] result<void> write(write_batch& batch);
+  // The same without waiting for the disk: the batch survives kill -9 (it is in the OS's page
+  // cache), not a power loss; the next synced write makes it durable along with itself.
+  [[nodiscard]] result<void> write_unsynced(write_batch& batch);
+  // Bulk loads (snapshot pages): the batch skips the write-ahead log, so it is lost on any
+  // crash until flush() has written the memtables to table files. Callers keep a marker of the
+  // unfinished load (written with write()) and redo it after a crash.
+  [[nodiscard]] result<void> write_without_wal(write_batch& batch);
+  // Writes every memtable to table files and waits: what write_without_wal wrote is durable.
+  [[nodiscard]] result<void> flush();
 
   // Visits keys in [lower, upper) in order (or reverse order); stop by returning false.
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;

@@ -5,7 +5,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <map>
 #include <set>
+#include <unordered_set>
 
 #include "types/attribute_value.h"
 #include "types/decimal.h"
@@ -224,25 +226,63 @@ result<std::optional<json::object>> table_store::get_item(const table_info& t,
 
 namespace {
 
+// Index work of a bulk batch (snapshot pages), staged apart: per-index (item count, size)
+// deltas summed and written once, and the entries written after the items in key order, so
+// the memtable sees two ascending runs instead of alternating keys (far fewer comparisons).
+struct bulk_index_ops {
+  std::map<std::uint32_t, std::pair<std::int64_t, std::int64_t>> deltas;
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries;  // nullopt: delete
+
+  void write_to(write_batch& b, std::uint64_t table_id) {
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto& [k, v] : entries)
+      if (v)
+        b.put(k, *v);
+      else
+        b.del(k);
+    for (const auto& [id, d] : deltas)
+      if (d.first != 0 || d.second != 0)
+        b.add_counters(index_stats_key(table_id, id), d.first, d.second);
+  }
+};
+
 // Stages in `b` the change of one item from `old_item` (the visible item, or null) to `rec` (an
 // item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
+// `raw`, when given, is encode_item_record(*rec) already (a snapshot page's record); `bulk`
+// collects the index work instead of `b`.
 void stage_item(write_batch& b, const table_info& t, std::string_view pk,
                 const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
-                std::int64_t& size_delta) {
+                std::int64_t& size_delta, std::string_view raw = {},
+                bulk_index_ops* bulk = nullptr) {
+  auto put_index = [&](std::string k, std::string v) {
+    if (bulk)
+      bulk->entries.emplace_back(std::move(k), std::move(v));
+    else
+      b.put(k, v);
+  };
+  auto del_index = [&](std::string k) {
+    if (bulk)
+      bulk->entries.emplace_back(std::move(k), std::nullopt);
+    else
+      b.del(k);
+  };
   std::string key = item_key(t.id, pk);
   if (old_item) {
     count_delta -= 1;
     size_delta -= static_cast<std::int64_t>(item_size(*old_item));
   }
   if (rec) {
-    b.put(key, encode_item_record(*rec));
+    b.put(key, raw.empty() ? encode_item_record(*rec) : std::string(raw));
   } else {
     b.del(key);
   }
   const json::object* new_item = rec && !rec->is_tombstone ? &rec->item : nullptr;
+  std::int64_t new_size = 0;
   if (new_item) {
+    new_size = static_cast<std::int64_t>(item_size(*new_item));
     count_delta += 1;
-    size_delta += static_cast<std::int64_t>(item_size(*new_item));
+    size_delta += new_size;
   }
   for (const auto& i : t.indexes) {
     std::optional<std::string> old_ikey =
@@ -254,16 +294,33 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
     if (old_ikey) {
       n -= 1;
       bytes -= static_cast<std::int64_t>(item_size(project_for_index(*old_item, t, i)));
-      if (!new_ikey || *old_ikey != *new_ikey) b.del(index_key(t.id, i.id, *old_ikey, pk));
+      if (!new_ikey || *old_ikey != *new_ikey) del_index(index_key(t.id, i.id, *old_ikey, pk));
     }
     if (new_ikey) {
-      item_record ir;
-      ir.item = project_for_index(*new_item, t, i);
       n += 1;
-      bytes += static_cast<std::int64_t>(item_size(ir.item));
-      b.put(index_key(t.id, i.id, *new_ikey, pk), encode_item_record(ir));
+      if (i.projection == projection_type::all && raw.size() > 11) {
+        // The whole item: the stored record's JSON text under an empty header, as
+        // encode_item_record would write it (no copy, no re-encoding).
+        std::size_t json_at = 11 + static_cast<unsigned char>(raw[10]);
+        std::string v(11, '\0');
+        v[0] = 1;
+        v.append(raw.substr(std::min(json_at, raw.size())));
+        bytes += new_size;
+        put_index(index_key(t.id, i.id, *new_ikey, pk), std::move(v));
+      } else {
+        item_record ir;
+        ir.item = project_for_index(*new_item, t, i);
+        bytes += static_cast<std::int64_t>(item_size(ir.item));
+        put_index(index_key(t.id, i.id, *new_ikey, pk), encode_item_record(ir));
+      }
     }
-    if (n != 0 || bytes != 0) b.add_counters(index_stats_key(t.id, i.id), n, bytes);
+    if (bulk && (n != 0 || bytes != 0)) {
+      auto& d = bulk->deltas[i.id];
+      d.first += n;
+      d.second += bytes;
+    } else if (n != 0 || bytes != 0) {
+      b.add_counters(index_stats_key(t.id, i.id), n, bytes);
+    }
   }
 }
 
@@ -440,7 +497,7 @@ result<apply_stats> table_store::apply_remote(
     const std::string& table_name, std::uint64_t table_id,
     const std::vector<remote_change>& changes,
     const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
-    const table_info* new_description) {
+    const table_info* new_description, bool sync) {
   auto st = state(table_id);
   // Shared like item writes (an exclusive lock would starve behind a steady stream of local
   // writers), plus the stripe locks of every item in the batch, taken in address order so two
@@ -555,7 +612,7 @@ result<apply_stats> table_store::apply_remote(
     auto u = catalog_.update(*new_description, &b);
     if (!u) return u.error();
   } else if (b.count() > 0) {
-    if (auto w = store_->write(b); !w) return w.error();
+    if (auto w = sync ? store_->write(b) : store_->write_unsynced(b); !w) return w.error();
   }
   st->item_count += count_delta;
   st->size_bytes += size_delta;
@@ -589,6 +646,168 @@ result<void> table_store::scan_item_records(std::uint64_t table_id, std::string_
   if (!r) return r.error();
   if (failure) return *failure;
   return ok();
+}
+
+result<void> table_store::scan_raw_item_records(std::uint64_t table_id, std::string_view after,
+                                                const raw_record_visitor& visit) {
+  std::string lo = items_begin(table_id);
+  if (!after.empty()) {
+    lo.append(after);
+    lo.push_back('\0');
+  }
+  return store_->scan(
+      lo, items_end(table_id), false,
+      [&](std::string_view key, std::string_view value) { return visit(key.substr(9), value); });
+}
+
+result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
+    const std::string& table_name, std::uint64_t table_id, const std::vector<snapshot_item>& items,
+    const snapshot_page_options& o) {
+  auto st = state(table_id);
+  std::shared_lock table_lock(st->writes);
+  auto t = catalog_.find(table_name);
+  if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
+  // The page's key range: (after, through]. Primary keys are prefix-free, so key + '\0' is the
+  // smallest key after it.
+  std::string lo = items_begin(table_id);
+  if (!o.after.empty()) {
+    lo.append(o.after);
+    lo.push_back('\0');
+  }
+  std::string hi = items_end(table_id);
+  if (!o.through.empty()) {
+    hi = item_key(table_id, o.through);
+    hi.push_back('\0');
+  }
+  auto local_range = [&](const std::function<bool(std::string_view, std::string_view)>& visit) {
+    return store_->scan(lo, hi, false, [&](std::string_view key, std::string_view value) {
+      return visit(key.substr(9), value);
+    });
+  };
+  // Lock the page's items and the local ones of its range (found by a first, unlocked scan;
+  // an item written in the range meanwhile has a stripe not held and is left alone below).
+  std::vector<std::mutex*> stripes;
+  for (const auto& it : items) stripes.push_back(&stripe(table_id, it.pk));
+  if (auto r = local_range([&](std::string_view pk, std::string_view) {
+        stripes.push_back(&stripe(table_id, pk));
+        return true;
+      });
+      !r)
+    return r.error();
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (auto* m : stripes) m->lock();
+  struct unlock_all {
+    std::vector<std::mutex*>& ms;
+    ~unlock_all() {
+      for (auto it = ms.rbegin(); it != ms.rend(); ++it) (*it)->unlock();
+    }
+  } unlock_guard{stripes};
+  auto held = [&](std::string_view pk) {
+    return std::binary_search(stripes.begin(), stripes.end(), &stripe(table_id, pk));
+  };
+  // The local versions, now stable for every held item.
+  std::unordered_map<std::string, item_record> local;
+  std::optional<error> failure;
+  if (auto r = local_range([&](std::string_view pk, std::string_view value) {
+        if (!held(pk)) return true;
+        auto rec = decode_item_record(value);
+        if (!rec) {
+          failure = error::corruption("unreadable item in table " + t->name);
+          return false;
+        }
+        local.emplace(std::string(pk), std::move(*rec));
+        return true;
+      });
+      !r)
+    return r.error();
+  if (failure) return *failure;
+
+  snapshot_page_stats stats;
+  write_batch b;
+  std::int64_t count_delta = 0;
+  std::int64_t size_delta = 0;
+  bulk_index_ops idx;
+  std::unordered_set<std::string_view> in_page;  // only needed against local items
+  bool check_dups = !local.empty();
+  for (const auto& it : items) {
+    const item_record& in = it.record;
+    if (!in.item.contains(t->keys.hash_name) ||
+        (t->keys.range_name && !in.item.contains(*t->keys.range_name)))
+      return error::invalid_argument("snapshot item without the table's key attributes");
+    observe_timestamp(in.timestamp_us);
+    const item_record* cur = nullptr;
+    if (check_dups) {
+      if (!in_page.insert(it.pk).second) continue;  // a page holds each key once
+      if (auto l = local.find(it.pk); l != local.end()) cur = &l->second;
+    }
+    if (!cur && o.skip_own_missing && in.origin_region == region() && held(it.pk)) {
+      ++stats.superseded;
+      continue;
+    }
+    if (cur &&
+        !is_newer(in.timestamp_us, in.origin_region, cur->timestamp_us, cur->origin_region)) {
+      ++stats.superseded;
+      continue;
+    }
+    const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
+    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, it.raw, &idx);
+    ++stats.applied;
+  }
+  if (o.remove_absent) {
+    for (const auto& [pk, rec] : local) {
+      if (rec.is_tombstone || in_page.contains(pk)) continue;
+      if (!(*o.remove_absent)(pk, rec)) continue;
+      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta, {}, &idx);
+      ++stats.removed;
+    }
+  }
+  if (count_delta != 0 || size_delta != 0)
+    b.add_counters(stats_key(t->id), count_delta, size_delta);
+  idx.write_to(b, t->id);
+  if (b.count() > 0) {
+    auto w = o.bulk ? store_->write_without_wal(b) : store_->write(b);
+    if (!w) return w.error();
+  }
+  st->item_count += count_delta;
+  st->size_bytes += size_delta;
+  return stats;
+}
+
+result<std::optional<std::uint64_t>> table_store::local_write_keys(const table_info& t,
+                                                                   std::uint64_t after_seq,
+                                                                   std::set<std::string>& pks) {
+  std::uint64_t table_id = t.id;
+  auto first = stream_first_sequence(table_id);
+  if (!first) return first.error();
+  std::uint64_t readable = stream_readable_through(table_id);
+  if (*first == 0 ? readable > after_seq : *first > after_seq + 1)
+    return std::optional<std::uint64_t>{};
+  std::optional<error> failure;
+  auto r = store_->scan(
+      stream_key(table_id, after_seq + 1), streams_end(table_id), false,
+      [&](std::string_view, std::string_view value) {
+        boost::system::error_code ec;
+        auto v = json::parse(value, ec);
+        if (ec || !v.is_object()) {
+          failure = error::corruption("unreadable stream record");
+          return false;
+        }
+        const auto& o = v.as_object();
+        const auto* origin = o.if_contains("origin");
+        const auto* keys = o.if_contains("keys");
+        if (!origin || !origin->is_string() || origin->as_string() != region() || !keys ||
+            !keys->is_object())
+          return true;
+        const auto& k = keys->as_object();
+        if (!k.contains(t.keys.hash_name) || (t.keys.range_name && !k.contains(*t.keys.range_name)))
+          return true;
+        pks.insert(primary_key_bytes(k, t.keys));
+        return true;
+      });
+  if (!r) return r.error();
+  if (failure) return *failure;
+  return std::optional<std::uint64_t>{std::max(readable, after_seq)};
 }
 
 result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::uint64_t cutoff_us) {

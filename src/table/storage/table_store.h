@@ -173,12 +173,13 @@ class table_store {
   // it is newer than the stored version, tombstones included. The `progress` entries (peer
   // region → last applied sequence of its stream) and, when given, a new table description
   // commit in the SAME batch, so a crash never loses nor repeats an applied change. Holds the
-  // item locks of the batch's items for its duration.
+  // item locks of the batch's items for its duration. With `sync` false (and no new
+  // description) the batch is not synced to the disk: it survives kill -9, not a power loss.
   [[nodiscard]] result<apply_stats> apply_remote(
       const std::string& table_name, std::uint64_t table_id,
       const std::vector<remote_change>& changes,
       const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
-      const table_info* new_description = nullptr);
+      const table_info* new_description = nullptr, bool sync = true);
   // The last sequence number of `peer_region`'s stream applied to this table (0: none).
   [[nodiscard]] result<std::uint64_t> progress(std::uint64_t table_id,
                                                std::string_view peer_region);
@@ -187,6 +188,55 @@ class table_store {
   using record_visitor = std::function<bool(std::string_view pk, const item_record& r)>;
   [[nodiscard]] result<void> scan_item_records(std::uint64_t table_id, std::string_view after,
                                                const record_visitor& visit);
+  // The same without decoding: the stored bytes (encode_item_record) of each record, for
+  // compact snapshot pages.
+  using raw_record_visitor = std::function<bool(std::string_view pk, std::string_view record)>;
+  [[nodiscard]] result<void> scan_raw_item_records(std::uint64_t table_id, std::string_view after,
+                                                   const raw_record_visitor& visit);
+  // One page of a peer's snapshot (back-fill of a new replica, re-sync of one that fell behind
+  // a peer's stream). The page holds every record the peer had with a primary key in
+  // (after, through] (`through` empty: to the end of the table); each is applied with
+  // last-writer-wins as apply_remote does, without stream records. The local items of that key
+  // range are read with one range scan (nothing is looked up item by item, and a range a new
+  // replica does not hold yet costs one seek). A local item the page lacks is removed when
+  // `remove_absent` says so (called under the item's lock; null: kept) — how a re-sync drops the
+  // items a peer deleted after its tombstone was purged. With `bulk` the batch skips the
+  // write-ahead log (store::write_without_wal): the caller calls flush() before committing the
+  // snapshot's progress, and starts the copy over after a crash.
+  struct snapshot_item {
+    std::string pk;        // primary_key_bytes of record.item
+    item_record record;    // as the peer stores it
+    std::string_view raw;  // encode_item_record(record), stored as is when it wins; the
+                           // caller keeps the bytes alive
+  };
+  using absent_decider = std::function<bool(std::string_view pk, const item_record& local)>;
+  struct snapshot_page_options {
+    std::string_view after;
+    std::string_view through;
+    const absent_decider* remove_absent = nullptr;
+    // A re-sync: a page item written by this region that this replica holds no record of at
+    // all is skipped — this region had it and deleted it (tombstone purged), so the peer's copy
+    // is stale. (Not for a back-fill: a new replica may find writes of an earlier one.)
+    bool skip_own_missing = false;
+    bool bulk = false;
+  };
+  struct snapshot_page_stats {
+    std::size_t applied = 0;
+    std::size_t superseded = 0;
+    std::size_t removed = 0;
+  };
+  [[nodiscard]] result<snapshot_page_stats> apply_snapshot_page(
+      const std::string& table_name, std::uint64_t table_id,
+      const std::vector<snapshot_item>& items, const snapshot_page_options& options);
+  // Makes every bulk page written so far durable (store::flush).
+  [[nodiscard]] result<void> flush() { return store_->flush(); }
+  // Adds to `pks` the primary keys of this region's own writes among the stream records above
+  // `after_seq` — every committed one, also past stream_readable_through — and returns the
+  // sequence through which every record has been seen (the next call's `after_seq`). nullopt
+  // when records above `after_seq` were already trimmed (those writes cannot be known).
+  [[nodiscard]] result<std::optional<std::uint64_t>> local_write_keys(const table_info& t,
+                                                                      std::uint64_t after_seq,
+                                                                      std::set<std::string>& pks);
   // Removes tombstones written before `cutoff_us`; returns how many.
   [[nodiscard]] result<std::size_t> purge_tombstones(std::uint64_t table_id,
                                                      std::uint64_t cutoff_us);
