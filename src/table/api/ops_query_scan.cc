@@ -2,6 +2,7 @@
 // filters, projections, Select, Limit, ExclusiveStartKey / LastEvaluatedKey, the 1 MB page
 // limit, and Scan's parallel segments.
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <set>
 
@@ -165,10 +166,18 @@ struct page {
 // whether a candidate satisfies the key condition (items outside are skipped; `stop` ends).
 enum class verdict { take, skip, stop };
 
+// The items of a page are decoded into one arena that the response is built in too: a Scan
+// of a dozen items was a few hundred heap allocations to decode them and as many frees after the
+// answer was written. Bounded like the page itself (the 1 MB limit counts every item read).
+json::storage_ptr page_arena() {
+  return json::make_shared_resource<json::monotonic_resource>(16384);
+}
+
 struct pager {
   op_context& ctx;
   const read_plan& plan;
-  page out;
+  json::storage_ptr sp;
+  page out{json::array(sp), 0, 0, std::nullopt};
   std::size_t bytes = 0;
   bool more = false;
 
@@ -210,7 +219,7 @@ struct pager {
 json::object respond(pager& pgr) {
   page& pg = pgr.out;
   bool count_only = pgr.plan.count_only;
-  json::object resp;
+  json::object resp(pgr.sp);
   if (pgr.plan.capacity != capacity_mode::none) {
     consumed_capacity cc(pgr.plan.table->name);
     double units = read_units(pgr.bytes, pgr.plan.consistent);
@@ -331,7 +340,7 @@ json::object query(op_context& ctx, const json::object& req) {
       upper = start;
     }
   }
-  pager pg{ctx, p, {}, 0, false};
+  pager pg{ctx, p, page_arena()};
   bool seen = false;
   auto visit = [&](std::string_view, json::object& item) {
     const auto* hv = item.if_contains(ks.hash_name);
@@ -352,8 +361,9 @@ json::object query(op_context& ctx, const json::object& req) {
     return pg.offer(item);
   };
   if (lower < upper) {
-    auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, upper, !forward, visit)
-                     : ctx.store.scan_items(*p.table, lower, upper, !forward, visit);
+    auto r = p.index
+                 ? ctx.store.scan_index(*p.table, *p.index, lower, upper, !forward, visit, pg.sp)
+                 : ctx.store.scan_items(*p.table, lower, upper, !forward, visit, pg.sp);
     if (!r) throw_storage_error(r.error());
   }
   return respond(pg);
@@ -389,7 +399,7 @@ json::object scan(op_context& ctx, const json::object& req) {
   std::string lower;
   if (p.exclusive_start_key)
     lower = start_key_bytes(p, *p.exclusive_start_key) + std::string(1, '\0');
-  pager pg{ctx, p, {}, 0, false};
+  pager pg{ctx, p, page_arena()};
   const key_schema& ks = keys_of(p);
   auto visit = [&](std::string_view, json::object& item) {
     if (total && *total > 1) {
@@ -403,8 +413,8 @@ json::object scan(op_context& ctx, const json::object& req) {
     }
     return pg.offer(item);
   };
-  auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit)
-                   : ctx.store.scan_items(*p.table, lower, "", false, visit);
+  auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit, pg.sp)
+                   : ctx.store.scan_items(*p.table, lower, "", false, visit, pg.sp);
   if (!r) throw_storage_error(r.error());
   return respond(pg);
 }

@@ -65,7 +65,9 @@ struct item_record {
 
 // Binary header [version=1][flags][timestamp(8)][origin length(1)][origin] + item JSON text.
 std::string encode_item_record(const item_record& r);
-// nullopt for bytes encode_item_record cannot have produced.
-std::optional<item_record> decode_item_record(std::string_view bytes);
+// nullopt for bytes encode_item_record cannot have produced. The item's values are allocated
+// from `sp` (default: the heap).
+std::optional<item_record> decode_item_record(std::string_view bytes,
+                                              boost::json::storage_ptr sp = {});
 
 }  // namespace mysfits::table::storage

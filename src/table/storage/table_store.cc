@@ -628,12 +628,13 @@ namespace {
 // Decodes records from a range scan and hands items to the visitor.
 result<void> scan_records(store& s, const std::string& begin, const std::string& end,
                           std::size_t prefix_len, std::string_view lower, std::string_view upper,
-                          bool reverse, const table_store::item_visitor& visit) {
+                          bool reverse, const table_store::item_visitor& visit,
+                          const json::storage_ptr& sp) {
   std::string lo = begin + std::string(lower);
   std::string hi = upper.empty() ? end : begin + std::string(upper);
   std::optional<error> failure;
   auto r = s.scan(lo, hi, reverse, [&](std::string_view key, std::string_view value) {
-    auto rec = decode_item_record(value);
+    auto rec = decode_item_record(value, sp);
     if (!rec) {
       failure = error::corruption("unreadable item record");
       return false;
@@ -649,15 +650,16 @@ result<void> scan_records(store& s, const std::string& begin, const std::string&
 
 result<void> table_store::scan_items(const table_info& t, std::string_view lower,
                                      std::string_view upper, bool reverse,
-                                     const item_visitor& visit) {
-  return scan_records(*store_, items_begin(t.id), items_end(t.id), 9, lower, upper, reverse, visit);
+                                     const item_visitor& visit, json::storage_ptr sp) {
+  return scan_records(*store_, items_begin(t.id), items_end(t.id), 9, lower, upper, reverse, visit,
+                      sp);
 }
 
 result<void> table_store::scan_index(const table_info& t, const index_info& i,
                                      std::string_view lower, std::string_view upper, bool reverse,
-                                     const item_visitor& visit) {
+                                     const item_visitor& visit, json::storage_ptr sp) {
   return scan_records(*store_, index_begin(t.id, i.id), index_end(t.id, i.id), 13, lower, upper,
-                      reverse, visit);
+                      reverse, visit, sp);
 }
 
 result<void> table_store::backfill_index(const std::string& table_name, std::uint32_t index_id) {
