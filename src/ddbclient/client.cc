@@ -318,8 +318,8 @@ struct client::impl {
   }
 
   // One attempt: a (pooled or new) connection, one request, one response.
-  call_result<json::object> attempt(std::string_view op, const std::string& payload,
-                                    const call_context& ctx) {
+  call_result<std::string> attempt(std::string_view op, const std::string& payload,
+                                   const call_context& ctx) {
     auto creds = opts.credentials->get();
     credentials use;
     if (creds) {
@@ -417,19 +417,9 @@ struct client::impl {
     if (res.keep_alive()) give_back(std::move(conn));
     unsigned status = res.result_int();
     if (status != 200) return parse_error_body(status, res.body());
-    boost::system::error_code jec;
-    // One arena for the whole response (a Scan page is hundreds of small values); it is
-    // reference-counted, so whatever the caller keeps keeps it alive.
-    auto v = json::parse(
-        res.body(), jec,
-        json::make_shared_resource<json::monotonic_resource>(res.body().size() * 2 + 512));
-    if (jec || !v.is_object()) {
-      return api_error{"SerializationException", "response is not a JSON object", status};
-    }
-    return std::move(v.as_object());
+    return std::move(res.body());
   }
 };
-
 client::client(client_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 client::~client() = default;
 
@@ -440,13 +430,35 @@ client_stats client::stats() const {
           impl_->retries.load()};
 }
 
+call_result<std::string> table_api::call_text(std::string_view op, const json::object& body,
+                                              const call_context& ctx) {
+  auto r = call(op, body, ctx);
+  if (!r) return r.error();
+  return json::serialize(*r);
+}
+
 call_result<json::object> client::call(std::string_view op, const json::object& body,
                                        const call_context& ctx) {
+  auto text = call_text(op, body, ctx);
+  if (!text) return text.error();
+  boost::system::error_code jec;
+  // One arena for the whole response (a Scan page is hundreds of small values); it is
+  // reference-counted, so whatever the caller keeps keeps it alive.
+  auto v = json::parse(
+      *text, jec, json::make_shared_resource<json::monotonic_resource>(text->size() * 2 + 512));
+  if (jec || !v.is_object()) {
+    return api_error{"SerializationException", "response is not a JSON object", 200};
+  }
+  return std::move(v.as_object());
+}
+
+call_result<std::string> client::call_text(std::string_view op, const json::object& body,
+                                           const call_context& ctx) {
   auto& d = *impl_;
   if (d.config_error) return api_error{"InvalidEndpoint", d.config_error->message, 0};
   auto started = std::chrono::steady_clock::now();
   std::string payload = json::serialize(body);
-  call_result<json::object> out = api_error{};
+  call_result<std::string> out = api_error{};
   int spent = 0;  // quota tokens this call has used
   for (int n = 1;; ++n) {
     d.attempts.fetch_add(1, std::memory_order_relaxed);
