@@ -236,6 +236,48 @@ json::object respond(pager& pgr) {
   return resp;
 }
 
+thread_local std::optional<std::string> preformatted;
+
+// The whole-items case of Query and Scan: nothing to evaluate or cut per item, so each item's
+// stored JSON text is copied into the answer as is, never parsed: decoding a dozen items into
+// objects and serializing them again was most of a Scan's cost. The page limit is checked on the
+// text lengths, which are never smaller than the items' DynamoDB sizes; a page that could reach
+// the limit (nullopt) is answered by the general path, which knows where to cut it.
+bool whole_items(const read_plan& p) {
+  return !p.filter && !p.projection && !p.count_only && !p.fetch_from_table && p.limit == 0 &&
+         p.capacity == capacity_mode::none;
+}
+
+template <class Scan>
+bool answer_with_texts(Scan&& scan) {
+  std::string out;
+  out.reserve(16384);
+  out += "{\"Items\":[";
+  std::size_t count = 0, bytes = 0;
+  bool too_big = false;
+  auto r = scan([&](std::string_view, std::string_view text) {
+    bytes += text.size();
+    if (bytes >= page_limit_bytes) {
+      too_big = true;
+      return false;
+    }
+    if (count > 0) out += ',';
+    out += text;
+    ++count;
+    return true;
+  });
+  if (!r) throw_storage_error(r.error());
+  if (too_big) return false;
+  std::string n = std::to_string(count);
+  out += "],\"Count\":";
+  out += n;
+  out += ",\"ScannedCount\":";
+  out += n;
+  out += '}';
+  preformatted = std::move(out);
+  return true;
+}
+
 void collect_roots(const expr::operand& o, std::set<std::string>& out);
 void collect_roots(const expr::condition& c, std::set<std::string>& out) {
   if (!c) return;
@@ -280,6 +322,12 @@ void check_key_type(const json::value& v, key_type expected) {
 }
 
 }  // namespace
+
+std::optional<std::string> take_preformatted_response() {
+  std::optional<std::string> out = std::move(preformatted);
+  preformatted.reset();
+  return out;
+}
 
 json::object query(op_context& ctx, const json::object& req) {
   auto ectx = expr::expression_context(find_object(req, "ExpressionAttributeNames"),
@@ -340,6 +388,15 @@ json::object query(op_context& ctx, const json::object& req) {
       upper = start;
     }
   }
+  // Whole items of one hash key: every key in [lower, upper) has that hash value (encoded hash
+  // keys are prefix-free), so nothing is checked per item.
+  if (whole_items(p) && !cond.range && lower < upper &&
+      answer_with_texts([&](const storage::table_store::item_text_visitor& v) {
+        return p.index ? ctx.store.scan_index_texts(*p.table, *p.index, lower, upper, !forward, v)
+                       : ctx.store.scan_item_texts(*p.table, lower, upper, !forward, v);
+      })) {
+    return json::object{};
+  }
   pager pg{ctx, p, page_arena()};
   bool seen = false;
   auto visit = [&](std::string_view, json::object& item) {
@@ -399,6 +456,13 @@ json::object scan(op_context& ctx, const json::object& req) {
   std::string lower;
   if (p.exclusive_start_key)
     lower = start_key_bytes(p, *p.exclusive_start_key) + std::string(1, '\0');
+  if (whole_items(p) && !total &&
+      answer_with_texts([&](const storage::table_store::item_text_visitor& v) {
+        return p.index ? ctx.store.scan_index_texts(*p.table, *p.index, lower, "", false, v)
+                       : ctx.store.scan_item_texts(*p.table, lower, "", false, v);
+      })) {
+    return json::object{};
+  }
   pager pg{ctx, p, page_arena()};
   const key_schema& ks = keys_of(p);
   auto visit = [&](std::string_view, json::object& item) {

@@ -109,6 +109,14 @@ std::string encode_item_record(const item_record& r) {
   return out;
 }
 
+std::optional<std::string_view> item_record_json(std::string_view bytes, bool& tombstone) {
+  if (bytes.size() < 11 || bytes[0] != 1) return std::nullopt;
+  auto origin_len = static_cast<unsigned char>(bytes[10]);
+  if (bytes.size() < 11u + origin_len) return std::nullopt;
+  tombstone = (bytes[1] & 1) != 0;
+  return bytes.substr(11 + origin_len);
+}
+
 std::optional<item_record> decode_item_record(std::string_view bytes, boost::json::storage_ptr sp) {
   if (bytes.size() < 11 || bytes[0] != 1) return std::nullopt;
   auto origin_len = static_cast<unsigned char>(bytes[10]);

@@ -152,6 +152,16 @@ class table_store {
                                         bool reverse, const item_visitor& visit,
                                         boost::json::storage_ptr sp = {});
 
+  // The same two scans handing over each item's stored JSON text (json::serialize's output)
+  // instead of a parsed object, for a reader that answers with whole items as they are stored.
+  using item_text_visitor = std::function<bool(std::string_view pk, std::string_view item_json)>;
+  [[nodiscard]] result<void> scan_item_texts(const table_info& t, std::string_view lower,
+                                             std::string_view upper, bool reverse,
+                                             const item_text_visitor& visit);
+  [[nodiscard]] result<void> scan_index_texts(const table_info& t, const index_info& i,
+                                              std::string_view lower, std::string_view upper,
+                                              bool reverse, const item_text_visitor& visit);
+
   // Adds index entries for every existing item (UpdateTable creating a GSI); blocks the
   // table's writes while it runs so no write is missed.
   [[nodiscard]] result<void> backfill_index(const std::string& table_name, std::uint32_t index_id);
