@@ -516,8 +516,9 @@ items_page append_items_json(std::string& out, std::string_view answer, bool& fi
   items_page page;
   json::basic_parser<items_transcoder> parser(json::parse_options{}, out, first);
   boost::system::error_code ec;
-  parser.write_some(false, answer.data(), answer.size(), ec);
-  if (ec || !parser.handler().top_is_object) return page;
+  std::size_t used = parser.write_some(false, answer.data(), answer.size(), ec);
+  // As json::parse: anything after the value (but whitespace) makes it no JSON document.
+  if (ec || used != answer.size() || !parser.handler().top_is_object) return page;
   page.ok = true;
   page.has_last_key = parser.handler().has_last_key;
   return page;

@@ -136,4 +136,6 @@ TEST(Mysfit, StreamedListEqualsListOfParsedItems) {
   EXPECT_FALSE(append_items_json(out, R"({"Items":[)", first).ok);
   EXPECT_FALSE(append_items_json(out, "", first).ok);
   EXPECT_FALSE(append_items_json(out, R"({"Items":[]} trailing)", first).ok);
+  EXPECT_TRUE(append_items_json(out, "{\"Items\":[]} \n", first).ok);  // as json::parse
+  EXPECT_TRUE(append_items_json(out, "{\"Items\":[]} \n", first).ok);
 }
