@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A small closed-loop HTTP/1.1 keep-alive GET client for repeatable per-request cost figures.
+"""A small closed-loop HTTP/1.1 keep-alive client for repeatable per-request cost figures.
 
 Sends exactly --requests GETs over --connections keep-alive connections (each connection sends
 a request, reads the whole response, sends the next), like wrk's requests but a fixed number of
@@ -7,6 +7,7 @@ them, so an instruction count of the server divided by the requests is repeatabl
 Exits non-zero if any response is not 200 or a connection fails.
 
   bench/http_count_client.py --port 8080 --requests 20000 --connections 10 [--path /]
+                             [--method POST]   (an empty body; the app's like route)
 """
 import argparse
 import selectors
@@ -21,9 +22,11 @@ def main():
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--path", default="/")
+    ap.add_argument("--method", default="GET")
     a = ap.parse_args()
 
-    req = (f"GET {a.path} HTTP/1.1\r\nHost: {a.host}:{a.port}\r\n\r\n").encode()
+    body = "Content-Length: 0\r\n" if a.method in ("POST", "PUT") else ""
+    req = (f"{a.method} {a.path} HTTP/1.1\r\nHost: {a.host}:{a.port}\r\n{body}\r\n").encode()
     sel = selectors.DefaultSelector()
     to_send = a.requests
     done = 0

@@ -35,6 +35,18 @@ void append_json(std::string& out, const boost::json::object& item);
 // {"mysfits":[…]} for the items of a Scan or Query (non-objects are skipped), as text.
 [[nodiscard]] std::string mysfit_list_json(const boost::json::array& items);
 
+// What append_items_json found in one Scan or Query answer.
+struct items_page {
+  bool ok = false;            // the answer is a JSON object
+  bool has_last_key = false;  // it has a non-empty LastEvaluatedKey (another page follows)
+};
+// Appends the app's JSON for every item of a Scan or Query answer's "Items" (the JSON text as
+// the table sent it) to `out`, comma-separated, exactly as mysfit_list_json writes them; `first`
+// says whether no item has been written yet (and is updated). Reads the text once with a
+// streaming parser, without building a document: parsing the answer into objects and looking
+// up eleven attributes in each was most of a list request's cost.
+[[nodiscard]] items_page append_items_json(std::string& out, std::string_view answer, bool& first);
+
 // Ids are the table's hash keys: 1–64 characters of A–Z a–z 0–9 '-' '_'.
 [[nodiscard]] bool is_valid_mysfit_id(std::string_view id);
 

@@ -18,6 +18,13 @@ namespace mysfits::app::detail {
 [[nodiscard]] ddbclient::call_result<boost::json::array> query_mysfits(
     ddbclient::table_api& t, const std::string& table, const std::string& attribute,
     const std::string& value, const ddbclient::call_context& ctx);
+// The same two reads answered as the list route's body, {"mysfits":[…]} (mysfit_list_json's
+// text), written straight from the table's answers (append_items_json), every page followed.
+[[nodiscard]] ddbclient::call_result<std::string> list_mysfits_json(
+    ddbclient::table_api& t, const std::string& table, const ddbclient::call_context& ctx);
+[[nodiscard]] ddbclient::call_result<std::string> query_mysfits_json(
+    ddbclient::table_api& t, const std::string& table, const std::string& attribute,
+    const std::string& value, const ddbclient::call_context& ctx);
 // One mysfit's item, or nullopt when there is none.
 [[nodiscard]] ddbclient::call_result<std::optional<boost::json::object>> get_mysfit(
     ddbclient::table_api& t, const std::string& table, const std::string& id,

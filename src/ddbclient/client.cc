@@ -13,6 +13,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <charconv>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -213,6 +214,8 @@ struct client::impl {
   std::atomic<std::uint64_t> opened{0}, reused{0}, attempts{0}, retries{0};
   client_metrics m;
 
+  std::string host_header;  // target.host_header(), computed once
+
   explicit impl(client_options o) : opts(std::move(o)), quota(opts.retry_quota) {
     auto env = process_env();
     if (opts.region.empty()) opts.region = resolve_region(env);
@@ -241,6 +244,7 @@ struct client::impl {
       if (ec) config_error = error::invalid_argument("cannot load CA file " + opts.ca_file);
     }
     tls_ctx.set_verify_mode(ssl::verify_peer);
+    host_header = target.host_header();
   }
 
   bool is_aws() const {
@@ -304,14 +308,18 @@ struct client::impl {
       });
       if (ec) return transport_error(ec, "TLS handshake with " + target.host);
     }
+    // Room for a whole answer of the usual size up front: Beast reads into the free space of
+    // the buffer, at least 512 bytes, so a new buffer took a Scan page in a dozen reads (each one
+    // more pass through the io_context and the system call behind it).
+    c->buffer.reserve(64 * 1024);
     opened.fetch_add(1, std::memory_order_relaxed);
     m.connections_opened.inc();
     return c;
   }
 
   // One attempt: a (pooled or new) connection, one request, one response.
-  call_result<json::object> attempt(std::string_view op, const std::string& payload,
-                                    const call_context& ctx) {
+  call_result<std::string> attempt(std::string_view op, const std::string& payload,
+                                   const call_context& ctx) {
     auto creds = opts.credentials->get();
     credentials use;
     if (creds) {
@@ -322,23 +330,41 @@ struct client::impl {
       return api_error{"MissingAuthenticationToken", creds.error().message, 0};
     }
 
-    sigv4::signable_request sreq;
-    sreq.method = "POST";
-    sreq.path = "/";
-    sreq.headers = {{"Content-Type", "application/x-amz-json-1.0"},
-                    {"Host", target.host_header()},
-                    {"X-Amz-Target", opts.target_prefix + "." + std::string(op)}};
-    sreq.body = payload;
-    std::string authorization = sigv4::sign(sreq, use, opts.region, "dynamodb", opts.clock());
-
-    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/", 11};
-    for (const auto& [k, v] : sreq.headers) req.set(k, v);
-    req.set(bhttp::field::authorization, authorization);
-    req.set(bhttp::field::user_agent, "mysfits-ddbclient/0.1");
-    if (!ctx.trace_header.empty()) req.set(ctx.trace_header, ctx.trace_value);
-    req.body() = payload;
-    req.keep_alive(true);
-    req.prepare_payload();
+    // The request as it goes on the wire, in one buffer written with one call: Beast's
+    // serializer walked a header list it first had to build, field by field.
+    std::string target_header;
+    target_header.reserve(opts.target_prefix.size() + 1 + op.size());
+    target_header += opts.target_prefix;
+    target_header += '.';
+    target_header += op;
+    constexpr std::string_view content_type = "application/x-amz-json-1.0";
+    auto sig = sigv4::sign_json_post(host_header, target_header, content_type, payload, use,
+                                     opts.region, "dynamodb", opts.clock());
+    std::string wire;
+    wire.reserve(320 + host_header.size() + target_header.size() + sig.authorization.size() +
+                 use.session_token.size() + ctx.trace_header.size() + ctx.trace_value.size() +
+                 payload.size());
+    auto field = [&wire](std::string_view name, std::string_view value) {
+      wire += name;
+      wire += ": ";
+      wire += value;
+      wire += "\r\n";
+    };
+    wire += "POST / HTTP/1.1\r\n";
+    field("Content-Type", content_type);
+    field("Host", host_header);
+    field("X-Amz-Target", target_header);
+    field("X-Amz-Date", sig.amz_date);
+    if (!use.session_token.empty()) field("X-Amz-Security-Token", use.session_token);
+    field("Authorization", sig.authorization);
+    field("User-Agent", "mysfits-ddbclient/0.1");
+    if (!ctx.trace_header.empty()) field(ctx.trace_header, ctx.trace_value);
+    char length[24];
+    auto [end, lec] = std::to_chars(length, length + sizeof length, payload.size());
+    (void)lec;
+    field("Content-Length", std::string_view(length, static_cast<std::size_t>(end - length)));
+    wire += "\r\n";
+    wire += payload;
 
     // One write + read on `c`; the parser is fresh per exchange.
     std::optional<bhttp::response_parser<bhttp::string_body>> parser;
@@ -349,14 +375,14 @@ struct client::impl {
         std::visit(
             [&](auto& s) {
               if constexpr (!std::is_same_v<std::decay_t<decltype(s)>, std::monostate>) {
-                bhttp::async_write(s, req,
-                                   [&s, &c, &parser, h = std::move(handler)](beast::error_code e,
-                                                                             std::size_t) mutable {
-                                     if (e) return h(e);
-                                     bhttp::async_read(s, c.buffer, *parser,
-                                                       [h = std::move(h)](beast::error_code e2,
-                                                                          std::size_t) { h(e2); });
-                                   });
+                asio::async_write(s, asio::buffer(wire),
+                                  [&s, &c, &parser, h = std::move(handler)](beast::error_code e,
+                                                                            std::size_t) mutable {
+                                    if (e) return h(e);
+                                    bhttp::async_read(s, c.buffer, *parser,
+                                                      [h = std::move(h)](beast::error_code e2,
+                                                                         std::size_t) { h(e2); });
+                                  });
               }
             },
             c.stream);
@@ -391,19 +417,9 @@ struct client::impl {
     if (res.keep_alive()) give_back(std::move(conn));
     unsigned status = res.result_int();
     if (status != 200) return parse_error_body(status, res.body());
-    boost::system::error_code jec;
-    // One arena for the whole response (a Scan page is hundreds of small values); it is
-    // reference-counted, so whatever the caller keeps keeps it alive.
-    auto v = json::parse(
-        res.body(), jec,
-        json::make_shared_resource<json::monotonic_resource>(res.body().size() * 2 + 512));
-    if (jec || !v.is_object()) {
-      return api_error{"SerializationException", "response is not a JSON object", status};
-    }
-    return std::move(v.as_object());
+    return std::move(res.body());
   }
 };
-
 client::client(client_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 client::~client() = default;
 
@@ -414,13 +430,35 @@ client_stats client::stats() const {
           impl_->retries.load()};
 }
 
+call_result<std::string> table_api::call_text(std::string_view op, const json::object& body,
+                                              const call_context& ctx) {
+  auto r = call(op, body, ctx);
+  if (!r) return r.error();
+  return json::serialize(*r);
+}
+
 call_result<json::object> client::call(std::string_view op, const json::object& body,
                                        const call_context& ctx) {
+  auto text = call_text(op, body, ctx);
+  if (!text) return text.error();
+  boost::system::error_code jec;
+  // One arena for the whole response (a Scan page is hundreds of small values); it is
+  // reference-counted, so whatever the caller keeps keeps it alive.
+  auto v = json::parse(
+      *text, jec, json::make_shared_resource<json::monotonic_resource>(text->size() * 2 + 512));
+  if (jec || !v.is_object()) {
+    return api_error{"SerializationException", "response is not a JSON object", 200};
+  }
+  return std::move(v.as_object());
+}
+
+call_result<std::string> client::call_text(std::string_view op, const json::object& body,
+                                           const call_context& ctx) {
   auto& d = *impl_;
   if (d.config_error) return api_error{"InvalidEndpoint", d.config_error->message, 0};
   auto started = std::chrono::steady_clock::now();
   std::string payload = json::serialize(body);
-  call_result<json::object> out = api_error{};
+  call_result<std::string> out = api_error{};
   int spent = 0;  // quota tokens this call has used
   for (int n = 1;; ++n) {
     d.attempts.fetch_add(1, std::memory_order_relaxed);

@@ -51,29 +51,63 @@ EVP_MAC_CTX* hmac_sha256_ctx() {
   return ctx.get();
 }
 
+// One digest context per thread, reinitialised per hash: EVP_Digest allocates and frees a
+// context on every call.
+EVP_MD_CTX* sha256_ctx() {
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free};
+  return ctx.get();
+}
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+// Appends the lower-case hex SHA-256 of `data` to `out`.
+void append_sha256_hex(std::string& out, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = sha256_ctx();
+  const EVP_MD* alg = sha256_md();
+  if (!(ctx && alg && EVP_DigestInit_ex2(ctx, alg, nullptr) &&
+        EVP_DigestUpdate(ctx, data.data(), data.size()) && EVP_DigestFinal_ex(ctx, md, &len))) {
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+    len = SHA256_DIGEST_LENGTH;
+  }
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(hex_digits[md[i] >> 4]);
+    out.push_back(hex_digits[md[i] & 0xf]);
+  }
+}
+
 }  // namespace
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (const EVP_MD* alg = sha256_md();
-      alg && EVP_Digest(data.data(), data.size(), md, &len, alg, nullptr)) {
-    return hex(std::string_view(reinterpret_cast<const char*>(md), len));
-  }
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return hex(std::string_view(reinterpret_cast<const char*>(md), SHA256_DIGEST_LENGTH));
+  std::string out;
+  out.reserve(64);
+  append_sha256_hex(out, data);
+  return out;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   if (EVP_MAC_CTX* ctx = hmac_sha256_ctx()) {
     std::size_t len = 0;
-    if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                     nullptr) &&
+    // Keying hashes the key's inner and outer pads; with the key the context already holds
+    // (the day's signing key, request after request), OpenSSL restarts from the stored pads.
+    thread_local std::string keyed_with;
+    thread_local bool keyed = false;
+    bool same_key = keyed && keyed_with == key;
+    if (!same_key) keyed = false;
+    if (EVP_MAC_init(ctx, same_key ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
+                     same_key ? 0 : key.size(), nullptr) &&
         EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) &&
         EVP_MAC_final(ctx, md, &len, sizeof md)) {
+      if (!same_key) {
+        keyed_with.assign(key);
+        keyed = true;
+      }
       return std::string(reinterpret_cast<const char*>(md), len);
     }
+    keyed = false;
   }
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
@@ -205,6 +239,26 @@ std::string signing_key(std::string_view secret, std::string_view date8, std::st
   return hmac_sha256(k, "aws4_request");
 }
 
+namespace {
+
+// The signing key changes once a day per secret, region and service: derive it (four HMACs)
+// only then, not for every request. One small cache per thread, so no lock.
+const std::string& cached_signing_key(const credentials& creds, std::string_view date8,
+                                      std::string_view region, std::string_view service) {
+  struct cached_key {
+    std::string secret, date8, region, service, key;
+  };
+  thread_local cached_key cache;
+  if (cache.key.empty() || cache.secret != creds.secret_access_key || cache.date8 != date8 ||
+      cache.region != region || cache.service != service) {
+    cache = {creds.secret_access_key, std::string(date8), std::string(region), std::string(service),
+             signing_key(creds.secret_access_key, date8, region, service)};
+  }
+  return cache.key;
+}
+
+}  // namespace
+
 std::string sign(signable_request& req, const credentials& creds, std::string_view region,
                  std::string_view service, std::chrono::system_clock::time_point now) {
   std::string date = amz_date(now);
@@ -216,20 +270,75 @@ std::string sign(signable_request& req, const credentials& creds, std::string_vi
   canonical c = canonical_request(req);
   std::string scope = credential_scope(date8, region, service);
   std::string sts = string_to_sign(date, scope, c.request);
-  // The signing key changes once a day per secret, region and service: derive it (four HMACs)
-  // only then, not for every request. One small cache per thread, so no lock.
-  struct cached_key {
-    std::string secret, date8, region, service, key;
-  };
-  thread_local cached_key cache;
-  if (cache.key.empty() || cache.secret != creds.secret_access_key || cache.date8 != date8 ||
-      cache.region != region || cache.service != service) {
-    cache = {creds.secret_access_key, date8, std::string(region), std::string(service),
-             signing_key(creds.secret_access_key, date8, region, service)};
-  }
-  std::string signature = hex(hmac_sha256(cache.key, sts));
+  std::string signature = hex(hmac_sha256(cached_signing_key(creds, date8, region, service), sts));
   return "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope +
          ", SignedHeaders=" + c.signed_headers + ", Signature=" + signature;
+}
+
+json_post_signature sign_json_post(std::string_view host, std::string_view target,
+                                   std::string_view content_type, std::string_view body,
+                                   const credentials& creds, std::string_view region,
+                                   std::string_view service,
+                                   std::chrono::system_clock::time_point now) {
+  json_post_signature out;
+  out.amz_date = amz_date(now);
+  std::string_view date = out.amz_date;
+  std::string_view date8 = date.substr(0, 8);
+  bool token = !creds.session_token.empty();
+  std::string_view signed_headers = token ? "content-type;host;x-amz-date;x-amz-security-token;"
+                                            "x-amz-target"
+                                          : "content-type;host;x-amz-date;x-amz-target";
+  // The canonical request, written in one buffer (names already lower case and sorted).
+  thread_local std::string canonical;
+  canonical.clear();
+  canonical += "POST\n/\n\ncontent-type:";
+  canonical += content_type;
+  canonical += "\nhost:";
+  canonical += host;
+  canonical += "\nx-amz-date:";
+  canonical += date;
+  if (token) {
+    canonical += "\nx-amz-security-token:";
+    canonical += creds.session_token;
+  }
+  canonical += "\nx-amz-target:";
+  canonical += target;
+  canonical += "\n\n";
+  canonical += signed_headers;
+  canonical += '\n';
+  append_sha256_hex(canonical, body);
+
+  std::string scope;
+  scope.reserve(date8.size() + region.size() + service.size() + 16);
+  scope += date8;
+  scope += '/';
+  scope += region;
+  scope += '/';
+  scope += service;
+  scope += "/aws4_request";
+  thread_local std::string sts;
+  sts.clear();
+  sts += "AWS4-HMAC-SHA256\n";
+  sts += date;
+  sts += '\n';
+  sts += scope;
+  sts += '\n';
+  append_sha256_hex(sts, canonical);
+  std::string mac = hmac_sha256(cached_signing_key(creds, date8, region, service), sts);
+
+  out.authorization.reserve(160 + creds.access_key_id.size() + scope.size());
+  out.authorization += "AWS4-HMAC-SHA256 Credential=";
+  out.authorization += creds.access_key_id;
+  out.authorization += '/';
+  out.authorization += scope;
+  out.authorization += ", SignedHeaders=";
+  out.authorization += signed_headers;
+  out.authorization += ", Signature=";
+  for (unsigned char c : mac) {
+    out.authorization.push_back(hex_digits[c >> 4]);
+    out.authorization.push_back(hex_digits[c & 0xf]);
+  }
+  return out;
 }
 
 }  // namespace mysfits::ddbclient::sigv4

@@ -72,3 +72,70 @@ TEST(Mysfit, ListTextEqualsSerializedObjects) {
   append_json(one, odd);
   EXPECT_EQ(one, json::serialize(to_json(odd)));
 }
+
+// The list routes write their body straight from the table's answer text with a streaming
+// parser; it must be exactly mysfit_list_json of the parsed items, whatever the items hold:
+// escapes, odd numbers, missing and mistyped attributes, nested maps and lists, non-objects,
+// across pages, and a LastEvaluatedKey reported only when it is a non-empty object.
+TEST(Mysfit, StreamedListEqualsListOfParsedItems) {
+  json::array items;
+  for (const auto& m : shipped_mysfits().value()) items.push_back(to_item(m));
+  json::object odd = to_item(shipped_mysfits().value()[1]);
+  odd["Name"] = json::object{{"S", "quote \" back\\slash \n\t\b\f\r \x01\x1f \x7f caf\xc3\xa9 /"}};
+  odd["Likes"] = json::object{{"N", "123456789012345678901234567890"}};
+  odd["Age"] = json::object{{"N", "4.5"}};
+  odd["Adopted"] = json::object{{"BOOL", true}};
+  odd["Species"] = json::object{{"N", "7"}};  // wrong type: ""
+  odd["GoodEvil"] = "plain";                  // not an attribute value
+  odd["LawChaos"] = json::object{{"M", {{"S", json::object{{"S", "deep"}}}}}};  // a map: ""
+  odd["Extra"] = json::object{{"L", json::array{json::object{{"S", "x"}}, 1, nullptr}}};
+  odd["Description"] = json::object{{"S", ""}};
+  items.push_back(odd);
+  items.push_back(json::object{{"MysfitId", {{"S", "bare"}}}, {"Likes", {{"N", "-12"}}}});
+  items.push_back(json::object{{"Age", {{"N", 3}}}, {"Adopted", {{"BOOL", "yes"}}}});
+  items.push_back("not an object");
+  items.push_back(json::array{json::object{{"MysfitId", {{"S", "inside an array"}}}}});
+  std::string expected = mysfit_list_json(items);
+
+  // One page holding everything.
+  std::string answer = json::serialize(json::object{{"Count", 3}, {"Items", items}});
+  std::string out = "{\"mysfits\":[";
+  bool first = true;
+  auto page = append_items_json(out, answer, first);
+  out += "]}";
+  EXPECT_TRUE(page.ok);
+  EXPECT_FALSE(page.has_last_key);
+  EXPECT_EQ(out, expected);
+
+  // The same items over two pages, the first with a LastEvaluatedKey.
+  json::array part1(items.begin(), items.begin() + 5), part2(items.begin() + 5, items.end());
+  out = "{\"mysfits\":[";
+  first = true;
+  page =
+      append_items_json(out,
+                        json::serialize(json::object{
+                            {"LastEvaluatedKey", {{"MysfitId", {{"S", "x"}}}}}, {"Items", part1}}),
+                        first);
+  EXPECT_TRUE(page.ok);
+  EXPECT_TRUE(page.has_last_key);
+  page = append_items_json(
+      out, json::serialize(json::object{{"Items", part2}, {"LastEvaluatedKey", json::object{}}}),
+      first);
+  EXPECT_TRUE(page.ok);
+  EXPECT_FALSE(page.has_last_key);
+  out += "]}";
+  EXPECT_EQ(out, expected);
+
+  // No items, a non-array Items, and answers that are not JSON objects.
+  out.clear();
+  first = true;
+  EXPECT_TRUE(append_items_json(out, R"({"Count":0})", first).ok);
+  EXPECT_TRUE(append_items_json(out, R"({"Items":{"a":{"MysfitId":{"S":"x"}}}})", first).ok);
+  EXPECT_EQ(out, "");
+  EXPECT_FALSE(append_items_json(out, R"([{"Items":[]}])", first).ok);
+  EXPECT_FALSE(append_items_json(out, R"({"Items":[)", first).ok);
+  EXPECT_FALSE(append_items_json(out, "", first).ok);
+  EXPECT_FALSE(append_items_json(out, R"({"Items":[]} trailing)", first).ok);
+  EXPECT_TRUE(append_items_json(out, "{\"Items\":[]} \n", first).ok);  // as json::parse
+  EXPECT_TRUE(append_items_json(out, "{\"Items\":[]} \n", first).ok);
+}

@@ -259,3 +259,34 @@ TEST(Client, RecoversFromStalePooledConnections) {
   EXPECT_EQ(c.stats().connections_opened, 3u);
   EXPECT_TRUE(f.sleeps.empty());
 }
+
+// call_text answers with the table's body as sent (the app's list routes read it with their own
+// parser), retries as call does, reports errors as call does; call still rejects an answer that
+// is not a JSON object. A large answer arrives whole over a pooled connection.
+TEST(Client, CallTextReturnsTheAnswerAsSent) {
+  scripted_table t;
+  const std::string big = R"({"Items":[)" + std::string(200000, ' ') + R"(],"Count":0})";
+  t.script.push_back({503, R"({"__type":"x#ServiceUnavailable","message":"busy"})"});
+  t.script.push_back({200, R"({"Items":[], "Count" : 0})"});
+  t.script.push_back({400, R"({"__type":"x#ValidationException","message":"bad"})"});
+  t.script.push_back({200, big});
+  t.script.push_back({200, "[1,2]"});
+  ASSERT_TRUE(t.server.start());
+  fixture f;
+  client c(f.options(t.server.port()));
+  auto text = c.call_text("Scan", {{"TableName", "T"}});
+  ASSERT_TRUE(text) << text.error().message;
+  EXPECT_EQ(*text, R"({"Items":[], "Count" : 0})");
+  EXPECT_EQ(f.sleeps.size(), 1u);
+  auto bad = c.call_text("Scan", {{"TableName", "T"}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().type, "ValidationException");
+  EXPECT_EQ(bad.error().http_status, 400u);
+  auto whole = c.call_text("Scan", {{"TableName", "T"}});
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(*whole, big);
+  auto not_object = c.call("Scan", {{"TableName", "T"}});
+  ASSERT_FALSE(not_object);
+  EXPECT_EQ(not_object.error().type, "SerializationException");
+  EXPECT_EQ(c.stats().connections_opened, 1u);
+}

@@ -7,6 +7,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -68,6 +69,12 @@ json::object delete_item(op_context& ctx, const json::object& req);
 // ops_query_scan.cc
 json::object query(op_context& ctx, const json::object& req);
 json::object scan(op_context& ctx, const json::object& req);
+// A Query or Scan that returns whole items as stored (no filter, projection, Limit, Select COUNT,
+// segments or ConsumedCapacity) writes its answer itself: the stored JSON text of each item
+// spliced into {"Items":[…],"Count":n,"ScannedCount":n}, the bytes json::serialize gives for the
+// parsed items. It leaves the text here and returns an empty object; the router sends the text.
+// Per thread, taken (and cleared) by the dispatch that called the operation.
+std::optional<std::string> take_preformatted_response();
 // ops_batch.cc
 json::object batch_get_item(op_context& ctx, const json::object& req);
 json::object batch_write_item(op_context& ctx, const json::object& req);

@@ -2,6 +2,7 @@
 // filters, projections, Select, Limit, ExclusiveStartKey / LastEvaluatedKey, the 1 MB page
 // limit, and Scan's parallel segments.
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <set>
 
@@ -165,10 +166,18 @@ struct page {
 // whether a candidate satisfies the key condition (items outside are skipped; `stop` ends).
 enum class verdict { take, skip, stop };
 
+// The items of a page are decoded into one arena that the response is built in too: a Scan
+// of a dozen items was a few hundred heap allocations to decode them and as many frees after the
+// answer was written. Bounded like the page itself (the 1 MB limit counts every item read).
+json::storage_ptr page_arena() {
+  return json::make_shared_resource<json::monotonic_resource>(16384);
+}
+
 struct pager {
   op_context& ctx;
   const read_plan& plan;
-  page out;
+  json::storage_ptr sp;
+  page out{json::array(sp), 0, 0, std::nullopt};
   std::size_t bytes = 0;
   bool more = false;
 
@@ -210,7 +219,7 @@ struct pager {
 json::object respond(pager& pgr) {
   page& pg = pgr.out;
   bool count_only = pgr.plan.count_only;
-  json::object resp;
+  json::object resp(pgr.sp);
   if (pgr.plan.capacity != capacity_mode::none) {
     consumed_capacity cc(pgr.plan.table->name);
     double units = read_units(pgr.bytes, pgr.plan.consistent);
@@ -225,6 +234,48 @@ json::object respond(pager& pgr) {
   resp["ScannedCount"] = pg.scanned;
   if (pg.last_key) resp["LastEvaluatedKey"] = std::move(*pg.last_key);
   return resp;
+}
+
+thread_local std::optional<std::string> preformatted;
+
+// The whole-items case of Query and Scan: nothing to evaluate or cut per item, so each item's
+// stored JSON text is copied into the answer as is, never parsed: decoding a dozen items into
+// objects and serializing them again was most of a Scan's cost. The page limit is checked on the
+// text lengths, which are never smaller than the items' DynamoDB sizes; a page that could reach
+// the limit (nullopt) is answered by the general path, which knows where to cut it.
+bool whole_items(const read_plan& p) {
+  return !p.filter && !p.projection && !p.count_only && !p.fetch_from_table && p.limit == 0 &&
+         p.capacity == capacity_mode::none;
+}
+
+template <class Scan>
+bool answer_with_texts(Scan&& scan) {
+  std::string out;
+  out.reserve(16384);
+  out += "{\"Items\":[";
+  std::size_t count = 0, bytes = 0;
+  bool too_big = false;
+  auto r = scan([&](std::string_view, std::string_view text) {
+    bytes += text.size();
+    if (bytes >= page_limit_bytes) {
+      too_big = true;
+      return false;
+    }
+    if (count > 0) out += ',';
+    out += text;
+    ++count;
+    return true;
+  });
+  if (!r) throw_storage_error(r.error());
+  if (too_big) return false;
+  std::string n = std::to_string(count);
+  out += "],\"Count\":";
+  out += n;
+  out += ",\"ScannedCount\":";
+  out += n;
+  out += '}';
+  preformatted = std::move(out);
+  return true;
 }
 
 void collect_roots(const expr::operand& o, std::set<std::string>& out);
@@ -271,6 +322,12 @@ void check_key_type(const json::value& v, key_type expected) {
 }
 
 }  // namespace
+
+std::optional<std::string> take_preformatted_response() {
+  std::optional<std::string> out = std::move(preformatted);
+  preformatted.reset();
+  return out;
+}
 
 json::object query(op_context& ctx, const json::object& req) {
   auto ectx = expr::expression_context(find_object(req, "ExpressionAttributeNames"),
@@ -331,7 +388,16 @@ json::object query(op_context& ctx, const json::object& req) {
       upper = start;
     }
   }
-  pager pg{ctx, p, {}, 0, false};
+  // Whole items of one hash key: every key in [lower, upper) has that hash value (encoded hash
+  // keys are prefix-free), so nothing is checked per item.
+  if (whole_items(p) && !cond.range && lower < upper &&
+      answer_with_texts([&](const storage::table_store::item_text_visitor& v) {
+        return p.index ? ctx.store.scan_index_texts(*p.table, *p.index, lower, upper, !forward, v)
+                       : ctx.store.scan_item_texts(*p.table, lower, upper, !forward, v);
+      })) {
+    return json::object{};
+  }
+  pager pg{ctx, p, page_arena()};
   bool seen = false;
   auto visit = [&](std::string_view, json::object& item) {
     const auto* hv = item.if_contains(ks.hash_name);
@@ -352,8 +418,9 @@ json::object query(op_context& ctx, const json::object& req) {
     return pg.offer(item);
   };
   if (lower < upper) {
-    auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, upper, !forward, visit)
-                     : ctx.store.scan_items(*p.table, lower, upper, !forward, visit);
+    auto r = p.index
+                 ? ctx.store.scan_index(*p.table, *p.index, lower, upper, !forward, visit, pg.sp)
+                 : ctx.store.scan_items(*p.table, lower, upper, !forward, visit, pg.sp);
     if (!r) throw_storage_error(r.error());
   }
   return respond(pg);
@@ -389,7 +456,14 @@ json::object scan(op_context& ctx, const json::object& req) {
   std::string lower;
   if (p.exclusive_start_key)
     lower = start_key_bytes(p, *p.exclusive_start_key) + std::string(1, '\0');
-  pager pg{ctx, p, {}, 0, false};
+  if (whole_items(p) && !total &&
+      answer_with_texts([&](const storage::table_store::item_text_visitor& v) {
+        return p.index ? ctx.store.scan_index_texts(*p.table, *p.index, lower, "", false, v)
+                       : ctx.store.scan_item_texts(*p.table, lower, "", false, v);
+      })) {
+    return json::object{};
+  }
+  pager pg{ctx, p, page_arena()};
   const key_schema& ks = keys_of(p);
   auto visit = [&](std::string_view, json::object& item) {
     if (total && *total > 1) {
@@ -403,8 +477,8 @@ json::object scan(op_context& ctx, const json::object& req) {
     }
     return pg.offer(item);
   };
-  auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit)
-                   : ctx.store.scan_items(*p.table, lower, "", false, visit);
+  auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit, pg.sp)
+                   : ctx.store.scan_items(*p.table, lower, "", false, visit, pg.sp);
   if (!r) throw_storage_error(r.error());
   return respond(pg);
 }

@@ -195,7 +195,9 @@ std::pair<unsigned, std::string> router::dispatch(std::string_view operation, st
         body, ec, json::make_shared_resource<json::monotonic_resource>(body.size() * 2 + 512));
     if (ec) throw api_error::serialization("Start of structure or map found where not expected.");
     if (!v.is_object()) throw api_error::serialization("Unexpected JSON structure");
+    (void)take_preformatted_response();  // nothing left over from an earlier request
     json::object resp = it->second(ctx_, v.as_object());
+    if (auto text = take_preformatted_response()) return {200, std::move(*text)};
     if (operation == "CreateTable" || operation == "DeleteTable" || operation == "UpdateTable")
       register_table_metrics();
     return {200, json::serialize(resp)};

@@ -109,25 +109,28 @@ std::string encode_item_record(const item_record& r) {
   return out;
 }
 
-std::optional<item_record> decode_item_record(std::string_view bytes) {
-  return decode_item_record(bytes, {});
+std::optional<std::string_view> item_record_json(std::string_view bytes, bool& tombstone) {
+  if (bytes.size() < 11 || bytes[0] != 1) return std::nullopt;
+  auto origin_len = static_cast<unsigned char>(bytes[10]);
+  if (bytes.size() < 11u + origin_len) return std::nullopt;
+  tombstone = (bytes[1] & 1) != 0;
+  return bytes.substr(11 + origin_len);
 }
 
 std::optional<item_record> decode_item_record(std::string_view bytes, boost::json::storage_ptr sp) {
   if (bytes.size() < 11 || bytes[0] != 1) return std::nullopt;
-  item_record r;
-  r.item = boost::json::object(sp);
-  r.is_tombstone = (bytes[1] & 1) != 0;
-  r.timestamp_us = read_u64(bytes.substr(2, 8));
   auto origin_len = static_cast<unsigned char>(bytes[10]);
   if (bytes.size() < 11u + origin_len) return std::nullopt;
-  r.origin_region = std::string(bytes.substr(11, origin_len));
   std::string_view json = bytes.substr(11 + origin_len);
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec, sp);
+  boost::json::value v = boost::json::parse(json, ec, std::move(sp));
   if (ec || !v.is_object()) return std::nullopt;
-  r.item = std::move(v.as_object());
-  return r;
+  // Move-constructed, so the item keeps the storage it was parsed into (an assignment to a
+  // default-constructed member would copy it to the heap).
+  return item_record{.timestamp_us = read_u64(bytes.substr(2, 8)),
+                     .origin_region = std::string(bytes.substr(11, origin_len)),
+                     .is_tombstone = (bytes[1] & 1) != 0,
+                     .item = std::move(v.as_object())};
 }
 
 }  // namespace mysfits::table::storage

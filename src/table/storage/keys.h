@@ -65,9 +65,13 @@ struct item_record {
 
 // Binary header [version=1][flags][timestamp(8)][origin length(1)][origin] + item JSON text.
 std::string encode_item_record(const item_record& r);
-// nullopt for bytes encode_item_record cannot have produced.
-std::optional<item_record> decode_item_record(std::string_view bytes);
-// The same with the item allocated from `sp` (e.g. one monotonic arena for a whole page).
-std::optional<item_record> decode_item_record(std::string_view bytes, boost::json::storage_ptr sp);
+// The item's JSON text inside a record (as encode_item_record wrote it, with json::serialize),
+// without parsing it; nullopt for bytes encode_item_record cannot have produced. `tombstone`
+// tells whether the record marks a deleted item.
+std::optional<std::string_view> item_record_json(std::string_view bytes, bool& tombstone);
+// nullopt for bytes encode_item_record cannot have produced. The item's values are allocated
+// from `sp` (default: the heap).
+std::optional<item_record> decode_item_record(std::string_view bytes,
+                                              boost::json::storage_ptr sp = {});
 
 }  // namespace mysfits::table::storage

@@ -847,12 +847,13 @@ namespace {
 // Decodes records from a range scan and hands items to the visitor.
 result<void> scan_records(store& s, const std::string& begin, const std::string& end,
                           std::size_t prefix_len, std::string_view lower, std::string_view upper,
-                          bool reverse, const table_store::item_visitor& visit) {
+                          bool reverse, const table_store::item_visitor& visit,
+                          const json::storage_ptr& sp) {
   std::string lo = begin + std::string(lower);
   std::string hi = upper.empty() ? end : begin + std::string(upper);
   std::optional<error> failure;
   auto r = s.scan(lo, hi, reverse, [&](std::string_view key, std::string_view value) {
-    auto rec = decode_item_record(value);
+    auto rec = decode_item_record(value, sp);
     if (!rec) {
       failure = error::corruption("unreadable item record");
       return false;
@@ -864,19 +865,56 @@ result<void> scan_records(store& s, const std::string& begin, const std::string&
   if (failure) return *failure;
   return ok();
 }
+// The same, handing over the items' stored JSON text.
+result<void> scan_record_texts(store& s, const std::string& begin, const std::string& end,
+                               std::size_t prefix_len, std::string_view lower,
+                               std::string_view upper, bool reverse,
+                               const table_store::item_text_visitor& visit) {
+  std::string lo = begin + std::string(lower);
+  std::string hi = upper.empty() ? end : begin + std::string(upper);
+  std::optional<error> failure;
+  auto r = s.scan(lo, hi, reverse, [&](std::string_view key, std::string_view value) {
+    bool tombstone = false;
+    auto text = item_record_json(value, tombstone);
+    if (!text) {
+      failure = error::corruption("unreadable item record");
+      return false;
+    }
+    if (tombstone) return true;
+    return visit(key.substr(prefix_len), *text);
+  });
+  if (!r) return r.error();
+  if (failure) return *failure;
+  return ok();
+}
 }  // namespace
+
+result<void> table_store::scan_item_texts(const table_info& t, std::string_view lower,
+                                          std::string_view upper, bool reverse,
+                                          const item_text_visitor& visit) {
+  return scan_record_texts(*store_, items_begin(t.id), items_end(t.id), 9, lower, upper, reverse,
+                           visit);
+}
+
+result<void> table_store::scan_index_texts(const table_info& t, const index_info& i,
+                                           std::string_view lower, std::string_view upper,
+                                           bool reverse, const item_text_visitor& visit) {
+  return scan_record_texts(*store_, index_begin(t.id, i.id), index_end(t.id, i.id), 13, lower,
+                           upper, reverse, visit);
+}
 
 result<void> table_store::scan_items(const table_info& t, std::string_view lower,
                                      std::string_view upper, bool reverse,
-                                     const item_visitor& visit) {
-  return scan_records(*store_, items_begin(t.id), items_end(t.id), 9, lower, upper, reverse, visit);
+                                     const item_visitor& visit, json::storage_ptr sp) {
+  return scan_records(*store_, items_begin(t.id), items_end(t.id), 9, lower, upper, reverse, visit,
+                      sp);
 }
 
 result<void> table_store::scan_index(const table_info& t, const index_info& i,
                                      std::string_view lower, std::string_view upper, bool reverse,
-                                     const item_visitor& visit) {
+                                     const item_visitor& visit, json::storage_ptr sp) {
   return scan_records(*store_, index_begin(t.id, i.id), index_end(t.id, i.id), 13, lower, upper,
-                      reverse, visit);
+                      reverse, visit, sp);
 }
 
 result<void> table_store::backfill_index(const std::string& table_name, std::uint32_t index_id) {

@@ -138,15 +138,29 @@ class table_store {
                                                  const decider& decide);
 
   // Items in [lower, upper) of the table's key space (bounds are primary-key bytes; empty upper
-  // means the end of the table). The visitor gets the primary-key bytes and the item.
+  // means the end of the table). The visitor gets the primary-key bytes and the item, whose
+  // values are allocated from `sp` (default: the heap): a reader that answers with the items
+  // decodes them straight into its response's arena.
   using item_visitor = std::function<bool(std::string_view pk, boost::json::object& item)>;
   [[nodiscard]] result<void> scan_items(const table_info& t, std::string_view lower,
                                         std::string_view upper, bool reverse,
-                                        const item_visitor& visit);
+                                        const item_visitor& visit,
+                                        boost::json::storage_ptr sp = {});
   // The same over an index's key space (index key bytes + primary key bytes).
   [[nodiscard]] result<void> scan_index(const table_info& t, const index_info& i,
                                         std::string_view lower, std::string_view upper,
-                                        bool reverse, const item_visitor& visit);
+                                        bool reverse, const item_visitor& visit,
+                                        boost::json::storage_ptr sp = {});
+
+  // The same two scans handing over each item's stored JSON text (json::serialize's output)
+  // instead of a parsed object, for a reader that answers with whole items as they are stored.
+  using item_text_visitor = std::function<bool(std::string_view pk, std::string_view item_json)>;
+  [[nodiscard]] result<void> scan_item_texts(const table_info& t, std::string_view lower,
+                                             std::string_view upper, bool reverse,
+                                             const item_text_visitor& visit);
+  [[nodiscard]] result<void> scan_index_texts(const table_info& t, const index_info& i,
+                                              std::string_view lower, std::string_view upper,
+                                              bool reverse, const item_text_visitor& visit);
 
   // Adds index entries for every existing item (UpdateTable creating a GSI); blocks the
   // table's writes while it runs so no write is missed.

@@ -50,6 +50,12 @@ class table_api {
   [[nodiscard]] virtual call_result<boost::json::object> call(std::string_view op,
                                                               const boost::json::object& body,
                                                               const call_context& ctx = {}) = 0;
+  // The same call, answering with the response's JSON text instead of a parsed object: for a
+  // caller that reads the answer once with its own streaming parser (the app's list routes).
+  // Default: call()'s object, serialized.
+  [[nodiscard]] virtual call_result<std::string> call_text(std::string_view op,
+                                                           const boost::json::object& body,
+                                                           const call_context& ctx = {});
 };
 
 // Where requests go.
@@ -130,6 +136,10 @@ class client : public table_api {
   [[nodiscard]] call_result<boost::json::object> call(std::string_view op,
                                                       const boost::json::object& body,
                                                       const call_context& ctx = {}) override;
+  // The answer's text as the table sent it (a 200's body; errors as call() reports them).
+  [[nodiscard]] call_result<std::string> call_text(std::string_view op,
+                                                   const boost::json::object& body,
+                                                   const call_context& ctx = {}) override;
 
   [[nodiscard]] const endpoint& target() const;
   [[nodiscard]] client_stats stats() const;

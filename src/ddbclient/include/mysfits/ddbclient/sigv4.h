@@ -58,4 +58,20 @@ struct canonical {
                                std::string_view region, std::string_view service,
                                std::chrono::system_clock::time_point now);
 
+// What a DynamoDB JSON request needs signed: a POST to "/" with no query and exactly the headers
+// Content-Type (`content_type`), Host, X-Amz-Date, X-Amz-Target (and X-Amz-Security-Token when
+// the credentials carry one). Same result as sign() on that request, without building a header
+// list, a map of canonical headers and the intermediate strings: the DynamoDB client signs every
+// request it sends this way. Values must not need canonicalising (no leading, trailing or
+// repeated spaces), which holds for the host, target, content type and AWS tokens.
+struct json_post_signature {
+  std::string amz_date;       // X-Amz-Date to send
+  std::string authorization;  // Authorization to send
+};
+[[nodiscard]] json_post_signature sign_json_post(std::string_view host, std::string_view target,
+                                                 std::string_view content_type,
+                                                 std::string_view body, const credentials& creds,
+                                                 std::string_view region, std::string_view service,
+                                                 std::chrono::system_clock::time_point now);
+
 }  // namespace mysfits::ddbclient::sigv4
