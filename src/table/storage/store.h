@@ -79,6 +79,13 @@ class store {
                                                        const snapshot* snap = nullptr) const;
   // Applies the whole batch or nothing; durable per store_options::sync_writes.
   [[nodiscard]] result<void> write(write_batch& batch);
+  // Applies the whole batch or nothing with its write-ahead-log record handed to the OS but not
+  // fsynced: it survives kill -9 at once, a power cut only after the next sync_wal(). Readers see
+  // it at once. For group commit (committer.h).
+  [[nodiscard]] result<void> write_unsynced(write_batch& batch);
+  // fsyncs the write-ahead log: when it returns ok, every write that returned before it was
+  // called is durable. Safe to call while other threads write.
+  [[nodiscard]] result<void> sync_wal();
 
   // Visits keys in [lower, upper) in order (or reverse order); stop by returning false.
   using visitor = std::function<bool(std::string_view key, std::string_view value)>;
