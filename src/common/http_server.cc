@@ -50,6 +50,7 @@ struct session_state {
   asio::steady_timer watchdog_timer;
   // An asynchronous handler's answer: set on this session's thread (directly while the handler
   // runs here, else by a posted function that also cancels `wake`, which the session awaits).
+  std::thread::id thread;  // the one thread running this session's io_context
   bool in_handler = false;
   std::optional<response> deferred;
   asio::steady_timer wake;
@@ -119,7 +120,8 @@ struct responder::state {
     auto st = session.lock();
     if (!st) return;
     auto ex = st->socket.get_executor();
-    if (ex.running_in_this_thread() && st->in_handler) {
+    // `thread` is set before any responder exists; `in_handler` is read only on that thread.
+    if (st->thread == std::this_thread::get_id() && st->in_handler) {
       st->deferred = std::move(res);  // answered inline: the session finds it when it returns
       return;
     }
@@ -283,6 +285,7 @@ struct server::impl {
   }
 
   asio::awaitable<void> run_session(std::shared_ptr<session_state> st) {
+    st->thread = std::this_thread::get_id();
     beast::flat_buffer buffer;
     for (;;) {
       if (stopping) break;

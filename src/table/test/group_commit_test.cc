@@ -82,15 +82,16 @@ struct fixture {
   }
   void create_table() {
     // CreateTable writes the catalog with its own fsync (not the gate), and does not wait.
-    auto f = send("CreateTable", R"({"TableName":"T",
+    auto f = send("CreateTable", R"({"TableName":"Things",
       "AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],
       "KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"})");
     ASSERT_EQ(get(f).result_int(), 200u);
   }
 };
 
-constexpr const char* put_a = R"({"TableName":"T","Item":{"id":{"S":"a"},"n":{"N":"1"}}})";
-constexpr const char* get_a = R"({"TableName":"T","Key":{"id":{"S":"a"}},"ConsistentRead":true})";
+constexpr const char* put_a = R"({"TableName":"Things","Item":{"id":{"S":"a"},"n":{"N":"1"}}})";
+constexpr const char* get_a =
+    R"({"TableName":"Things","Key":{"id":{"S":"a"}},"ConsistentRead":true})";
 
 // PutItem is answered only after the fsync that covers it; a reader sees the item before that.
 TEST(GroupCommit, WriteIsAnsweredOnlyAfterItsSync) {
@@ -110,10 +111,11 @@ TEST(GroupCommit, WriteIsAnsweredOnlyAfterItsSync) {
   EXPECT_EQ(res.result_int(), 200u) << res.body();
   // UpdateItem, DeleteItem and BatchWriteItem wait the same way.
   for (auto [op, body] :
-       {std::pair{"UpdateItem", R"({"TableName":"T","Key":{"id":{"S":"a"}},
+       {std::pair{"UpdateItem", R"({"TableName":"Things","Key":{"id":{"S":"a"}},
           "UpdateExpression":"SET n = n + :one","ExpressionAttributeValues":{":one":{"N":"1"}}})"},
-        {"BatchWriteItem", R"({"RequestItems":{"T":[{"PutRequest":{"Item":{"id":{"S":"b"}}}}]}})"},
-        {"DeleteItem", R"({"TableName":"T","Key":{"id":{"S":"b"}}})"}}) {
+        {"BatchWriteItem",
+         R"({"RequestItems":{"Things":[{"PutRequest":{"Item":{"id":{"S":"b"}}}}]}})"},
+        {"DeleteItem", R"({"TableName":"Things","Key":{"id":{"S":"b"}}})"}}) {
     int before = [&] {
       std::lock_guard lock(f.gate.mu);
       return f.gate.entered;
@@ -178,7 +180,7 @@ TEST(GroupCommit, PullChangesServesOnlyDurableRecords) {
   storage::table_info t;
   t.name = "G";
   t.keys.hash_name = "h";
-  t.keys.hash_type = storage::key_type::s;
+  t.keys.hash_type = key_type::s;
   t.stream_enabled = true;
   t.stream_view_type = "NEW_AND_OLD_IMAGES";
   t.replicas.push_back({"us-east-1", "ACTIVE"});
