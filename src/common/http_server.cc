@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -47,8 +48,14 @@ struct session_state {
   bool timed_out = false;
   bool closed = false;  // the session ended; the watchdog stops
   asio::steady_timer watchdog_timer;
+  // An asynchronous handler's answer: set on this session's thread (directly while the handler
+  // runs here, else by a posted function that also cancels `wake`, which the session awaits).
+  std::thread::id thread;  // the one thread running this session's io_context
+  bool in_handler = false;
+  std::optional<response> deferred;
+  asio::steady_timer wake;
   explicit session_state(tcp::socket s)
-      : socket(std::move(s)), watchdog_timer(socket.get_executor()) {}
+      : socket(std::move(s)), watchdog_timer(socket.get_executor()), wake(socket.get_executor()) {}
 
   void expect_within(std::chrono::milliseconds d) {
     timed_out = false;
@@ -74,14 +81,72 @@ struct session_state {
   }
 };
 
+// Whether the server's io_contexts still exist: a responder may be called (or dropped) on another
+// thread after the server stopped, and must then neither post to nor touch a session.
+struct server_life {
+  std::mutex mu;
+  bool alive = true;
+};
+
+struct responder::state {
+  // Weak: a session must never outlive its io_context, and a responder may (held by another
+  // thread after stop). The session awaits the answer, so it is alive while one is wanted.
+  std::weak_ptr<session_state> session;
+  std::shared_ptr<server_life> life;
+  const error_responder* on_error;  // the server's; used only while life->alive
+  std::atomic<bool> answered{false};
+
+  state(const std::shared_ptr<session_state>& s, std::shared_ptr<server_life> l,
+        const error_responder* e)
+      : session(s), life(std::move(l)), on_error(e) {}
+  state(const state&) = delete;
+  state& operator=(const state&) = delete;
+
+  ~state() {
+    if (answered.exchange(true)) return;
+    std::lock_guard lock(life->mu);
+    if (!life->alive) return;
+    spdlog::error("http: a request's responder was dropped unanswered");
+    deliver_locked((*on_error)(500, "internal error"));
+  }
+
+  void deliver(response res) {
+    std::lock_guard lock(life->mu);
+    if (!life->alive) return;
+    deliver_locked(std::move(res));
+  }
+
+  void deliver_locked(response res) {
+    auto st = session.lock();
+    if (!st) return;
+    auto ex = st->socket.get_executor();
+    // `thread` is set before any responder exists; `in_handler` is read only on that thread.
+    if (st->thread == std::this_thread::get_id() && st->in_handler) {
+      st->deferred = std::move(res);  // answered inline: the session finds it when it returns
+      return;
+    }
+    asio::post(ex, [st, r = std::move(res)]() mutable {
+      st->deferred = std::move(r);
+      st->wake.cancel();
+    });
+  }
+};
+
+void responder::operator()(response res) const {
+  if (!state_ || state_->answered.exchange(true)) return;
+  state_->deliver(std::move(res));
+}
+
 // Threads: one accepts connections (so a handler that blocks never delays an accept), and each
 // of opts.threads runs its own io_context with the sessions handed to it round-robin. A session
 // lives on one thread from accept to close: its reads, handler and writes never hop threads and
 // need no strand (with one shared io_context, every completion could wake another thread).
 struct server::impl {
   server_options opts;
-  handler handle;
+  handler handle;              // one of these two is set
+  async_handler handle_async;  //
   error_responder on_error;
+  std::shared_ptr<server_life> life = std::make_shared<server_life>();
   // Declared before the acceptor's io_context, so destroyed after it: a pending accept names
   // the worker its socket is for.
   std::vector<std::unique_ptr<asio::io_context>> workers;
@@ -97,9 +162,36 @@ struct server::impl {
   std::condition_variable cv;
   std::list<std::shared_ptr<session_state>> sessions;
 
-  impl(server_options o, handler h, error_responder e)
-      : opts(std::move(o)), handle(std::move(h)), on_error(std::move(e)) {
+  impl(server_options o, handler h, async_handler ah, error_responder e)
+      : opts(std::move(o)),
+        handle(std::move(h)),
+        handle_async(std::move(ah)),
+        on_error(std::move(e)) {
     if (!on_error) on_error = [](unsigned s, std::string_view m) { return json_error(s, m); };
+  }
+
+  // Runs the asynchronous handler and waits (without holding the thread) for its answer.
+  asio::awaitable<response> answer_async(std::shared_ptr<session_state> st, request& req) {
+    st->deferred.reset();
+    {
+      responder respond(std::make_shared<responder::state>(st, life, &on_error));
+      st->in_handler = true;
+      try {
+        handle_async(req, respond);
+      } catch (const std::exception& ex) {
+        spdlog::error("http: handler threw: {}", ex.what());
+        respond(on_error(500, "internal error"));
+      }
+      st->in_handler = false;
+    }  // our copy goes: if the handler kept none and did not answer, that answers 500
+    while (!st->deferred) {
+      st->wake.expires_at(asio::steady_timer::time_point::max());
+      auto [ec] = co_await st->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      (void)ec;  // cancelled by the answer's arrival
+    }
+    response res = std::move(*st->deferred);
+    st->deferred.reset();
+    co_return res;
   }
 
   asio::awaitable<void> accept_loop() {
@@ -193,6 +285,7 @@ struct server::impl {
   }
 
   asio::awaitable<void> run_session(std::shared_ptr<session_state> st) {
+    st->thread = std::this_thread::get_id();
     beast::flat_buffer buffer;
     for (;;) {
       if (stopping) break;
@@ -249,11 +342,15 @@ struct server::impl {
       request req = parser.release();
       bool keep_alive = req.keep_alive();
       response res;
-      try {
-        res = handle(req);
-      } catch (const std::exception& ex) {
-        spdlog::error("http: handler threw: {}", ex.what());
-        res = on_error(500, "internal error");
+      if (handle_async) {
+        res = co_await answer_async(st, req);
+      } else {
+        try {
+          res = handle(req);
+        } catch (const std::exception& ex) {
+          spdlog::error("http: handler threw: {}", ex.what());
+          res = on_error(500, "internal error");
+        }
       }
       if (stopping) keep_alive = false;
       res.version(req.version());
@@ -274,7 +371,12 @@ struct server::impl {
 };
 
 server::server(server_options options, handler h, error_responder on_error)
-    : impl_(std::make_unique<impl>(std::move(options), std::move(h), std::move(on_error))) {}
+    : impl_(std::make_unique<impl>(std::move(options), std::move(h), async_handler{},
+                                   std::move(on_error))) {}
+
+server::server(server_options options, async_handler h, error_responder on_error)
+    : impl_(std::make_unique<impl>(std::move(options), handler{}, std::move(h),
+                                   std::move(on_error))) {}
 
 server::~server() { stop(); }
 
@@ -335,6 +437,8 @@ void server::stop() {
   for (auto& t : s.threads) t.join();
   s.threads.clear();
   s.worker_guards.clear();
+  std::lock_guard lock(s.life->mu);
+  s.life->alive = false;  // answers given from now on go nowhere
 }
 
 void wait_for_termination_signal() {

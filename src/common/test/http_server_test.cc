@@ -7,8 +7,13 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -219,4 +224,168 @@ TEST(HttpServer, WritesResponseHeadersAndBody) {
     EXPECT_EQ(res.body().size(), 100003u);
     EXPECT_TRUE(res.body().ends_with("end"));
   }
+}
+
+namespace {
+
+// Responders an asynchronous handler put aside, for the test to answer from its own thread.
+struct parked {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, http::responder>> waiting;  // (target:body, responder)
+  std::size_t seen = 0;
+
+  http::async_handler handler() {
+    return [this](http::request& req, http::responder respond) {
+      std::lock_guard lock(mu);
+      ++seen;
+      waiting.emplace_back(std::string(req.target()) + ":" + req.body(), std::move(respond));
+      cv.notify_all();
+    };
+  }
+  // Waits (up to 30 s) until `n` requests have reached the handler.
+  bool wait_seen(std::size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return seen >= n; });
+  }
+  // Answers the oldest waiting request from a new thread, echoing it.
+  void answer_oldest_from_another_thread() {
+    std::pair<std::string, http::responder> w{"", http::responder(nullptr)};
+    {
+      std::lock_guard lock(mu);
+      w = std::move(waiting.front());
+      waiting.erase(waiting.begin());
+    }
+    std::thread([w = std::move(w)] {
+      http::response res{bhttp::status::ok, 11};
+      res.body() = "late " + w.first;
+      w.second(std::move(res));
+    }).join();
+  }
+};
+
+}  // namespace
+
+// An asynchronous handler answers later from another thread; until then the connection reads no
+// further request (HTTP/1.1 order), and the answers come back in request order.
+TEST(HttpServer, AsyncHandlerAnswersFromAnotherThreadInOrder) {
+  parked p;
+  http::server s({}, p.handler());
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  // Two pipelined requests on one connection.
+  asio::write(c.stream, asio::buffer(std::string(
+                            "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1"
+                            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n2")));
+  ASSERT_TRUE(p.wait_seen(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    std::lock_guard lock(p.mu);
+    EXPECT_EQ(p.seen, 1u) << "the second request was read before the first was answered";
+  }
+  p.answer_oldest_from_another_thread();
+  bhttp::response<bhttp::string_body> first;
+  bhttp::read(c.stream, c.buf, first);
+  EXPECT_EQ(first.result_int(), 200);
+  EXPECT_EQ(first.body(), "late /a:1");
+  EXPECT_TRUE(first.keep_alive());
+  ASSERT_TRUE(p.wait_seen(2));
+  p.answer_oldest_from_another_thread();
+  bhttp::response<bhttp::string_body> second;
+  bhttp::read(c.stream, c.buf, second);
+  EXPECT_EQ(second.body(), "late /b:2");
+}
+
+// Answering inside the handler works too, and only the first of several answers counts.
+TEST(HttpServer, AsyncHandlerAnswersInlineOnce) {
+  http::server s({}, [](http::request& req, http::responder respond) {
+    respond(echo(req));
+    http::response other{bhttp::status::bad_request, 11};
+    respond(std::move(other));  // ignored
+  });
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  for (int i = 0; i < 3; ++i) {
+    auto res = c.post("/in", std::to_string(i));
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "/in:" + std::to_string(i));
+  }
+}
+
+// A responder dropped unanswered, or a handler that throws, gives a 500 through the protocol's
+// error responder; the connection keeps serving.
+TEST(HttpServer, AsyncHandlerDroppedOrThrowingGives500) {
+  http::server s(
+      {},
+      [](http::request& req, http::responder respond) {
+        if (req.target() == "/drop") return;
+        if (req.target() == "/throw") throw std::runtime_error("boom");
+        respond(echo(req));
+      },
+      [](unsigned status, std::string_view msg) {
+        auto r = http::json_error(status, msg);
+        r.set("X-Kind", "custom");
+        return r;
+      });
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  auto dropped = c.post("/drop", "");
+  EXPECT_EQ(dropped.result_int(), 500);
+  EXPECT_EQ(dropped["X-Kind"], "custom");
+  auto thrown = c.post("/throw", "");
+  EXPECT_EQ(thrown.result_int(), 500);
+  EXPECT_EQ(c.post("/ok", "z").body(), "/ok:z");
+}
+
+// stop() waits for a deferred answer, which is still delivered (with Connection: close).
+TEST(HttpServer, StopWaitsForDeferredAnswer) {
+  parked p;
+  http::server s({}, p.handler());
+  ASSERT_TRUE(s.start());
+  client c(s.port());
+  auto fut = std::async(std::launch::async, [&] { return c.post("/slow", "b"); });
+  ASSERT_TRUE(p.wait_seen(1));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s.stop();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(stopped) << "stop() returned while an answer was still owed";
+  p.answer_oldest_from_another_thread();
+  auto res = fut.get();
+  stopper.join();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "late /slow:b");
+  EXPECT_FALSE(res.keep_alive());
+}
+
+// An answer that never comes: stop() gives up after drain_timeout; answering (or dropping the
+// responder) after the server stopped, or after it is destroyed, is harmless.
+TEST(HttpServer, StopGivesUpOnDeferredAnswerAfterDrainTimeout) {
+  parked p;
+  std::unique_ptr<client> c;
+  {
+    http::server_options o;
+    o.drain_timeout = std::chrono::milliseconds(200);
+    http::server s(o, p.handler());
+    ASSERT_TRUE(s.start());
+    c = std::make_unique<client>(s.port());
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/never", 11};
+    req.body() = "x";
+    req.prepare_payload();
+    bhttp::write(c->stream, req);
+    ASSERT_TRUE(p.wait_seen(1));
+    s.stop();  // returns after the drain timeout
+    http::response late{bhttp::status::ok, 11};
+    p.waiting.front().second(late);  // after stop: goes nowhere
+  }
+  // The server is gone, and with it the connection, closed without an answer.
+  bhttp::response<bhttp::string_body> res;
+  beast::error_code ec;
+  bhttp::read(c->stream, c->buf, res, ec);
+  EXPECT_TRUE(ec);
+  http::response later{bhttp::status::ok, 11};
+  p.waiting.front().second(later);  // after the server is destroyed
+  p.waiting.clear();                // the last copy goes
 }

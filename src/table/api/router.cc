@@ -13,6 +13,7 @@
 #include <boost/uuid/uuid_io.hpp>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <utility>
 #include <vector>
@@ -61,6 +62,12 @@ const std::map<std::string, op_fn, std::less<>>& stream_operations() {
 
 const std::map<std::string, op_fn, std::less<>>& operations_of(api_service s) {
   return s == api_service::dynamodb_streams ? stream_operations() : operations();
+}
+
+// The operations that write items through the store's group commit: their answer waits for the
+// fsync. (Table DDL writes the catalog with its own fsync; reads never wait.)
+bool writes_items(std::string_view op) {
+  return op == "PutItem" || op == "UpdateItem" || op == "DeleteItem" || op == "BatchWriteItem";
 }
 
 constexpr std::string_view target_prefix = "DynamoDB_20120810.";
@@ -233,15 +240,22 @@ std::pair<unsigned, std::string> router::dispatch_internal(std::string_view oper
 }
 
 http::response router::handle(http::request& req) {
+  std::promise<http::response> answer;
+  auto got = answer.get_future();
+  handle_async(req, [&answer](http::response res) { answer.set_value(std::move(res)); });
+  return got.get();
+}
+
+void router::handle_async(http::request& req, reply_fn reply) {
   auto start = std::chrono::steady_clock::now();
   std::string target(req["X-Amz-Target"]);
   if (req.method() == http::bhttp::verb::get) {
     if (req.target() == "/metrics")
-      return make_response(200, metrics::default_registry().render(), req.version(),
-                           "text/plain; version=0.0.4");
+      return reply(make_response(200, metrics::default_registry().render(), req.version(),
+                                 "text/plain; version=0.0.4"));
     // DynamoDB's own answer to GET /, which load balancers and SDK probes read.
-    return make_response(200, "healthy: dynamodb." + options_.region + ".amazonaws.com",
-                         req.version(), "text/plain");
+    return reply(make_response(200, "healthy: dynamodb." + options_.region + ".amazonaws.com",
+                               req.version(), "text/plain"));
   }
   api_service service = target.rfind(streams_target_prefix, 0) == 0 ? api_service::dynamodb_streams
                                                                     : api_service::dynamodb;
@@ -268,24 +282,64 @@ http::response router::handle(http::request& req) {
     }
     if (target.rfind(replication_target_prefix, 0) == 0) {
       // Internal traffic between regions: no per-request log line or op metrics (long polls).
-      auto r = dispatch_internal(target.substr(replication_target_prefix.size()), req.body());
-      return make_response(r.first, std::move(r.second), req.version(),
-                           "application/x-amz-json-1.0");
+      std::string internal_op = target.substr(replication_target_prefix.size());
+      auto r = dispatch_internal(internal_op, req.body());
+      auto res =
+          make_response(r.first, std::move(r.second), req.version(), "application/x-amz-json-1.0");
+      // A snapshot page may hold writes not yet fsynced: a peer gets it once they are durable.
+      if (internal_op != "Snapshot" || !store_.defers_sync()) return reply(std::move(res));
+      store_.after_durable([reply = std::move(reply), res = std::move(res),
+                            version = req.version()](const mysfits::result<void>& synced) mutable {
+        if (!synced) {
+          res = make_response(500, error_body(api_error::internal_server_error()), version,
+                              "application/x-amz-json-1.0");
+        }
+        reply(std::move(res));
+      });
+      return;
     }
     if (!known_service) throw api_error::unknown_operation();
     result = dispatch(operation, req.body(), service);
   } catch (const api_error& e) {
     result = {e.http_status(), error_body(e)};
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string op_label =
       known_service && operations_of(service).contains(operation) ? operation : "unknown";
+  bool log = options_.log_requests;
+  if (service == api_service::dynamodb && writes_items(op_label) && store_.defers_sync()) {
+    // Group commit: the write is in RocksDB (readers see it) but not yet fsynced; the answer
+    // waits on the committer thread for the fsync that covers it.
+    auto res = make_response(result.first, std::move(result.second), req.version(),
+                             "application/x-amz-json-1.0");
+    store_.after_durable([reply = std::move(reply), res = std::move(res), status = result.first,
+                          op_label, table = log ? table_of(req.body()) : std::string(), log, start,
+                          version = req.version()](const mysfits::result<void>& synced) mutable {
+      if (!synced) {
+        status = 500;
+        res = make_response(500, error_body(api_error::internal_server_error()), version,
+                            "application/x-amz-json-1.0");
+        metrics::default_registry()
+            .get_counter("mysfits_table_internal_errors_total", "Requests that failed unexpectedly")
+            .inc();
+      }
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      count_request(op_label, status, seconds);
+      if (log)
+        spdlog::log(synced ? spdlog::level::info : spdlog::level::err,
+                    "op={} table={} status={} duration_ms={:.3f}{}", op_label, table, status,
+                    seconds * 1000, synced ? "" : " (write-ahead log sync failed)");
+      reply(std::move(res));
+    });
+    return;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   count_request(op_label, result.first, seconds);
-  if (options_.log_requests)
+  if (log)
     spdlog::info("op={} table={} status={} duration_ms={:.3f}", op_label, table_of(req.body()),
                  result.first, seconds * 1000);
-  return make_response(result.first, std::move(result.second), req.version(),
-                       "application/x-amz-json-1.0");
+  reply(make_response(result.first, std::move(result.second), req.version(),
+                      "application/x-amz-json-1.0"));
 }
 
 }  // namespace mysfits::table::api

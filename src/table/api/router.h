@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,7 +44,13 @@ class router {
   router(const router&) = delete;
   router& operator=(const router&) = delete;
 
-  // The HTTP handler.
+  // The HTTP handler: answers through `reply`, at once, or — for a write whose durability is
+  // deferred to the store's group commit (PutItem, UpdateItem, DeleteItem, BatchWriteItem, and
+  // the replication Snapshot) — on the committer thread once the write's log record is fsynced.
+  // If that fsync fails, the answer is DynamoDB's 500 InternalServerError instead.
+  using reply_fn = std::function<void(http::response)>;
+  void handle_async(http::request& req, reply_fn reply);
+  // The same, waiting for the answer.
   [[nodiscard]] http::response handle(http::request& req);
 
   // Runs one operation on a JSON body; returns (HTTP status, response body). Used by handle()

@@ -70,6 +70,9 @@ result<void> server::start() {
   storage::table_store_options so;
   so.store.path = o.data_dir;
   so.store.sync_writes = o.sync_writes;
+  // Writes are fsynced in groups by the store's committer thread; request threads never block
+  // in fsync, and the answer to a write waits for the fsync that covers it (router.h).
+  so.group_commit = true;
   so.region = o.region;
   auto st = storage::table_store::open(std::move(so));
   if (!st) return st.error();
@@ -103,7 +106,10 @@ result<void> server::start() {
   ho.server_name = "mysfits-table";
   auto* r = impl_->router.get();
   impl_->http = std::make_unique<http::server>(
-      ho, [r](http::request& req) { return r->handle(req); },
+      ho,
+      [r](http::request& req, http::responder respond) {
+        r->handle_async(req, std::move(respond));
+      },
       [](unsigned status, std::string_view message) {
         http::response res{static_cast<http::bhttp::status>(status), 11};
         res.set(http::bhttp::field::content_type, "application/x-amz-json-1.0");
@@ -144,7 +150,7 @@ void server::stop() {
   impl_->http.reset();
   impl_->router.reset();
   impl_->replicator.reset();
-  impl_->store.reset();  // closes RocksDB
+  impl_->store.reset();  // syncs and releases the last waiting writes, then closes RocksDB
 }
 
 }  // namespace mysfits::table

@@ -823,7 +823,10 @@ struct replicator::impl {
           continue;
         }
         e["Replicas"] = replica_list_for_wire(*t);
-        std::uint64_t readable = store.stream_readable_through(t->id);
+        // Only durable records: a peer must never hold a change its origin could still lose in
+        // a power cut (group commit fsyncs a moment after the write is readable). A sync that
+        // advances this mark wakes the long poll below.
+        std::uint64_t readable = store.stream_durable_through(t->id);
         auto first = store.stream_first_sequence(t->id);
         if (!first) throw api_error::internal_server_error(first.error().message);
         bool trimmed = *first == 0 ? readable > after : *first > after + 1;
@@ -834,7 +837,7 @@ struct replicator::impl {
           out.emplace_back(std::move(e));
           continue;
         }
-        auto recs = store.read_stream(t->id, after, limit);
+        auto recs = store.read_stream(t->id, after, limit, readable);
         if (!recs) throw api_error::internal_server_error(recs.error().message);
         std::uint64_t through = after;
         if (!recs->empty()) through = recs->back().sequence;

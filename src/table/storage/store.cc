@@ -134,6 +134,20 @@ result<void> store::write(write_batch& batch) {
   return ok();
 }
 
+result<void> store::write_unsynced(write_batch& batch) {
+  rocksdb::WriteOptions wo = impl_->write_options;
+  wo.sync = false;
+  rocksdb::Status s = impl_->db->Write(wo, &batch.impl_->wb);
+  if (!s.ok()) return to_error(s);
+  return ok();
+}
+
+result<void> store::sync_wal() {
+  rocksdb::Status s = impl_->db->SyncWAL();
+  if (!s.ok()) return to_error(s);
+  return ok();
+}
+
 result<void> store::scan(std::string_view lower, std::string_view upper, bool reverse,
                          const visitor& visit, const snapshot* snap) const {
   rocksdb::ReadOptions ro;
@@ -174,14 +188,6 @@ std::uint64_t store::approximate_disk_bytes() const {
 }  // namespace mysfits::table::storage
 
 namespace mysfits::table::storage {
-
-result<void> store::write_unsynced(write_batch& batch) {
-  rocksdb::WriteOptions o = impl_->write_options;
-  o.sync = false;
-  rocksdb::Status s = impl_->db->Write(o, &batch.impl_->wb);
-  if (!s.ok()) return to_error(s);
-  return ok();
-}
 
 result<void> store::write_without_wal(write_batch& batch) {
   rocksdb::WriteOptions o = impl_->write_options;

@@ -79,9 +79,13 @@ class store {
                                                        const snapshot* snap = nullptr) const;
   // Applies the whole batch or nothing; durable per store_options::sync_writes.
   [[nodiscard]] result<void> write(write_batch& batch);
-  // The same without waiting for the disk: the batch survives kill -9 (it is in the OS's page
-  // cache), not a power loss; the next synced write makes it durable along with itself.
+  // Applies the whole batch or nothing with its write-ahead-log record handed to the OS but not
+  // fsynced: it survives kill -9 at once, a power cut only after the next sync_wal(). Readers see
+  // it at once. For group commit (committer.h).
   [[nodiscard]] result<void> write_unsynced(write_batch& batch);
+  // fsyncs the write-ahead log: when it returns ok, every write that returned before it was
+  // called is durable. Safe to call while other threads write.
+  [[nodiscard]] result<void> sync_wal();
   // Bulk loads (snapshot pages): the batch skips the write-ahead log, so it is lost on any
   // crash until flush() has written the memtables to table files. Callers keep a marker of the
   // unfinished load (written with write()) and redo it after a crash.

@@ -65,7 +65,10 @@ json::object project_for_index(const json::object& item, const table_info& t, co
 table_store::table_store(table_store_options options, std::unique_ptr<store> s)
     : options_(std::move(options)), store_(std::move(s)), catalog_(*store_) {}
 
-table_store::~table_store() = default;
+table_store::~table_store() {
+  // The last waiting writes get their sync while the store is still open.
+  if (committer_) committer_->stop();
+}
 
 result<std::unique_ptr<table_store>> table_store::open(table_store_options options) {
   if (!options.clock_us) {
@@ -80,6 +83,11 @@ result<std::unique_ptr<table_store>> table_store::open(table_store_options optio
   std::unique_ptr<table_store> ts(new table_store(std::move(options), std::move(*s)));
   if (auto l = ts->catalog_.load(); !l) return l.error();
   if (auto l = ts->load_state(); !l) return l.error();
+  if (ts->options_.group_commit && ts->options_.store.sync_writes) {
+    ts->committer_ =
+        std::make_unique<committer>([t = ts.get()] { return t->sync_and_mark_durable(); });
+    ts->committer_->start();
+  }
   return ts;
 }
 
@@ -101,6 +109,9 @@ result<void> table_store::load_state() {
                                 });
     if (!scanned) return scanned.error();
     st->stream_sequence = last;
+    // What the store holds at open is durable: RocksDB flushes the recovered log to synced
+    // tables before it opens.
+    st->durable_through = last;
   }
   return ok();
 }
@@ -129,18 +140,63 @@ std::mutex& table_store::stripe(std::uint64_t table_id, std::string_view pk) {
   return stripes_[h % stripes_.size()];
 }
 
+std::uint64_t table_store::table_state::readable_through() {
+  std::lock_guard lock(in_flight_mu);
+  if (!in_flight.empty()) return *in_flight.begin() - 1;
+  return stream_sequence.load();
+}
+
 std::uint64_t table_store::stream_readable_through(std::uint64_t table_id) {
+  return state(table_id)->readable_through();
+}
+
+std::uint64_t table_store::stream_durable_through(std::uint64_t table_id) {
   auto st = state(table_id);
-  std::lock_guard lock(st->in_flight_mu);
-  if (!st->in_flight.empty()) return *st->in_flight.begin() - 1;
-  return st->stream_sequence.load();
+  std::uint64_t readable = st->readable_through();
+  if (!committer_) return readable;
+  return std::min(readable, st->durable_through.load());
+}
+
+void table_store::after_durable(committer::completion done) {
+  if (committer_) {
+    committer_->enqueue(std::move(done));
+  } else if (done) {
+    done(ok());
+  }
+}
+
+result<void> table_store::write_deferred(write_batch& b) {
+  return committer_ ? store_->write_unsynced(b) : store_->write(b);
+}
+
+result<void> table_store::sync_and_mark_durable() {
+  // Every stream number at or below a table's readable mark belongs to a write whose batch
+  // returned, so its log record is with the OS: the fsync below makes it durable.
+  std::vector<std::pair<std::shared_ptr<table_state>, std::uint64_t>> marks;
+  {
+    std::lock_guard lock(states_mu_);
+    marks.reserve(states_.size());
+    for (const auto& [id, st] : states_) marks.emplace_back(st, 0);
+  }
+  for (auto& [st, mark] : marks) mark = st->readable_through();
+  auto synced = options_.wal_sync ? options_.wal_sync() : store_->sync_wal();
+  if (!synced) return synced;
+  bool advanced = false;
+  for (auto& [st, mark] : marks) {
+    std::uint64_t prev = st->durable_through.load();
+    while (prev < mark && !st->durable_through.compare_exchange_weak(prev, mark)) {
+    }
+    if (prev < mark) advanced = true;
+  }
+  if (advanced) notify_stream_write();  // long-polling replication pulls may now serve more
+  return ok();
 }
 
 result<std::vector<stream_record>> table_store::read_stream(std::uint64_t table_id,
-                                                            std::uint64_t after,
-                                                            std::size_t limit) {
+                                                            std::uint64_t after, std::size_t limit,
+                                                            std::uint64_t through_cap) {
   std::vector<stream_record> out;
-  std::uint64_t through = stream_readable_through(table_id);
+  std::uint64_t through = std::min(stream_readable_through(table_id), through_cap);
   if (after >= through || limit == 0) return out;
   std::optional<error> failure;
   auto r = store_->scan(stream_key(table_id, after + 1), stream_key(table_id, through + 1), false,
@@ -196,7 +252,7 @@ result<std::size_t> table_store::trim_stream(std::uint64_t table_id, std::uint64
   if (old_keys.empty()) return std::size_t{0};
   write_batch b;
   for (const auto& k : old_keys) b.del(k);
-  if (auto w = store_->write(b); !w) return w.error();
+  if (auto w = write_deferred(b); !w) return w.error();
   return old_keys.size();
 }
 
@@ -485,7 +541,7 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     b.put(stream_key(t->id, seq), stream_record_json(*t, seq, rec.timestamp_us, rec.origin_region,
                                                      old_item, new_item, &d.counter_deltas));
   }
-  if (auto w = store_->write(b); !w) return w.error();
+  if (auto w = write_deferred(b); !w) return w.error();
   st->item_count += count_delta;
   st->size_bytes += size_delta;
   if (new_item) out.new_item = *new_item;
@@ -612,11 +668,14 @@ result<apply_stats> table_store::apply_remote(
     auto u = catalog_.update(*new_description, &b);
     if (!u) return u.error();
   } else if (b.count() > 0) {
-    if (auto w = sync ? store_->write(b) : store_->write_unsynced(b); !w) return w.error();
+    if (auto w = sync ? store_->write(b) : write_deferred(b); !w) return w.error();
   }
   st->item_count += count_delta;
   st->size_bytes += size_delta;
   if (!seqs.empty()) notify_stream_write();
+  // Nobody waits for an applied batch (its progress commits with it: lost together, pulled
+  // again), but its stream records become servable only once synced: ask for a sync.
+  if (committer_ && b.count() > 0) committer_->enqueue({});
   return stats;
 }
 
@@ -831,7 +890,7 @@ result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::u
     if (!rec || !rec->is_tombstone || rec->timestamp_us != ts) continue;
     write_batch b;
     b.del(key);
-    if (auto w = store_->write(b); !w) return w.error();
+    if (auto w = write_deferred(b); !w) return w.error();
     ++removed;
   }
   return removed;

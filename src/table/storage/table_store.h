@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,13 +32,23 @@
 
 #include "mysfits/common/result.h"
 #include "storage/catalog.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 
 namespace mysfits::table::storage {
 
 struct table_store_options {
+  // With store.sync_writes and group_commit, item writes and replication applies are written
+  // without an fsync, and a committer thread (committer.h) fsyncs the write-ahead log for every
+  // write waiting in after_durable() at once.
   store_options store;
+  // Group commit (see above); without it, every write is synced on its own thread (when
+  // store.sync_writes). Default: false (the server turns it on).
+  bool group_commit = false;
+  // Replaces the write-ahead log's fsync in group commit; tests inject slow or failing syncs.
+  // Default: store::sync_wal.
+  std::function<result<void>()> wal_sync;
   // This replica's region, stored with every write as its origin (issue 3). Default: empty.
   std::string region;
   // Clock for write timestamps, microseconds since the epoch; tests inject one.
@@ -168,13 +179,25 @@ class table_store {
   // Drops every entry of an index.
   [[nodiscard]] result<void> drop_index(std::uint64_t table_id, std::uint32_t index_id);
 
+  // --- Durability (group commit) ---
+  // True when writes are made durable by the committer: a write must then not be acknowledged
+  // before after_durable() runs its completion.
+  [[nodiscard]] bool defers_sync() const { return committer_ != nullptr; }
+  // Runs `done` once every write that returned before this call is durable — on the committer
+  // thread, after the next WAL fsync, with its outcome — or at once with ok when writes are not
+  // deferred. An empty `done` just asks for a sync.
+  void after_durable(committer::completion done);
   // The highest stream sequence number at or below which every record has committed.
   [[nodiscard]] std::uint64_t stream_readable_through(std::uint64_t table_id);
+  // The highest stream sequence number at or below which every record is durable: committed
+  // and fsynced (= stream_readable_through when writes are not deferred). Replication serves
+  // peers only this far, so a peer never holds a change its origin could lose in a power cut.
+  [[nodiscard]] std::uint64_t stream_durable_through(std::uint64_t table_id);
   // Up to `limit` stream records with sequence numbers above `after`, in order, never beyond
-  // stream_readable_through (numbers of failed writes are gaps).
-  [[nodiscard]] result<std::vector<stream_record>> read_stream(std::uint64_t table_id,
-                                                               std::uint64_t after,
-                                                               std::size_t limit);
+  // stream_readable_through nor `through` (numbers of failed writes are gaps).
+  [[nodiscard]] result<std::vector<stream_record>> read_stream(
+      std::uint64_t table_id, std::uint64_t after, std::size_t limit,
+      std::uint64_t through = std::numeric_limits<std::uint64_t>::max());
   // The lowest sequence number still kept (0 when the stream holds no record).
   [[nodiscard]] result<std::uint64_t> stream_first_sequence(std::uint64_t table_id);
   // Deletes the records written before `cutoff_us` (write timestamp); returns how many.
@@ -282,13 +305,19 @@ class table_store {
     std::atomic<std::int64_t> size_bytes{0};
     std::atomic<std::uint64_t> stream_sequence{0};
     std::mutex in_flight_mu;
-    std::set<std::uint64_t> in_flight;  // stream numbers taken, batch not yet written
+    std::set<std::uint64_t> in_flight;              // stream numbers taken, batch not yet written
+    std::atomic<std::uint64_t> durable_through{0};  // stream numbers synced (group commit)
+    std::uint64_t readable_through();
   };
   table_store(table_store_options options, std::unique_ptr<store> s);
   [[nodiscard]] result<void> load_state();
   std::shared_ptr<table_state> state(std::uint64_t table_id);
   std::mutex& stripe(std::uint64_t table_id, std::string_view pk);
   void notify_stream_write();
+  // Writes an item-path batch: unsynced under group commit, else per store_options.
+  [[nodiscard]] result<void> write_deferred(write_batch& b);
+  // The committer's sync: fsyncs the WAL and advances every table's durable_through.
+  [[nodiscard]] result<void> sync_and_mark_durable();
 
   std::atomic<std::uint64_t> hlc_{0};
   std::mutex stream_wait_mu_;
@@ -301,6 +330,7 @@ class table_store {
   std::mutex states_mu_;
   std::unordered_map<std::uint64_t, std::shared_ptr<table_state>> states_;
   std::array<std::mutex, 1024> stripes_;
+  std::unique_ptr<committer> committer_;  // group commit; stopped before store_ closes
 };
 
 }  // namespace mysfits::table::storage

@@ -1,8 +1,9 @@
 // A small HTTP/1.1 server (Boost.Beast) that the table engine, the app services and the edge's
 // control API share: keep-alive, bounded headers and bodies, deadlines on every read and write,
 // and a graceful stop that finishes in-flight requests (STYLE.md §6.8).
-// The handler is a plain function from request to response; it runs on one of the server's
-// threads and may block (e.g. on RocksDB).
+// The handler is either a plain function from request to response, which runs on one of the
+// server's threads and may block (e.g. on RocksDB), or an asynchronous handler that is given a
+// `responder` and answers later, from any thread (e.g. once a group commit made a write durable).
 #pragma once
 
 #include <boost/beast/http/message.hpp>
@@ -48,9 +49,31 @@ struct server_options {
 using error_responder = std::function<response(unsigned status, std::string_view message)>;
 using handler = std::function<response(request& req)>;
 
+// The answer to one request, given later and from any thread. Copies share that one answer: the
+// first call sends it (written by the connection's own thread), later calls are ignored. If
+// every copy is destroyed unanswered, the client gets a 500 from the error responder, so a lost
+// responder never hangs a connection. Once the server has stopped, an answer goes nowhere.
+// While a request waits for its answer its connection reads no further request (HTTP/1.1 answers
+// in order), and stop() waits for it (up to drain_timeout) like for any in-flight request.
+class responder {
+ public:
+  void operator()(response res) const;
+
+  struct state;  // private to the server, which makes responders
+  explicit responder(std::shared_ptr<state> s) : state_(std::move(s)) {}
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+// A handler that answers through `respond`, now or later. `req` stays valid until it answered.
+// An exception it throws becomes a 500 (unless it answered already).
+using async_handler = std::function<void(request& req, responder respond)>;
+
 class server {
  public:
   server(server_options options, handler h, error_responder on_error = {});
+  server(server_options options, async_handler h, error_responder on_error = {});
   ~server();  // stops if still running
   server(const server&) = delete;
   server& operator=(const server&) = delete;

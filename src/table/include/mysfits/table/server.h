@@ -24,14 +24,17 @@ struct options {
   // any signature (or none) is accepted. Default: empty.
   std::string access_key_id;
   std::string secret_access_key;
-  // Threads serving requests. They block on RocksDB (an fsync per acknowledged write), so more
-  // threads than cores let RocksDB group-commit concurrent writes: on the 2-core dev machine,
-  // PutItem with sync writes measured ~840/s with 2 threads, ~3,200/s with 8, ~4,700/s with 16
-  // (wrk, 16–32 connections, a shared and noisy machine). Default: 8.
+  // Threads serving requests; each runs the connections handed to it. A write no longer
+  // blocks its thread in fsync (group commit, see sync_writes), but a replication long poll
+  // still holds a thread for up to replication_poll_wait_ms. Default: 8.
   std::size_t threads = 8;
   // fsync the write-ahead log before acknowledging a write, so an acknowledged write survives
-  // power loss as well as kill -9. With false, the WAL is still written (to the OS page cache)
-  // before the ack, which survives kill -9 but not a machine crash. Default: true.
+  // power loss as well as kill -9. The fsync is a group commit: the request thread writes
+  // without it and goes on; one committer thread fsyncs for every write waiting and then
+  // releases their answers (a failed fsync answers them 500 InternalServerError). Readers may
+  // see a write before it is acknowledged (docs/table.md "Durability"). With false, the WAL is
+  // still written (to the OS page cache) before the ack, which survives kill -9 but not a
+  // machine crash. Default: true.
   bool sync_writes = true;
   // How long stream records are kept (DynamoDB keeps them 24 hours): a background trimmer
   // deletes older ones every min(60 s, half the retention), at least once a second. Reading a
