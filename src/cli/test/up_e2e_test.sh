@@ -10,49 +10,9 @@ set -uo pipefail
 mysfits=$1
 build=$2
 source=$3
-state=$(mktemp -d /tmp/mysfits-up-e2e.XXXXXX)
 block=$((100 + $$ % 120))
-failures=()
-fail() { echo "FAIL: $*"; failures+=("$*"); }
-m() { "$mysfits" --state-dir "$state" "$@"; }
-pids_of_system() {
-  python3 - "$state" <<'PY' 2>/dev/null
-import json, sys, os, glob
-state = sys.argv[1]
-pids = set()
-def walk(v):
-    if isinstance(v, dict):
-        for k, x in v.items():
-            if k == "pid" and isinstance(x, int): pids.add(x)
-            else: walk(x)
-    elif isinstance(v, list):
-        for x in v: walk(x)
-for f in [state + "/system.json"] + glob.glob(state + "/runtime/**/*.json", recursive=True) \
-         + glob.glob(state + "/ecs/*/tasks.json"):
-    try: walk(json.load(open(f)))
-    except Exception: pass
-for f in glob.glob(state + "/agents/*.pid") + glob.glob(state + "/table/*.pid"):
-    try: pids.add(int(open(f).read()))
-    except Exception: pass
-print(" ".join(str(p) for p in sorted(pids)))
-PY
-}
-all_pids=""
-remember_pids() { all_pids="$all_pids $(pids_of_system)"; }
-cleanup() {
-  remember_pids
-  m down >/dev/null 2>&1
-  for p in $all_pids; do
-    # Only processes of this test (their command line names its state directory).
-    if [[ -r /proc/$p/cmdline ]] && tr '\0' ' ' </proc/$p/cmdline | grep -qF "$state"; then
-      kill -9 "$p" 2>/dev/null
-    fi
-  done
-  rm -rf "$state"
-}
-trap cleanup EXIT
-
-json() { python3 -c "import json,sys; d=json.load(open('$state/system.json')); print($1)"; }
+state_prefix=mysfits-up-e2e
+source "$(dirname "$0")/e2e_harness.sh"
 
 # 0. Bad input: a clear error, nothing started.
 out=$("$mysfits" --state-dir "$state/bad" up --regions us-west-2 2>&1)
@@ -204,12 +164,7 @@ t0=$(date +%s.%N)
 m down || fail "mysfits down"
 t1=$(date +%s.%N)
 echo "FIGURE down_seconds $(python3 -c "print(round($t1 - $t0, 1))")"
-left=""
-for p in $all_pids; do
-  if [[ -r /proc/$p/cmdline ]] && tr '\0' ' ' </proc/$p/cmdline | grep -qF "$state"; then
-    left="$left $p"
-  fi
-done
+left=$(ours_left)
 [[ -z $left ]] || fail "processes left after down:$left"
 [[ ! -e $state/system.json ]] || fail "system.json still there after down"
 
