@@ -37,6 +37,14 @@ double counter(const std::string& name, const std::string& group, const std::str
       .value();
 }
 
+// Waits until the accelerator sees both regions' endpoints healthy.
+bool both_healthy(const proxy& p, const upstream& west, const upstream& east) {
+  return eventually([&] {
+    return target_health(p.control_port(), "us-west-2", west.id()) == "healthy" &&
+           target_health(p.control_port(), "us-east-1", east.id()) == "healthy";
+  });
+}
+
 bhttp::request<bhttp::string_body> like(const std::string& key) {
   bhttp::request<bhttp::string_body> post{bhttp::verb::post, "/mysfits/1/like", 11};
   post.set(bhttp::field::host, "edge.test");
@@ -58,10 +66,7 @@ TEST(EdgeFrozen, FrozenEndpointCostsNoFailedRequest) {
   auto east_group = region("us-east-1", 100, {east.port()}, slow_health());
   proxy p(accelerator_options({west_group, east_group}));
   ASSERT_TRUE(p.start());
-  ASSERT_TRUE(eventually([&] {
-    return target_health(p.control_port(), "us-west-2", west.id()) == "healthy" &&
-           target_health(p.control_port(), "us-east-1", east.id()) == "healthy";
-  }));
+  ASSERT_TRUE(both_healthy(p, west, east));
 
   constexpr int clients = 4, per_client = 60;
   std::atomic<int> sent{0}, ok{0}, failed{0}, resent{0};
@@ -109,10 +114,7 @@ TEST(EdgeFrozen, PlainPostToFrozenEndpointGets504NotRetried) {
   auto east_group = region("us-east-1", 100, {east.port()}, slow_health());
   proxy p(accelerator_options({west_group, east_group}));
   ASSERT_TRUE(p.start());
-  ASSERT_TRUE(eventually([&] {
-    return target_health(p.control_port(), "us-west-2", west.id()) == "healthy" &&
-           target_health(p.control_port(), "us-east-1", east.id()) == "healthy";
-  }));
+  ASSERT_TRUE(both_healthy(p, west, east));
   auto before = client(p.ports()[0]).send(like(""));
   ASSERT_TRUE(before);
   EXPECT_EQ((*before)["X-Upstream"], "west");
@@ -141,10 +143,7 @@ TEST(EdgeFrozen, SlowRequestDoesNotEjectALiveEndpoint) {
   auto east_group = region("us-east-1", 100, {east.port()}, slow_health());
   proxy p(accelerator_options({west_group, east_group}));
   ASSERT_TRUE(p.start());
-  ASSERT_TRUE(eventually([&] {
-    return target_health(p.control_port(), "us-west-2", west.id()) == "healthy" &&
-           target_health(p.control_port(), "us-east-1", east.id()) == "healthy";
-  }));
+  ASSERT_TRUE(both_healthy(p, west, east));
   std::atomic<bool> done{false};
   std::atomic<int> failed{0};
   std::vector<std::thread> busy;

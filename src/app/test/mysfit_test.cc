@@ -49,16 +49,33 @@ TEST(Mysfit, RejectsMalformedTsv) {
   EXPECT_FALSE(parse_mysfits_tsv("MysfitId\tName\nonly\ttwo\n"));
 }
 
-// The list routes write their JSON as text; it must be exactly what serializing the converted
-// objects gives: escapes, big or fractional numbers kept as strings, missing attributes, order.
-TEST(Mysfit, ListTextEqualsSerializedObjects) {
+namespace {
+
+// The twelve shipped mysfits as table items.
+json::array shipped_items() {
   json::array items;
   for (const auto& m : shipped_mysfits().value()) items.push_back(to_item(m));
+  return items;
+}
+
+// A shipped mysfit with text that needs every kind of escape, a number too big for a double, a
+// fractional age and an adopted flag.
+json::object odd_item() {
   json::object odd = to_item(shipped_mysfits().value()[1]);
   odd["Name"] = json::object{{"S", "quote \" back\\slash \n\t\b\f\r \x01\x1f \x7f caf\xc3\xa9 /"}};
   odd["Likes"] = json::object{{"N", "123456789012345678901234567890"}};
   odd["Age"] = json::object{{"N", "4.5"}};
   odd["Adopted"] = json::object{{"BOOL", true}};
+  return odd;
+}
+
+}  // namespace
+
+// The list routes write their JSON as text; it must be exactly what serializing the converted
+// objects gives: escapes, big or fractional numbers kept as strings, missing attributes, order.
+TEST(Mysfit, ListTextEqualsSerializedObjects) {
+  json::array items = shipped_items();
+  json::object odd = odd_item();
   odd.erase("Species");
   items.push_back(odd);
   items.push_back(json::object{{"MysfitId", {{"S", "bare"}}}});
@@ -78,13 +95,8 @@ TEST(Mysfit, ListTextEqualsSerializedObjects) {
 // escapes, odd numbers, missing and mistyped attributes, nested maps and lists, non-objects,
 // across pages, and a LastEvaluatedKey reported only when it is a non-empty object.
 TEST(Mysfit, StreamedListEqualsListOfParsedItems) {
-  json::array items;
-  for (const auto& m : shipped_mysfits().value()) items.push_back(to_item(m));
-  json::object odd = to_item(shipped_mysfits().value()[1]);
-  odd["Name"] = json::object{{"S", "quote \" back\\slash \n\t\b\f\r \x01\x1f \x7f caf\xc3\xa9 /"}};
-  odd["Likes"] = json::object{{"N", "123456789012345678901234567890"}};
-  odd["Age"] = json::object{{"N", "4.5"}};
-  odd["Adopted"] = json::object{{"BOOL", true}};
+  json::array items = shipped_items();
+  json::object odd = odd_item();
   odd["Species"] = json::object{{"N", "7"}};  // wrong type: ""
   odd["GoodEvil"] = "plain";                  // not an attribute value
   odd["LawChaos"] = json::object{{"M", {{"S", json::object{{"S", "deep"}}}}}};  // a map: ""

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "mysfits/cloud/template.h"
+#include "test/fake_resolver.h"
 
 using namespace mysfits;
 using namespace mysfits::cloud;
@@ -14,15 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-// Resources resolve to "<id>-physical"; attributes to "<id>.<attr>".
-struct fake_resolver : resolver {
-  result<std::string> ref(std::string_view id) const override {
-    return std::string(id) + "-physical";
-  }
-  result<json::value> get_att(std::string_view id, std::string_view attr) const override {
-    return json::value(json::string(std::string(id) + "." + std::string(attr)));
-  }
-};
+using test::fake_resolver;
 
 result<stack_template> try_bind(std::string_view text,
                                 std::map<std::string, std::string> params = {}) {

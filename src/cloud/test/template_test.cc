@@ -6,22 +6,15 @@
 
 #include <boost/json.hpp>
 
+#include "test/fake_resolver.h"
+
 using namespace mysfits;
 using namespace mysfits::cloud;
 namespace json = boost::json;
 
 namespace {
 
-// Resources resolve to "<id>-physical"; attributes to "<id>.<attr>".
-struct fake_resolver : resolver {
-  result<std::string> ref(std::string_view id) const override {
-    return std::string(id) + "-physical";
-  }
-  result<json::value> get_att(std::string_view id, std::string_view attr) const override {
-    if (attr == "Missing") return error::invalid_argument("no attribute Missing");
-    return json::value(json::string(std::string(id) + "." + std::string(attr)));
-  }
-};
+using test::fake_resolver;
 
 stack_template bind(std::string_view text, std::map<std::string, std::string> params = {},
                     std::string region = "us-west-2") {

@@ -116,6 +116,30 @@ result<void> table_store::load_state() {
   return ok();
 }
 
+namespace {
+
+// Holds several item stripe locks at once: taken in address order (so two holders never
+// deadlock; item writes hold one stripe at a time), each once, released in reverse.
+class stripe_locks {
+ public:
+  explicit stripe_locks(std::vector<std::mutex*> ms) : ms_(std::move(ms)) {
+    std::sort(ms_.begin(), ms_.end());
+    ms_.erase(std::unique(ms_.begin(), ms_.end()), ms_.end());
+    for (auto* m : ms_) m->lock();
+  }
+  ~stripe_locks() {
+    for (auto it = ms_.rbegin(); it != ms_.rend(); ++it) (*it)->unlock();
+  }
+  stripe_locks(const stripe_locks&) = delete;
+  stripe_locks& operator=(const stripe_locks&) = delete;
+  bool holds(std::mutex* m) const { return std::binary_search(ms_.begin(), ms_.end(), m); }
+
+ private:
+  std::vector<std::mutex*> ms_;
+};
+
+}  // namespace
+
 std::shared_ptr<table_store::table_state> table_store::state(std::uint64_t table_id) {
   std::lock_guard lock(states_mu_);
   auto& s = states_[table_id];
@@ -566,15 +590,7 @@ result<apply_stats> table_store::apply_remote(
     if (c.item.contains(t->keys.hash_name) &&
         (!t->keys.range_name || c.item.contains(*t->keys.range_name)))
       stripes.push_back(&stripe(t->id, primary_key_bytes(c.item, t->keys)));
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  for (auto* m : stripes) m->lock();
-  struct unlock_all {
-    std::vector<std::mutex*>& ms;
-    ~unlock_all() {
-      for (auto it = ms.rbegin(); it != ms.rend(); ++it) (*it)->unlock();
-    }
-  } unlock_guard{stripes};
+  const stripe_locks locked(std::move(stripes));
   apply_stats stats;
   write_batch b;
   std::int64_t count_delta = 0;
@@ -753,18 +769,8 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
       });
       !r)
     return r.error();
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  for (auto* m : stripes) m->lock();
-  struct unlock_all {
-    std::vector<std::mutex*>& ms;
-    ~unlock_all() {
-      for (auto it = ms.rbegin(); it != ms.rend(); ++it) (*it)->unlock();
-    }
-  } unlock_guard{stripes};
-  auto held = [&](std::string_view pk) {
-    return std::binary_search(stripes.begin(), stripes.end(), &stripe(table_id, pk));
-  };
+  const stripe_locks locked(std::move(stripes));
+  auto held = [&](std::string_view pk) { return locked.holds(&stripe(table_id, pk)); };
   // The local versions, now stable for every held item.
   std::unordered_map<std::string, item_record> local;
   std::optional<error> failure;
