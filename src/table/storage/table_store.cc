@@ -2,6 +2,7 @@
 #include "storage/table_store.h"
 
 #include <algorithm>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -49,17 +50,35 @@ std::optional<std::string> index_key_bytes(const json::object& item, const key_s
   return out;
 }
 
-json::object project_for_index(const json::object& item, const table_info& t, const index_info& i) {
-  if (i.projection == projection_type::all) return item;
+// The attributes a KEYS_ONLY or INCLUDE index keeps.
+std::set<std::string_view> projected_names(const table_info& t, const index_info& i) {
   std::set<std::string_view> keep{t.keys.hash_name, i.keys.hash_name};
   if (t.keys.range_name) keep.insert(*t.keys.range_name);
   if (i.keys.range_name) keep.insert(*i.keys.range_name);
   if (i.projection == projection_type::include)
     for (const auto& a : i.non_key_attributes) keep.insert(a);
+  return keep;
+}
+
+json::object project_for_index(const json::object& item, const table_info& t, const index_info& i) {
+  if (i.projection == projection_type::all) return item;
+  auto keep = projected_names(t, i);
   json::object out;
   for (const auto& kv : item)
     if (keep.contains(kv.key())) out.emplace(kv.key(), kv.value());
   return out;
+}
+
+// item_size(project_for_index(item, t, i)) without building the projection; `whole` is
+// item_size(item), which an ALL index's entry has.
+std::size_t projected_size(const json::object& item, std::size_t whole, const table_info& t,
+                           const index_info& i) {
+  if (i.projection == projection_type::all) return whole;
+  auto keep = projected_names(t, i);
+  std::size_t n = 0;
+  for (const auto& [k, v] : item)
+    if (keep.contains(k)) n += k.size() + attribute_value_size(v);
+  return n;
 }
 
 table_store::table_store(table_store_options options, std::unique_ptr<store> s)
@@ -330,11 +349,12 @@ struct bulk_index_ops {
 // Stages in `b` the change of one item from `old_item` (the visible item, or null) to `rec` (an
 // item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
 // `raw`, when given, is encode_item_record(*rec) already (a snapshot page's record); `bulk`
-// collects the index work instead of `b`.
+// collects the index work instead of `b`. The record is encoded once: an ALL index's entry
+// reuses its JSON text. `encoded`, when given, receives that encoding (empty without `rec`).
 void stage_item(write_batch& b, const table_info& t, std::string_view pk,
                 const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
-                std::int64_t& size_delta, std::string_view raw = {},
-                bulk_index_ops* bulk = nullptr) {
+                std::int64_t& size_delta, std::string_view raw = {}, bulk_index_ops* bulk = nullptr,
+                std::string* encoded = nullptr) {
   auto put_index = [&](std::string k, std::string v) {
     if (bulk)
       bulk->entries.emplace_back(std::move(k), std::move(v));
@@ -348,12 +368,19 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
       b.del(k);
   };
   std::string key = item_key(t.id, pk);
+  std::size_t old_size = 0;
   if (old_item) {
+    old_size = item_size(*old_item);
     count_delta -= 1;
-    size_delta -= static_cast<std::int64_t>(item_size(*old_item));
+    size_delta -= static_cast<std::int64_t>(old_size);
+  }
+  std::string own;
+  if (rec && raw.empty()) {
+    own = encode_item_record(*rec);
+    raw = own;
   }
   if (rec) {
-    b.put(key, raw.empty() ? encode_item_record(*rec) : std::string(raw));
+    b.put(key, raw);
   } else {
     b.del(key);
   }
@@ -373,7 +400,7 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
     std::int64_t bytes = 0;
     if (old_ikey) {
       n -= 1;
-      bytes -= static_cast<std::int64_t>(item_size(project_for_index(*old_item, t, i)));
+      bytes -= static_cast<std::int64_t>(projected_size(*old_item, old_size, t, i));
       if (!new_ikey || *old_ikey != *new_ikey) del_index(index_key(t.id, i.id, *old_ikey, pk));
     }
     if (new_ikey) {
@@ -402,6 +429,7 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
       b.add_counters(index_stats_key(t.id, i.id), n, bytes);
     }
   }
+  if (encoded) *encoded = !rec ? std::string() : own.empty() ? std::string(raw) : std::move(own);
 }
 
 // Counter merge (issue 7): the counters of `item` become the local value plus the remote
@@ -437,23 +465,38 @@ json::object key_attributes(const table_info& t, const json::object& item) {
   return keys;
 }
 
-// The stream record of a change from `old_item` to `new_item` (at least one is set).
+// The stream record of a change, as JSON text: {"seq","ts","origin","label","event","keys",
+// "old","new","deltas"}, where `old_json` / `new_json` are the item images' JSON text (empty:
+// no such image; at least one is set) — spliced as they are, not parsed and re-serialized.
+std::string stream_record_text(const table_info& t, std::uint64_t seq, std::uint64_t ts,
+                               const std::string& origin, std::string_view old_json,
+                               std::string_view new_json, const json::object& keys,
+                               const json::object* deltas) {
+  std::string out;
+  out.reserve(old_json.size() + new_json.size() + 160);
+  out.append("{\"seq\":").append(std::to_string(seq));
+  out.append(",\"ts\":").append(std::to_string(ts));
+  out.append(",\"origin\":").append(json::serialize(json::string_view(origin)));
+  // Which stream (label) the record belongs to: a re-enabled stream is a new one, and the
+  // disabled one stays readable with only its own records (ops_streams.cc filters by it).
+  out.append(",\"label\":").append(json::serialize(json::string_view(t.stream_label)));
+  out.append(",\"event\":");
+  out.append(old_json.empty() ? "\"INSERT\"" : !new_json.empty() ? "\"MODIFY\"" : "\"REMOVE\"");
+  out.append(",\"keys\":").append(json::serialize(keys));
+  if (!old_json.empty()) out.append(",\"old\":").append(old_json);
+  if (!new_json.empty()) out.append(",\"new\":").append(new_json);
+  if (deltas && !deltas->empty()) out.append(",\"deltas\":").append(json::serialize(*deltas));
+  out.push_back('}');
+  return out;
+}
+
+// The same from item objects (at least one is set).
 std::string stream_record_json(const table_info& t, std::uint64_t seq, std::uint64_t ts,
                                const std::string& origin, const json::object* old_item,
                                const json::object* new_item, const json::object* deltas = nullptr) {
-  json::object sr;
-  sr["seq"] = seq;
-  sr["ts"] = ts;
-  sr["origin"] = origin;
-  // Which stream (label) the record belongs to: a re-enabled stream is a new one, and the
-  // disabled one stays readable with only its own records (ops_streams.cc filters by it).
-  sr["label"] = t.stream_label;
-  sr["event"] = !old_item ? "INSERT" : new_item ? "MODIFY" : "REMOVE";
-  sr["keys"] = key_attributes(t, new_item ? *new_item : *old_item);
-  if (old_item) sr["old"] = *old_item;
-  if (new_item) sr["new"] = *new_item;
-  if (deltas && !deltas->empty()) sr["deltas"] = *deltas;
-  return json::serialize(sr);
+  return stream_record_text(t, seq, ts, origin, old_item ? json::serialize(*old_item) : "",
+                            new_item ? json::serialize(*new_item) : "",
+                            key_attributes(t, new_item ? *new_item : *old_item), deltas);
 }
 
 }  // namespace
@@ -505,44 +548,60 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   std::string key = item_key(t->id, pk);
   auto current = store_->get(key);
   if (!current) return current.error();
+  // The stored version and everything built from it live in one arena for this write: an item
+  // of a dozen attributes is dozens of small allocations otherwise. The outcome's items keep it.
+  json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>(
+      1024 + (*current ? 3 * (*current)->size() : 0));
   std::optional<item_record> old;
+  std::string_view old_json;        // the stored item's JSON text (empty: none visible)
   std::uint64_t old_timestamp = 0;  // of the stored version, tombstones included
   if (*current) {
-    old = decode_item_record(**current);
-    if (!old) return error::corruption("unreadable item in table " + t->name);
+    old = decode_item_record(**current, arena);
+    bool tombstone = false;
+    auto text = item_record_json(**current, tombstone);
+    if (!old || !text) return error::corruption("unreadable item in table " + t->name);
     old_timestamp = old->timestamp_us;
-    if (old->is_tombstone) old.reset();
+    if (old->is_tombstone)
+      old.reset();
+    else
+      old_json = *text;
   }
   write_decision d = decide(old ? &old->item : nullptr);
   write_outcome out;
-  if (old) out.old_item = old->item;
   if (d.what == write_decision::action::none) {
-    out.new_item = out.old_item;
+    if (old) {
+      out.new_item = old->item;
+      out.old_item = std::move(old->item);
+    }
     return out;
   }
 
   write_batch b;
   std::int64_t count_delta = 0;
   std::int64_t size_delta = 0;
-  item_record rec;
-  // Above the stored version's timestamp, so a causally later write always wins (issue 3).
-  rec.timestamp_us = next_timestamp(old_timestamp + 1);
-  rec.origin_region = options_.region;
   bool keep_record = true;
-  if (d.what == write_decision::action::put) {
-    rec.item = std::move(d.item);
-  } else if (t->is_global()) {
+  const bool put = d.what == write_decision::action::put;
+  // Moved, not assigned, so the item keeps the storage the decider built it in.
+  item_record rec{
+      // Above the stored version's timestamp, so a causally later write always wins (issue 3).
+      .timestamp_us = next_timestamp(old_timestamp + 1),
+      .origin_region = options_.region,
+      .is_tombstone = false,
+      .item = put ? std::move(d.item) : json::object(arena)};
+  if (!put && t->is_global()) {
     // A global table's delete leaves a tombstone that wins or loses against remote writes.
     rec.is_tombstone = true;
     rec.item = key_attributes(*t, old->item);
-  } else {
+  } else if (!put) {
     keep_record = false;
   }
   const json::object* old_item = old ? &old->item : nullptr;
-  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta);
+  std::string encoded;
+  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta, {},
+             nullptr, &encoded);
   if (count_delta != 0 || size_delta != 0)
     b.add_counters(stats_key(t->id), count_delta, size_delta);
-  const json::object* new_item = d.what == write_decision::action::put ? &rec.item : nullptr;
+  const json::object* new_item = put ? &rec.item : nullptr;
   std::uint64_t seq = 0;
   // Releases the stream number whether the batch commits or not (a failed write is a gap).
   struct in_flight_guard {
@@ -562,13 +621,20 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     }
     guard.st = st.get();
     guard.seq = seq;
-    b.put(stream_key(t->id, seq), stream_record_json(*t, seq, rec.timestamp_us, rec.origin_region,
-                                                     old_item, new_item, &d.counter_deltas));
+    // The images' JSON text as stored: the old record's and the one just encoded.
+    bool tombstone = false;
+    std::string_view new_json;
+    if (new_item) new_json = item_record_json(encoded, tombstone).value_or(std::string_view());
+    b.put(stream_key(t->id, seq),
+          stream_record_text(*t, seq, rec.timestamp_us, rec.origin_region, old_json, new_json,
+                             key_attributes(*t, new_item ? *new_item : *old_item),
+                             &d.counter_deltas));
   }
   if (auto w = write_deferred(b); !w) return w.error();
   st->item_count += count_delta;
   st->size_bytes += size_delta;
-  if (new_item) out.new_item = *new_item;
+  if (old) out.old_item = std::move(old->item);
+  if (new_item) out.new_item = std::move(rec.item);
   if (t->stream_enabled) notify_stream_write();
   return out;
 }
