@@ -11,6 +11,9 @@ find_package(GTest REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(LibArchive REQUIRED)
 find_package(ZLIB REQUIRED)
+# Intel ISA-L: the table's response checksum (CRC-32 with the CPU's carry-less multiply).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
 find_package(benchmark QUIET)
 
 # Boost headers are third-party: include them as SYSTEM so our warning flags do not apply.

@@ -2,8 +2,8 @@
 // metrics and the per-request log line.
 #include "api/router.h"
 
+#include <isa-l/crc.h>
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
@@ -85,13 +85,10 @@ std::string table_of(std::string_view body) {
 }
 
 std::uint32_t checksum(std::string_view body) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  while (!body.empty()) {  // zlib takes lengths as uInt
-    auto n = static_cast<uInt>(std::min<std::size_t>(body.size(), 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), n);
-    body.remove_prefix(n);
-  }
-  return static_cast<std::uint32_t>(crc);
+  // ISA-L's CRC-32 (the same checksum as zlib's and DynamoDB's) folds 64 bytes per step with
+  // the CPU's carry-less multiply: zlib's table loop was a quarter of the table's instructions
+  // on a list answer of a dozen items.
+  return crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(body.data()), body.size());
 }
 
 http::response make_response(unsigned status, std::string body, unsigned version,
@@ -103,8 +100,7 @@ http::response make_response(unsigned status, std::string body, unsigned version
   // Request ids need to be unique, not unpredictable.
   thread_local boost::uuids::random_generator_mt19937 request_ids;
   res.set("x-amzn-RequestId", boost::uuids::to_string(request_ids()));
-  // zlib's CRC-32 (the same checksum as DynamoDB's) runs several bytes per step; Boost.CRC's
-  // byte-at-a-time loop was 2-4 % of a request's instructions.
+  // The CRC-32 of the body, as DynamoDB sends it (SDKs check it when present).
   res.set("x-amz-crc32", std::to_string(checksum(body)));
   res.body() = std::move(body);
   res.prepare_payload();

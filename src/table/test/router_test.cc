@@ -3,11 +3,13 @@
 #include "api/router.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <random>
+#include <string>
 
 namespace mysfits::table::api {
 namespace {
@@ -120,6 +122,32 @@ TEST(Router, WrongKeyTypeMessage) {
   EXPECT_EQ(message,
             "One or more parameter values were invalid: Type mismatch for key Artist expected: S "
             "actual: N");
+}
+
+// Every answer carries x-amz-crc32, the CRC-32 of its body as DynamoDB sends it (boto3 and the
+// AWS SDKs reject an answer whose body does not match): small errors, items, and a Scan of
+// items whose text is tens of kilobytes (zlib's crc32 is the reference).
+TEST(Router, AnswersCarryTheCrc32OfTheirBody) {
+  fixture f;
+  f.create_music_table();
+  auto crc_matches = [](const http::response& res) {
+    const auto& body = res.body();
+    auto expected =
+        crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+    return std::string(res["x-amz-crc32"]) == std::to_string(expected);
+  };
+  EXPECT_TRUE(crc_matches(f.post("NoSuchOperation", "{}")));
+  EXPECT_TRUE(crc_matches(f.post("GetItem", R"({"TableName":"Music","Key":{"Artist":{"S":"A"},
+      "Year":{"N":"1980"}}})")));
+  for (int i = 0; i < 40; ++i) {
+    std::string text(1000 + i * 37, static_cast<char>('a' + i % 26));
+    f.ok("PutItem", R"({"TableName":"Music","Item":{"Artist":{"S":"Big"},"Year":{"N":")" +
+                        std::to_string(i) + R"("},"Text":{"S":")" + text + R"("}}})");
+  }
+  auto scan = f.post("Scan", R"({"TableName":"Music"})");
+  ASSERT_EQ(scan.result_int(), 200u);
+  EXPECT_GT(scan.body().size(), 40'000u);
+  EXPECT_TRUE(crc_matches(scan));
 }
 
 // Query returns a partition in range-key order (numerically), backwards on request, and pages
