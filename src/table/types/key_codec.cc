@@ -94,13 +94,10 @@ json::value decode_key_value(std::string_view bytes, key_type t) {
 }
 
 std::string encode_hash_prefix(const json::value& hash) {
-  const std::string raw = encode_key_value(hash);
-  std::string out;
-  out.reserve(raw.size() + 2);
-  for (char c : raw) {
-    out.push_back(c);
-    if (c == '\0') out.push_back(static_cast<char>(0xFF));
-  }
+  std::string out = encode_key_value(hash);
+  // Escape each 0x00 (rare: binary keys, number digits never) in place, then terminate.
+  for (auto z = out.find('\0'); z != std::string::npos; z = out.find('\0', z + 2))
+    out.insert(z + 1, 1, static_cast<char>(0xFF));
   out.push_back('\0');
   out.push_back('\x01');
   return out;

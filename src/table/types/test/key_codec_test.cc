@@ -70,6 +70,12 @@ TEST(KeyCodec, PrimaryKeyGroupsByHashAndOrdersByRange) {
   auto [h, r] = decode_primary_key(k_a_neg, key_type::s, key_type::n);
   EXPECT_EQ(h, a);
   EXPECT_EQ(r, rneg);
+  // Every 0x00 is escaped, consecutive ones and a trailing one too.
+  const boost::json::value zeros = boost::json::object{{"B", "AABhAA=="}};  // 00 00 'a' 00
+  EXPECT_EQ(encode_hash_prefix(zeros), std::string("\0\xFF\0\xFF"
+                                                   "a\0\xFF\0\x01",
+                                                   9));
+  EXPECT_EQ(decode_primary_key(encode_primary_key(zeros), key_type::b, std::nullopt).first, zeros);
   auto [h0, r0] = decode_primary_key(encode_primary_key(a0), key_type::b, std::nullopt);
   EXPECT_EQ(h0, a0);
   EXPECT_FALSE(r0.has_value());
