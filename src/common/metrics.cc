@@ -4,29 +4,71 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 
 namespace mysfits::metrics {
 
+namespace detail {
+std::size_t this_thread_stripe() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t stripe =
+      next.fetch_add(1, std::memory_order_relaxed) % metric_stripes;
+  return stripe;
+}
+}  // namespace detail
+
+namespace {
+constexpr std::size_t words_per_line = detail::cache_line / sizeof(std::uint64_t);
+}  // namespace
+
 histogram::histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)),
-      buckets_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1)) {
+      lines_per_stripe_((2 + bounds_.size() + 1 + words_per_line - 1) / words_per_line),
+      lines_(std::make_unique<line[]>(lines_per_stripe_ * detail::metric_stripes)) {
   std::sort(bounds_.begin(), bounds_.end());
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
+  for (std::size_t i = 0; i < lines_per_stripe_ * detail::metric_stripes; ++i) {
+    for (auto& w : lines_[i].word) w.store(0, std::memory_order_relaxed);
+  }
 }
 
 void histogram::observe(double v) noexcept {
   auto it = std::lower_bound(bounds_.begin(), bounds_.end(), v);
-  buckets_[static_cast<std::size_t>(it - bounds_.begin())].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(v, std::memory_order_relaxed);
+  auto* s = stripe(detail::this_thread_stripe());
+  s[2 + static_cast<std::size_t>(it - bounds_.begin())].fetch_add(1, std::memory_order_relaxed);
+  s[0].fetch_add(1, std::memory_order_relaxed);
+  // Only this thread's stripe: the compare-exchange normally succeeds at once.
+  auto bits = s[1].load(std::memory_order_relaxed);
+  while (!s[1].compare_exchange_weak(bits,
+                                     std::bit_cast<std::uint64_t>(std::bit_cast<double>(bits) + v),
+                                     std::memory_order_relaxed)) {
+  }
 }
 
 std::vector<std::uint64_t> histogram::bucket_counts() const {
   std::vector<std::uint64_t> out(bounds_.size() + 1);
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = buckets_[i].load(std::memory_order_relaxed);
+  for (std::size_t k = 0; k < detail::metric_stripes; ++k) {
+    const auto* s = stripe(k);
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] += s[2 + i].load(std::memory_order_relaxed);
+  }
   return out;
+}
+
+std::uint64_t histogram::count() const noexcept {
+  std::uint64_t total = 0;
+  for (std::size_t k = 0; k < detail::metric_stripes; ++k) {
+    total += stripe(k)[0].load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
+double histogram::sum() const noexcept {
+  double total = 0;
+  for (std::size_t k = 0; k < detail::metric_stripes; ++k) {
+    total += std::bit_cast<double>(stripe(k)[1].load(std::memory_order_relaxed));
+  }
+  return total;
 }
 
 double histogram::quantile(double q) const {

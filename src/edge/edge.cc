@@ -144,7 +144,7 @@ struct proxy::impl : control_plane {
             {"Health",
              e->is_draining() ? std::string_view("draining") : to_string(e->health().state())},
             {"Draining", e->is_draining()},
-            {"Outstanding", e->outstanding().load()},
+            {"Outstanding", e->outstanding()},
             {"Requests", e->requests_total()},
         });
       }

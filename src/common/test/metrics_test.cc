@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 using namespace mysfits::metrics;
 
 // A counter with labels renders as one series with escaped label values.
@@ -61,4 +64,32 @@ TEST(Registry, TypeClashThrows) {
   registry r;
   r.get_counter("x", "h");
   EXPECT_THROW(r.get_gauge("x", "h"), std::logic_error);
+}
+
+// Counters and histograms updated by more threads than they have stripes lose nothing: what is
+// read back is every update of every thread.
+TEST(Registry, ConcurrentUpdatesAllCount) {
+  registry r;
+  auto& c = r.get_counter("hits_total", "Hits");
+  auto& h = r.get_histogram("lat", "Latency", {}, {1, 2});
+  constexpr int threads = 12, per_thread = 10000;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        c.inc();
+        h.observe(t % 3 == 0 ? 0.5 : t % 3 == 1 ? 1.5 : 5);  // one bucket per thread
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(c.value(), threads * per_thread);
+  EXPECT_EQ(h.count(), static_cast<std::uint64_t>(threads * per_thread));
+  const auto counts = h.bucket_counts();
+  ASSERT_EQ(counts.size(), 3u);
+  for (auto n : counts) EXPECT_EQ(n, static_cast<std::uint64_t>(threads / 3 * per_thread));
+  EXPECT_NEAR(h.sum(), threads / 3 * per_thread * (0.5 + 1.5 + 5), 1e-6);
+  auto text = r.render();
+  EXPECT_NE(text.find("hits_total 120000"), std::string::npos) << text;
+  EXPECT_NE(text.find("lat_count 120000"), std::string::npos) << text;
 }

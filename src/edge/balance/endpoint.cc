@@ -12,6 +12,8 @@ endpoint::endpoint(const target_config& cfg, boost::asio::ip::tcp::endpoint addr
       address_(address),
       weight_(cfg.weight),
       health_(health.healthy_threshold, health.unhealthy_threshold),
+      workers_(workers ? workers : 1),
+      outstanding_(std::make_unique<outstanding_slot[]>(workers_)),
       pool_(workers) {
   auto& reg = metrics::default_registry();
   static const char* classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -53,8 +55,15 @@ bool endpoint::first_byte_timed_out(clock::time_point sent) {
   return true;
 }
 
+int endpoint::outstanding() const {
+  int total = 0;
+  for (std::size_t i = 0; i < workers_; ++i)
+    total += outstanding_[i].n.load(std::memory_order_relaxed);
+  return total;
+}
+
 void endpoint::count_response(unsigned status) {
-  total_.fetch_add(1, std::memory_order_relaxed);
+  total_.inc();
   unsigned c = status / 100;
   by_class_[c >= 1 && c <= 5 ? c : 0]->inc();
 }

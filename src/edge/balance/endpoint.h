@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -39,7 +40,13 @@ class endpoint {
   bool is_draining() const { return draining_.load(std::memory_order_relaxed); }
   void set_draining() { draining_.store(true); }
 
-  std::atomic<int>& outstanding() { return outstanding_; }
+  // Requests (HTTP mode) or connections (TCP mode) in flight to this endpoint. Each worker counts
+  // its own on a cache line of its own, so the workers' request paths share no written line;
+  // the total is their sum (what least-outstanding-requests compares).
+  int outstanding() const;
+  void add_outstanding(std::size_t worker, int delta) {
+    outstanding_[worker % workers_].n.fetch_add(delta, std::memory_order_relaxed);
+  }
   upstream_pool& pool() { return pool_; }
 
   // Open pass-through (TCP mode) connections register a closer so draining can end them.
@@ -67,7 +74,7 @@ class endpoint {
   // Stats (STYLE.md §6.10): requests by status class, health transitions.
   void count_response(unsigned status);
   void count_health_transition(health_state to);
-  std::uint64_t requests_total() const { return total_.load(std::memory_order_relaxed); }
+  std::uint64_t requests_total() const { return static_cast<std::uint64_t>(total_.value()); }
 
  private:
   std::string id_;
@@ -76,13 +83,18 @@ class endpoint {
   std::atomic<int> weight_;
   host_health health_;
   std::atomic<bool> draining_{false};
-  std::atomic<int> outstanding_{0};
-  std::atomic<std::uint64_t> total_{0};
+  struct alignas(64) outstanding_slot {
+    std::atomic<int> n{0};
+  };
+  std::size_t workers_;
+  std::unique_ptr<outstanding_slot[]> outstanding_;  // [worker]
+  metrics::counter total_;                           // striped; not in the registry
   upstream_pool pool_;
   std::array<metrics::counter*, 6> by_class_{};  // 1xx..5xx, [0] = other
   std::array<metrics::counter*, 3> transitions_{};
   std::chrono::milliseconds first_byte_timeout_{0};
-  std::atomic<clock::rep> last_response_{0};
+  // Written on every response where a first-byte timeout applies: a line of its own.
+  alignas(64) std::atomic<clock::rep> last_response_{0};
   metrics::counter* first_byte_timeouts_;
   metrics::counter* passive_ejections_;
 

@@ -20,7 +20,7 @@ endpoint_ptr least_outstanding_pick(const endpoint_list& members, std::uint64_t&
   for (std::size_t i = 0; i < n; ++i) {
     const auto& e = members[(start + i) % n];
     if (!eligible(*e)) continue;
-    int load = e->outstanding().load(std::memory_order_relaxed);
+    int load = e->outstanding();
     if (!best || load < best_load) {
       best = e;
       best_load = load;

@@ -266,11 +266,12 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       latency = rr.latency;
       endpoint& target = *rr.target;
       tried.push_back(&target);
-      target.outstanding().fetch_add(1, std::memory_order_relaxed);
+      target.add_outstanding(w.index, 1);
       struct outstanding_guard {
         endpoint& e;
-        ~outstanding_guard() { e.outstanding().fetch_sub(1, std::memory_order_relaxed); }
-      } guard{target};
+        std::size_t worker;
+        ~outstanding_guard() { e.add_outstanding(worker, -1); }
+      } guard{target, w.index};
 
       // A pooled connection is checked for liveness (a peek, one syscall) only for a request
       // that could not be sent again: a replayable one that fails on a pooled connection before

@@ -112,12 +112,12 @@ asio::awaitable<void> run_tcp_session(worker_context& w, listener_stats& stats,
     s->close();
     co_return;
   }
-  target->outstanding().fetch_add(1);
+  target->add_outstanding(w.index, 1);
   auto id = target->track_connection([s, &io = w.io] { asio::post(io, [s] { s->close(); }); });
   co_await ((pump(s, s->down, s->up) && pump(s, s->up, s->down)) ||
             watchdog(s, w.opts.idle_timeout));
   target->untrack_connection(id);
-  target->outstanding().fetch_sub(1);
+  target->add_outstanding(w.index, -1);
   target->count_response(200);  // a completed pass-through connection
   stats.count_response(200);
   s->close();

@@ -3,6 +3,7 @@
 // and updates them lock-free on the hot path; /metrics renders the registry as text format 0.0.4.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -18,13 +19,34 @@ namespace mysfits::metrics {
 
 using label_set = std::vector<std::pair<std::string, std::string>>;
 
+// Counters and histograms are updated on hot paths by several threads at once (a proxy's
+// workers count every request). Each keeps a few stripes, each on its own cache line, and a
+// thread updates the stripe it was given on its first update, so threads updating one series do
+// not bounce a shared cache line between cores; readers sum the stripes.
+namespace detail {
+inline constexpr std::size_t metric_stripes = 8;
+inline constexpr std::size_t cache_line = 64;
+// The calling thread's stripe: threads get consecutive stripes in the order they first update a
+// metric, so up to metric_stripes threads never share one.
+std::size_t this_thread_stripe() noexcept;
+}  // namespace detail
+
 class counter {
  public:
-  void inc(double v = 1) noexcept { value_.fetch_add(v, std::memory_order_relaxed); }
-  double value() const noexcept { return value_.load(std::memory_order_relaxed); }
+  void inc(double v = 1) noexcept {
+    cells_[detail::this_thread_stripe()].value.fetch_add(v, std::memory_order_relaxed);
+  }
+  double value() const noexcept {
+    double total = 0;
+    for (const auto& c : cells_) total += c.value.load(std::memory_order_relaxed);
+    return total;
+  }
 
  private:
-  std::atomic<double> value_{0};
+  struct alignas(detail::cache_line) cell {
+    std::atomic<double> value{0};
+  };
+  std::array<cell, detail::metric_stripes> cells_{};
 };
 
 class gauge {
@@ -46,16 +68,22 @@ class histogram {
   const std::vector<double>& bounds() const noexcept { return bounds_; }
   // Counts per bucket (not cumulative), the last one being +Inf.
   std::vector<std::uint64_t> bucket_counts() const;
-  std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
-  double sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
+  std::uint64_t count() const noexcept;
+  double sum() const noexcept;
   // The value below which the fraction q of observations fall, interpolated within a bucket.
   double quantile(double q) const;
 
  private:
+  // One stripe: [0] count, [1] sum (the bits of a double), [2..] the buckets; whole cache lines.
+  struct alignas(detail::cache_line) line {
+    std::atomic<std::uint64_t> word[detail::cache_line / sizeof(std::uint64_t)];
+  };
+  std::atomic<std::uint64_t>* stripe(std::size_t i) const noexcept {
+    return lines_[i * lines_per_stripe_].word;
+  }
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
-  std::atomic<std::uint64_t> count_{0};
-  std::atomic<double> sum_{0};
+  std::size_t lines_per_stripe_;
+  std::unique_ptr<line[]> lines_;
 };
 
 // Latency buckets in seconds, from 100 µs to 10 s.
