@@ -74,7 +74,7 @@ result<std::vector<storage::remote_change>> decode_changes(std::string_view text
       return error::invalid_argument("Records: cut frame");
     std::size_t f = 0;
     std::string_view head, origin_len, origin, n, item, deltas;
-    if (!take(frame, f, 18, head) || !take(frame, f, 1, origin_len) ||
+    if (!take(frame, f, 17, head) || !take(frame, f, 1, origin_len) ||
         !take(frame, f, static_cast<unsigned char>(origin_len[0]), origin) ||
         !take(frame, f, 4, n) || !take(frame, f, read_be(n, 4), item) || !take(frame, f, 4, n) ||
         !take(frame, f, read_be(n, 4), deltas) || f != frame.size())
