@@ -79,13 +79,13 @@ ddb() {  # url op json -> response body (the engines run without credentials)
 phase_dir=""
 start_engines() {
   phase_dir="$work/$1"; mkdir -p "$phase_dir"
-  local west_port east_port
+  local west_port east_port r port
   west_port=$(free_port); east_port=$(free_port)
   west="http://127.0.0.1:$west_port"; east="http://127.0.0.1:$east_port"
   echo "{\"us-west-2\":\"$west\",\"us-east-1\":\"$east\"}" > "$phase_dir/regions.json"
   engines=()
   for r in us-west-2 us-east-1; do
-    local port=$west_port; [ "$r" = us-east-1 ] && port=$east_port
+    port=$west_port; [ "$r" = us-east-1 ] && port=$east_port
     "$table_bin" serve --listen "127.0.0.1:$port" --data-dir "$phase_dir/$r" --region "$r" \
       --regions-file "$phase_dir/regions.json" $table_args > "$phase_dir/$r.log" 2>&1 &
     engines+=("$!")
@@ -158,7 +158,7 @@ hist_awk='
 
 # Replication figures of the engines now running: latency, stages, backlog, write rates.
 report() {
-  local title=$1
+  local title=$1 region url peer
   echo "-- $title ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
   for region in us-east-1 us-west-2; do
     if [ "$region" = us-east-1 ]; then url=$east peer=us-west-2; else url=$west peer=us-east-1; fi
@@ -223,12 +223,12 @@ if [ -z "$rates" ] && [ -n "$fractions" ]; then
 fi
 if [ -n "$rates" ]; then
   echo "== 3. replication latency at fixed total write rates (open loop; the saturated global rate was $global_rps writes/s): $rates"
-  for r in $rates; do
-    start_engines "rate-$r"
+  for rate in $rates; do
+    start_engines "rate-$rate"
     setup_global
-    split_load "$r"
+    split_load "$rate"
     grep -h "op=" "$phase_dir/w" "$phase_dir/e"
-    report "at $r writes/s in total"
+    report "at $rate writes/s in total"
     stop_engines
   done
 fi

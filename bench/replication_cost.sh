@@ -2,19 +2,23 @@
 # What one replicated change costs, in instructions (callgrind), which a loaded machine does not
 # blur (issue 3 "Speed": each replicated change costs CPU on the two cores the client requests
 # share). Two engines (us-west-2, us-east-1), both under valgrind --tool=callgrind; a global
-# table with 1,000 items back-filled before the measure; then an open-loop write load on
-# us-west-2 only (PutItem then UpdateItem, --rate writes/s for --duration s each), and the
-# counters of both engines dumped once us-east-1 has applied every change:
+# table with 1,000 items back-filled before the measure; then a write load on us-west-2 only
+# (PutItem then UpdateItem for --duration s each: closed loop over 4 connections, as fast as the
+# engine under valgrind answers, or open loop at --rate writes/s), and the counters of both
+# engines dumped once us-east-1 has applied every change:
 #   us-west-2: instructions per client write, serving its changes to the peer included, and the
 #              part spent serving them (PullChanges: reading the stream, encoding the answer);
 #   us-east-1: instructions per applied change (pulling, decoding, applying, committing).
-# Usage: bench/replication_cost.sh [--build-dir build/release] [--table-bin PATH] [--rate 100]
+# The counts include the idle long polls of both pullers (--replication-poll-wait-ms, 25 ms),
+# a fixed cost per second that weighs more the fewer writes a run makes: compare runs with
+# similar write counts (the closed loop keeps them high).
+# Usage: bench/replication_cost.sh [--build-dir build/release] [--table-bin PATH] [--rate 0]
 #                                  [--duration 5] [--top 25] [--keep DIR]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/release"
-table_bin="" rate=100 duration=5 top=25 keep=""
+table_bin="" rate=0 duration=5 top=25 keep=""
 while (($#)); do
   case "$1" in
     --build-dir) build=$2; shift ;;
