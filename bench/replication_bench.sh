@@ -181,7 +181,9 @@ report() {
       }' "$phase_dir/metrics-$region"
   done
   awk '{ if ($3 + 0 > m) m = $3 + 0; last[$2] = $3 } END { printf "backlog sampled every 1 s: max=%d, last=", m; for (u in last) printf "%s ", last[u]; print "" }' "$phase_dir/backlog"
-  grep -h "op=" "$phase_dir"/solo "$phase_dir/w" "$phase_dir/e" 2>/dev/null | awk '
+  local results=("$phase_dir/w" "$phase_dir/e")
+  [ -f "$phase_dir/solo" ] && results=("$phase_dir/solo" "${results[@]}")
+  grep -h "op=" "${results[@]}" | awk '
     { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
       l = f["label"]; rps[l] += f["rps"]; n[l]++; p99[l] = (f["p99_ms"] + 0 > p99[l]) ? f["p99_ms"] + 0 : p99[l]
       unsent[l] += f["unsent"] }
