@@ -3,6 +3,9 @@
 // answer, and send the next, for a fixed duration per operation; it prints throughput and p50/p99
 // latency for GetItem, PutItem, UpdateItem (`SET Likes = Likes + :n`) and a GSI Query (issue 2
 // "Speed"). `--mode million` loads many 200-byte items and times a full Scan instead.
+// `--rate R` makes the load open-loop: R requests/s in total, each connection sending on a fixed
+// schedule, and each latency measured from the request's scheduled send time, so the time a
+// request waits behind a slow one is counted (no coordinated omission).
 // Requests carry a fixed, unverified SigV4-shaped Authorization header: the servers under test
 // run without credentials, and signing each request would spend the client's CPU, not theirs.
 #include <fmt/core.h>
@@ -42,11 +45,21 @@ struct options {
   int items = 10000;                               // key space of the load (preloaded)
   int group_size = 10;                             // items per GSI key (a Query returns these)
   std::vector<std::string> ops = {"GetItem", "PutItem", "UpdateItem", "Query"};
-  std::string mode = "ops";     // ops | million | setup
+  std::string mode = "ops";     // ops | million | setup | preload
   int million_items = 1000000;  // items loaded by --mode million
   std::string label;            // printed with each result line
   bool skip_preload = false;    // the items are already there (a second run on one server)
+  double rate = 0;              // open loop: requests/s over all connections; 0: closed loop
 };
+
+// Open-loop pacing: connection `i` of `connections` sends its k-th request at
+// start + (i + k * connections) / rate seconds, so the total rate is `rate` and the connections'
+// sends interleave evenly. Latency is measured from this time, not from the actual send.
+steady::time_point scheduled_send(steady::time_point start, double rate, int connections, int i,
+                                  std::uint64_t k) {
+  double at = (static_cast<double>(i) + static_cast<double>(k) * connections) / rate;
+  return start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(at));
+}
 
 struct endpoint_address {
   std::string host;
@@ -254,17 +267,38 @@ double load_items(const options& o, const endpoint_address& addr, int count,
 struct client_stats {
   std::vector<std::uint32_t> latencies_us;  // measured requests only
   std::uint64_t errors = 0;
+  std::uint64_t unsent = 0;  // open loop: scheduled in the measured window, not sent by its end
   std::string first_error;
 };
 
+// Closed loop (o.rate == 0): send, wait for the answer, send the next. Open loop: send each
+// request at its scheduled time (scheduled_send; at once when the previous answer came late).
+// A server slower than the rate leaves requests unsent when the run ends: they are counted as
+// `unsent`, so the throughput printed stays what the server answered.
 asio::awaitable<void> client_loop(const options& o, const std::string& op, connection& c,
-                                  client_stats& stats, steady::time_point measure_from,
-                                  steady::time_point until, unsigned seed) {
+                                  client_stats& stats, steady::time_point start,
+                                  steady::time_point measure_from, steady::time_point until,
+                                  int index, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> pick(0, o.items - 1);
-  while (steady::now() < until) {
-    std::string body = request_body(o, op, pick(rng));
+  asio::steady_timer pace(co_await asio::this_coro::executor);
+  for (std::uint64_t k = 0;; ++k) {
     auto t0 = steady::now();
+    if (o.rate > 0) {
+      t0 = scheduled_send(start, o.rate, o.connections, index, k);
+      if (t0 >= until) break;
+      if (steady::now() >= until) {
+        if (t0 >= measure_from) ++stats.unsent;
+        continue;
+      }
+      if (t0 > steady::now()) {
+        pace.expires_at(t0);
+        co_await pace.async_wait(asio::use_awaitable);
+      }
+    } else if (t0 >= until) {
+      break;
+    }
+    std::string body = request_body(o, op, pick(rng));
     bool ok = false;
     try {
       auto res = co_await c.call(op, std::move(body));
@@ -288,9 +322,11 @@ struct op_result {
   std::string op;
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;
+  std::uint64_t unsent = 0;
   double rps = 0;
   double p50_ms = 0;
   double p99_ms = 0;
+  double max_ms = 0;
   std::string first_error;
 };
 
@@ -309,8 +345,8 @@ op_result run_op(const options& o, const endpoint_address& addr, const std::stri
     conns.push_back(std::make_unique<connection>(io.get_executor(), addr));
     conns.back()->per_call_deadline = false;
     asio::co_spawn(io,
-                   client_loop(o, op, *conns.back(), stats[static_cast<std::size_t>(i)],
-                               measure_from, until, static_cast<unsigned>(i) * 7919u + 1),
+                   client_loop(o, op, *conns.back(), stats[static_cast<std::size_t>(i)], start,
+                               measure_from, until, i, static_cast<unsigned>(i) * 7919u + 1),
                    [&running, &deadline](std::exception_ptr) {
                      if (--running == 0) deadline.cancel();
                    });
@@ -330,6 +366,7 @@ op_result run_op(const options& o, const endpoint_address& addr, const std::stri
   for (auto& s : stats) {
     all.insert(all.end(), s.latencies_us.begin(), s.latencies_us.end());
     r.errors += s.errors;
+    r.unsent += s.unsent;
     if (r.first_error.empty()) r.first_error = s.first_error;
   }
   r.requests = all.size();
@@ -342,6 +379,7 @@ op_result run_op(const options& o, const endpoint_address& addr, const std::stri
     };
     r.p50_ms = at(0.50);
     r.p99_ms = at(0.99);
+    r.max_ms = all.back() / 1000.0;
   }
   return r;
 }
@@ -378,7 +416,7 @@ void setup(const options& o, const endpoint_address& addr) {
 
 int main(int argc, char** argv) {
   options o;
-  CLI::App app{"Closed-loop DynamoDB load: throughput and p50/p99 per operation"};
+  CLI::App app{"DynamoDB load (closed loop, or open loop with --rate): throughput and p50/p99"};
   app.add_option("--endpoint", o.endpoint, "http://host:port of the server under test");
   app.add_option("--table", o.table, "table to create, load and use");
   app.add_option("--connections", o.connections, "keep-alive connections")
@@ -390,10 +428,14 @@ int main(int argc, char** argv) {
   app.add_option("--items", o.items, "key space (preloaded before the load)")
       ->check(CLI::Range(10, 100000000));
   app.add_option("--ops", o.ops, "operations: GetItem PutItem UpdateItem Query");
-  app.add_option("--mode", o.mode, "ops | million | setup")
-      ->check(CLI::IsMember({"ops", "million", "setup"}));
+  app.add_option("--mode", o.mode, "ops | million | setup | preload")
+      ->check(CLI::IsMember({"ops", "million", "setup", "preload"}));
   app.add_option("--million-items", o.million_items, "items loaded by --mode million");
   app.add_option("--label", o.label, "name printed with each result (e.g. the server)");
+  app.add_option("--rate", o.rate,
+                 "open loop: requests/s in total over the connections, latency measured from "
+                 "each request's scheduled send time; 0 (default): closed loop")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--skip-preload", o.skip_preload,
                "do not load the --items first (an earlier run on the same server did)");
   CLI11_PARSE(app, argc, argv);
@@ -402,6 +444,11 @@ int main(int argc, char** argv) {
     auto addr = parse_endpoint(o.endpoint);
     setup(o, addr);
     if (o.mode == "setup") return 0;
+    if (o.mode == "preload") {  // the table and its --items, no load (a later run skips these)
+      double load_s = load_items(o, addr, o.items, 100);
+      fmt::print("label={} preload items={} seconds={:.1f}\n", o.label, o.items, load_s);
+      return 0;
+    }
     if (o.mode == "million") {
       double load_s = load_items(o, addr, o.million_items, 200);
       fmt::print("label={} mode=million items={} load_seconds={:.1f} load_items_per_s={:.0f}\n",
@@ -419,8 +466,9 @@ int main(int argc, char** argv) {
       auto r = run_op(o, addr, op);
       fmt::print(
           "label={} op={} connections={} requests={} errors={} rps={:.0f} p50_ms={:.3f} "
-          "p99_ms={:.3f}\n",
-          o.label, r.op, o.connections, r.requests, r.errors, r.rps, r.p50_ms, r.p99_ms);
+          "p99_ms={:.3f} max_ms={:.3f}{}\n",
+          o.label, r.op, o.connections, r.requests, r.errors, r.rps, r.p50_ms, r.p99_ms, r.max_ms,
+          o.rate > 0 ? fmt::format(" target_rps={:.0f} unsent={}", o.rate, r.unsent) : "");
       if (!r.first_error.empty()) fmt::print(stderr, "{} first error: {}\n", r.op, r.first_error);
     }
   } catch (const std::exception& e) {

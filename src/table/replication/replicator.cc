@@ -6,10 +6,12 @@
 
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -21,6 +23,7 @@
 #include "mysfits/common/metrics.h"
 #include "mysfits/ddbclient/client.h"
 #include "replication/regions.h"
+#include "replication/wire.h"
 
 namespace mysfits::table::replication {
 
@@ -369,7 +372,36 @@ struct replicator::impl {
     std::map<std::string, std::pair<std::shared_ptr<const table_info>, std::uint64_t>> after;
     ddbclient::call_result<json::object> resp{ddbclient::api_error{"NotAsked", "", 0}};
     std::uint64_t received_us = 0;
+    // The decoded changes per table (every table of the answer decoded before any is applied);
+    // their items live in the answer's arena, their item_json views in `frames`.
+    std::map<std::string, std::vector<storage::remote_change>, std::less<>> changes;
+    std::deque<std::string> frames;  // a deque: its strings never move
   };
+
+  // Decodes every table's records of a PullChanges answer into `out.changes`: the compact
+  // frames (wire.h), or the JSON records of a peer that predates them. Fails the whole answer
+  // when one part is malformed.
+  static result<void> decode_answer(pulled& out, const json::storage_ptr& arena) {
+    for (const auto& ev : get_arr(*out.resp, "Tables")) {
+      if (!ev.is_object()) continue;
+      const auto& e = ev.as_object();
+      std::string name = get_str(e, "TableName");
+      const auto* recs = e.if_contains("Records");
+      if (!recs) continue;
+      auto& changes = out.changes[name];
+      if (recs->is_string()) {
+        auto d = wire::decode_changes(recs->as_string(), out.frames.emplace_back(), arena);
+        if (!d) return error::invalid_argument("table " + name + ": " + d.error().message);
+        changes = std::move(*d);
+      } else if (recs->is_array()) {
+        for (const auto& rv : recs->as_array())
+          if (rv.is_object()) changes.push_back(change_from_wire(rv.as_object()));
+      } else {
+        return error::invalid_argument("table " + name + ": Records is neither frames nor a list");
+      }
+    }
+    return ok();
+  }
 
   // Asks `peer` for the changes of every table both replicate, from this replica's committed
   // progress, or from `cursor` (what the previous answer, still being applied, covers).
@@ -402,9 +434,29 @@ struct replicator::impl {
     json::object body{{"Requester", opts.region},
                       {"Tables", std::move(treq)},
                       {"Limit", opts.pull_limit},
-                      {"WaitMs", opts.poll_wait.count()}};
-    out.resp = client->call("PullChanges", body);
+                      {"WaitMs", opts.poll_wait.count()},
+                      {"Format", "raw"}};
+    auto text = client->call_text("PullChanges", body);
     out.received_us = now_us();
+    if (!text) {
+      out.resp = text.error();
+      return out;
+    }
+    // One arena for the answer and every item decoded from it (no malloc/free per value); the
+    // changes keep it alive.
+    auto arena = json::make_shared_resource<json::monotonic_resource>(text->size() * 2 + 512);
+    boost::system::error_code ec;
+    auto v = json::parse(*text, ec, arena);
+    if (ec || !v.is_object()) {
+      out.resp =
+          ddbclient::api_error{"MalformedAnswer", "PullChanges answer is not an object", 200};
+      return out;
+    }
+    out.resp = std::move(v.as_object());
+    if (auto d = decode_answer(out, arena); !d) {
+      out.changes.clear();
+      out.resp = ddbclient::api_error{"MalformedAnswer", d.error().message, 200};
+    }
     return out;
   }
 
@@ -434,8 +486,12 @@ struct replicator::impl {
         }
         m.errors->inc();
         m.link_up->set(0);
-        spdlog::debug("replication: pull from {} failed: {} {}", peer, cur.resp.error().type,
-                      cur.resp.error().message);
+        if (cur.resp.error().type == "MalformedAnswer")
+          spdlog::warn("replication: refused {}'s PullChanges answer, nothing of it applied: {}",
+                       peer, cur.resp.error().message);
+        else
+          spdlog::debug("replication: pull from {} failed: {} {}", peer, cur.resp.error().type,
+                        cur.resp.error().message);
         sleep_for(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
         continue;
@@ -513,9 +569,9 @@ struct replicator::impl {
       std::uint64_t readable = get_u64(e, "ReadableThrough");
       if (readable > through) backlog += static_cast<double>(readable - through);
       if (through <= it->second.second) continue;
-      std::vector<storage::remote_change> changes;
-      for (const auto& rv : get_arr(e, "Records"))
-        if (rv.is_object()) changes.push_back(change_from_wire(rv.as_object()));
+      static const std::vector<storage::remote_change> none;
+      auto ch = cur.changes.find(name);
+      const auto& changes = ch != cur.changes.end() ? ch->second : none;
       const auto& t = it->second.first;
       // Not synced to the disk: the changes and the progress commit in one batch and survive
       // kill -9; a power loss drops both together, and they are pulled again from the peer,
@@ -807,6 +863,9 @@ struct replicator::impl {
     auto limit = std::clamp<std::uint64_t>(get_u64(body, "Limit", 1000), 1, 10000);
     auto wait = std::min<std::uint64_t>(get_u64(body, "WaitMs", 0), 20000);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
+    // "Format": "raw" asks for compact record frames (wire.h); without it, JSON records (what
+    // a peer that predates the frames reads).
+    bool raw = get_str(body, "Format") == "raw";
     for (;;) {
       auto generation = store.stream_generation();
       bool found = false;
@@ -834,6 +893,29 @@ struct replicator::impl {
         if (trimmed) {
           e["Trimmed"] = true;
           found = true;
+          out.emplace_back(std::move(e));
+          continue;
+        }
+        if (raw) {
+          // Compact frames (wire.h): the stored texts copied, nothing parsed; echoes (changes
+          // this region applied from others) are skipped on their header alone.
+          std::string packed;
+          std::size_t seen = 0;
+          auto last = store.read_stream_raw(
+              t->id, after, limit, readable, [&](const storage::stream_record_view& r) {
+                ++seen;
+                if (r.origin != opts.region) return;  // no echoes
+                bool del = r.new_item.empty();
+                wire::append_change(packed, r.sequence, r.timestamp_us, r.origin, del,
+                                    del ? r.keys : r.new_item, r.deltas);
+              });
+          if (!last) throw api_error::internal_server_error(last.error().message);
+          std::uint64_t through = *last;
+          if (seen < limit) through = std::max(through, readable);
+          if (!packed.empty()) found = true;
+          e["Records"] = wire::to_base64(packed);
+          e["Through"] = through;
+          e["ReadableThrough"] = std::max(readable, through);
           out.emplace_back(std::move(e));
           continue;
         }

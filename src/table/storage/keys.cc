@@ -23,6 +23,11 @@ void append_u32(std::string& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8)
     out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
+std::uint32_t read_u32(std::string_view bytes) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[i]);
+  return v;
+}
 std::string table_prefix(char space, std::uint64_t table_id) {
   std::string k(1, space);
   append_u64(k, table_id);
@@ -95,18 +100,24 @@ std::string progress_key(std::uint64_t table_id, std::string_view peer_region) {
 std::string progresses_begin(std::uint64_t table_id) { return table_prefix('r', table_id); }
 std::string progresses_end(std::uint64_t table_id) { return table_prefix('r', table_id + 1); }
 
-std::string encode_item_record(const item_record& r) {
+std::string encode_item_record_text(std::uint64_t timestamp_us, std::string_view origin,
+                                    bool is_tombstone, std::string_view item_json) {
   std::string out;
-  out.push_back(1);
-  out.push_back(r.is_tombstone ? 1 : 0);
-  append_u64(out, r.timestamp_us);
   // Region names are short ("us-west-2"); longer ones are cut, never overflowing the length.
-  std::string_view origin = r.origin_region;
   if (origin.size() > 255) origin = origin.substr(0, 255);
+  out.reserve(11 + origin.size() + item_json.size());
+  out.push_back(1);
+  out.push_back(is_tombstone ? 1 : 0);
+  append_u64(out, timestamp_us);
   out.push_back(static_cast<char>(origin.size()));
   out.append(origin);
-  out.append(boost::json::serialize(r.item));
+  out.append(item_json);
   return out;
+}
+
+std::string encode_item_record(const item_record& r) {
+  return encode_item_record_text(r.timestamp_us, r.origin_region, r.is_tombstone,
+                                 boost::json::serialize(r.item));
 }
 
 std::optional<std::string_view> item_record_json(std::string_view bytes, bool& tombstone) {
@@ -131,6 +142,59 @@ std::optional<item_record> decode_item_record(std::string_view bytes, boost::jso
                      .origin_region = std::string(bytes.substr(11, origin_len)),
                      .is_tombstone = (bytes[1] & 1) != 0,
                      .item = std::move(v.as_object())};
+}
+
+std::string encode_stream_record(const stream_record_view& r) {
+  std::string out;
+  std::string_view origin = r.origin.substr(0, 255);
+  std::string_view label = r.label.substr(0, 65535);
+  out.reserve(30 + origin.size() + label.size() + r.keys.size() + r.old_item.size() +
+              r.new_item.size() + r.deltas.size());
+  out.push_back(2);
+  out.push_back(static_cast<char>(r.event == "INSERT" ? 0 : r.event == "MODIFY" ? 1 : 2));
+  append_u64(out, r.sequence);
+  append_u64(out, r.timestamp_us);
+  out.push_back(static_cast<char>(origin.size()));
+  out.append(origin);
+  out.push_back(static_cast<char>((label.size() >> 8) & 0xff));
+  out.push_back(static_cast<char>(label.size() & 0xff));
+  out.append(label);
+  for (auto part : {r.keys, r.old_item, r.new_item, r.deltas}) {
+    append_u32(out, static_cast<std::uint32_t>(part.size()));
+    out.append(part);
+  }
+  return out;
+}
+
+std::optional<stream_record_view> decode_stream_record(std::string_view bytes) {
+  static constexpr std::string_view events[] = {"INSERT", "MODIFY", "REMOVE"};
+  if (bytes.size() < 19 || bytes[0] != 2 || static_cast<unsigned char>(bytes[1]) > 2)
+    return std::nullopt;
+  stream_record_view r;
+  r.event = events[static_cast<unsigned char>(bytes[1])];
+  r.sequence = read_u64(bytes.substr(2, 8));
+  r.timestamp_us = read_u64(bytes.substr(10, 8));
+  std::size_t at = 18;
+  std::size_t origin_len = static_cast<unsigned char>(bytes[at++]);
+  if (bytes.size() - at < origin_len + 2) return std::nullopt;
+  r.origin = bytes.substr(at, origin_len);
+  at += origin_len;
+  std::size_t label_len = (static_cast<std::size_t>(static_cast<unsigned char>(bytes[at])) << 8) |
+                          static_cast<unsigned char>(bytes[at + 1]);
+  at += 2;
+  if (bytes.size() - at < label_len) return std::nullopt;
+  r.label = bytes.substr(at, label_len);
+  at += label_len;
+  for (std::string_view* part : {&r.keys, &r.old_item, &r.new_item, &r.deltas}) {
+    if (bytes.size() - at < 4) return std::nullopt;
+    std::size_t n = read_u32(bytes.substr(at, 4));
+    at += 4;
+    if (bytes.size() - at < n) return std::nullopt;
+    *part = bytes.substr(at, n);
+    at += n;
+  }
+  if (at != bytes.size()) return std::nullopt;
+  return r;
 }
 
 }  // namespace mysfits::table::storage

@@ -65,6 +65,9 @@ struct item_record {
 
 // Binary header [version=1][flags][timestamp(8)][origin length(1)][origin] + item JSON text.
 std::string encode_item_record(const item_record& r);
+// The same record from the item's JSON text as json::serialize wrote it (e.g. at a peer).
+std::string encode_item_record_text(std::uint64_t timestamp_us, std::string_view origin,
+                                    bool is_tombstone, std::string_view item_json);
 // The item's JSON text inside a record (as encode_item_record wrote it, with json::serialize),
 // without parsing it; nullopt for bytes encode_item_record cannot have produced. `tombstone`
 // tells whether the record marks a deleted item.
@@ -73,5 +76,31 @@ std::optional<std::string_view> item_record_json(std::string_view bytes, bool& t
 // from `sp` (default: the heap).
 std::optional<item_record> decode_item_record(std::string_view bytes,
                                               boost::json::storage_ptr sp = {});
+
+// One stream record as stored (issue 3): a binary header, then the JSON texts of its parts as
+// json::serialize wrote them, so that replication reads a record's origin and copies its item
+// without parsing (and a write stores the texts it already has, without serializing again):
+//   [version=2][event: 0 INSERT, 1 MODIFY, 2 REMOVE][seq(8)][ts(8)][origin length(1)][origin]
+//   [label length(2)][label] then keys, old, new, deltas: each [length(4)][JSON text], length 0
+//   when absent. Records written before this format are JSON text ('{'): decode_stream_record
+//   refuses them and readers parse them as they are.
+struct stream_record_view {
+  std::uint64_t sequence = 0;
+  std::uint64_t timestamp_us = 0;
+  std::string_view origin;
+  std::string_view label;
+  std::string_view event;  // "INSERT", "MODIFY" or "REMOVE"
+  std::string_view keys;   // JSON texts; empty when absent
+  std::string_view old_item;
+  std::string_view new_item;
+  std::string_view deltas;
+};
+std::string encode_stream_record(const stream_record_view& r);
+// nullopt for bytes encode_stream_record cannot have produced (legacy JSON records included).
+std::optional<stream_record_view> decode_stream_record(std::string_view bytes);
+// Whether the stored bytes are a legacy JSON stream record.
+inline bool is_json_stream_record(std::string_view bytes) {
+  return !bytes.empty() && bytes[0] == '{';
+}
 
 }  // namespace mysfits::table::storage

@@ -235,6 +235,37 @@ result<void> table_store::sync_and_mark_durable() {
   return ok();
 }
 
+namespace {
+
+// A stored stream record, in either format (keys.h), as the JSON object its readers see:
+// {"seq", "ts", "origin", "label", "event", "keys", "old", "new", "deltas"}.
+std::optional<json::object> stream_record_object(std::string_view value) {
+  boost::system::error_code ec;
+  if (is_json_stream_record(value)) {
+    auto v = json::parse(value, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.as_object());
+  }
+  auto r = decode_stream_record(value);
+  if (!r) return std::nullopt;
+  json::object o;
+  o["seq"] = r->sequence;
+  o["ts"] = r->timestamp_us;
+  o["origin"] = r->origin;
+  o["label"] = r->label;
+  o["event"] = r->event;
+  for (auto [name, text] : {std::pair{"keys", r->keys}, std::pair{"old", r->old_item},
+                            std::pair{"new", r->new_item}, std::pair{"deltas", r->deltas}}) {
+    if (text.empty()) continue;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    o[name] = std::move(v.as_object());
+  }
+  return o;
+}
+
+}  // namespace
+
 result<std::vector<stream_record>> table_store::read_stream(std::uint64_t table_id,
                                                             std::uint64_t after, std::size_t limit,
                                                             std::uint64_t through_cap) {
@@ -244,18 +275,76 @@ result<std::vector<stream_record>> table_store::read_stream(std::uint64_t table_
   std::optional<error> failure;
   auto r = store_->scan(stream_key(table_id, after + 1), stream_key(table_id, through + 1), false,
                         [&](std::string_view key, std::string_view value) {
-                          boost::system::error_code ec;
-                          auto v = json::parse(value, ec);
-                          if (ec || !v.is_object()) {
+                          auto o = stream_record_object(value);
+                          if (!o) {
                             failure = error::corruption("unreadable stream record");
                             return false;
                           }
-                          out.push_back({read_u64(key.substr(9)), std::move(v.as_object())});
+                          out.push_back({read_u64(key.substr(9)), std::move(*o)});
                           return out.size() < limit;
                         });
   if (!r) return r.error();
   if (failure) return *failure;
   return out;
+}
+
+result<std::uint64_t> table_store::read_stream_raw(std::uint64_t table_id, std::uint64_t after,
+                                                   std::size_t limit, std::uint64_t through_cap,
+                                                   const raw_stream_visitor& visit) {
+  std::uint64_t through = std::min(stream_readable_through(table_id), through_cap);
+  std::uint64_t last = after;
+  if (after >= through || limit == 0) return last;
+  std::size_t n = 0;
+  std::optional<error> failure;
+  auto r = store_->scan(
+      stream_key(table_id, after + 1), stream_key(table_id, through + 1), false,
+      [&](std::string_view key, std::string_view value) {
+        std::uint64_t seq = read_u64(key.substr(9));
+        if (!is_json_stream_record(value)) {
+          auto v = decode_stream_record(value);
+          if (!v) {
+            failure = error::corruption("unreadable stream record");
+            return false;
+          }
+          v->sequence = seq;
+          visit(*v);
+        } else {
+          // A record written before the binary format: its parts serialized again.
+          auto o = stream_record_object(value);
+          if (!o) {
+            failure = error::corruption("unreadable stream record");
+            return false;
+          }
+          auto text = [&](const char* name) {
+            const auto* p = o->if_contains(name);
+            return p && p->is_object() ? json::serialize(*p) : std::string();
+          };
+          auto str = [&](const char* name) {
+            const auto* p = o->if_contains(name);
+            return p && p->is_string() ? std::string(p->as_string()) : std::string();
+          };
+          const auto* ts = o->if_contains("ts");
+          std::string origin = str("origin"), label = str("label"), event = str("event");
+          std::string keys = text("keys"), old_item = text("old"), new_item = text("new"),
+                      deltas = text("deltas");
+          stream_record_view v{
+              .sequence = seq,
+              .timestamp_us = ts && ts->is_number() ? ts->to_number<std::uint64_t>() : 0,
+              .origin = origin,
+              .label = label,
+              .event = event,
+              .keys = keys,
+              .old_item = old_item,
+              .new_item = new_item,
+              .deltas = deltas};
+          visit(v);
+        }
+        last = seq;
+        return ++n < limit;
+      });
+  if (!r) return r.error();
+  if (failure) return *failure;
+  return last;
 }
 
 result<std::uint64_t> table_store::stream_first_sequence(std::uint64_t table_id) {
@@ -275,21 +364,23 @@ result<std::size_t> table_store::trim_stream(std::uint64_t table_id, std::uint64
   std::uint64_t through = stream_readable_through(table_id);
   std::vector<std::string> old_keys;
   std::optional<error> failure;
-  auto r =
-      store_->scan(streams_begin(table_id), stream_key(table_id, through + 1), false,
-                   [&](std::string_view key, std::string_view value) {
-                     boost::system::error_code ec;
-                     auto v = json::parse(value, ec);
-                     if (ec || !v.is_object()) {
-                       failure = error::corruption("unreadable stream record");
-                       return false;
-                     }
-                     const auto* ts = v.as_object().if_contains("ts");
-                     if (!ts || !ts->is_number() || ts->to_number<std::uint64_t>() >= cutoff_us)
-                       return false;
-                     old_keys.emplace_back(key);
-                     return true;
-                   });
+  auto r = store_->scan(streams_begin(table_id), stream_key(table_id, through + 1), false,
+                        [&](std::string_view key, std::string_view value) {
+                          std::uint64_t ts = 0;
+                          if (auto v = decode_stream_record(value)) {
+                            ts = v->timestamp_us;
+                          } else if (auto o = stream_record_object(value)) {
+                            const auto* t = o->if_contains("ts");
+                            if (!t || !t->is_number()) return false;
+                            ts = t->to_number<std::uint64_t>();
+                          } else {
+                            failure = error::corruption("unreadable stream record");
+                            return false;
+                          }
+                          if (ts >= cutoff_us) return false;
+                          old_keys.emplace_back(key);
+                          return true;
+                        });
   if (!r) return r.error();
   if (failure) return *failure;
   if (old_keys.empty()) return std::size_t{0};
@@ -350,11 +441,11 @@ struct bulk_index_ops {
 // item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
 // `raw`, when given, is encode_item_record(*rec) already (a snapshot page's record); `bulk`
 // collects the index work instead of `b`. The record is encoded once: an ALL index's entry
-// reuses its JSON text. `encoded`, when given, receives that encoding (empty without `rec`).
+// reuses its JSON text.
 void stage_item(write_batch& b, const table_info& t, std::string_view pk,
                 const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
-                std::int64_t& size_delta, std::string_view raw = {}, bulk_index_ops* bulk = nullptr,
-                std::string* encoded = nullptr) {
+                std::int64_t& size_delta, std::string_view raw = {},
+                bulk_index_ops* bulk = nullptr) {
   auto put_index = [&](std::string k, std::string v) {
     if (bulk)
       bulk->entries.emplace_back(std::move(k), std::move(v));
@@ -429,7 +520,6 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
       b.add_counters(index_stats_key(t.id, i.id), n, bytes);
     }
   }
-  if (encoded) *encoded = !rec ? std::string() : own.empty() ? std::string(raw) : std::move(own);
 }
 
 // Counter merge (issue 7): the counters of `item` become the local value plus the remote
@@ -465,38 +555,34 @@ json::object key_attributes(const table_info& t, const json::object& item) {
   return keys;
 }
 
-// The stream record of a change, as JSON text: {"seq","ts","origin","label","event","keys",
-// "old","new","deltas"}, where `old_json` / `new_json` are the item images' JSON text (empty:
-// no such image; at least one is set) — spliced as they are, not parsed and re-serialized.
-std::string stream_record_text(const table_info& t, std::uint64_t seq, std::uint64_t ts,
-                               const std::string& origin, std::string_view old_json,
-                               std::string_view new_json, const json::object& keys,
-                               const json::object* deltas) {
-  std::string out;
-  out.reserve(old_json.size() + new_json.size() + 160);
-  out.append("{\"seq\":").append(std::to_string(seq));
-  out.append(",\"ts\":").append(std::to_string(ts));
-  out.append(",\"origin\":").append(json::serialize(json::string_view(origin)));
+// The stored stream record (keys.h, binary format) of a change from the item whose JSON text is
+// `old_json` to `new_json` (at least one is set; empty: absent); `keys_of` is either item.
+std::string stream_record_bytes(const table_info& t, std::uint64_t seq, std::uint64_t ts,
+                                std::string_view origin, std::string_view old_json,
+                                std::string_view new_json, const json::object& keys_of,
+                                const json::object* deltas = nullptr) {
+  std::string keys = json::serialize(key_attributes(t, keys_of));
+  std::string delta_text = deltas && !deltas->empty() ? json::serialize(*deltas) : std::string();
   // Which stream (label) the record belongs to: a re-enabled stream is a new one, and the
   // disabled one stays readable with only its own records (ops_streams.cc filters by it).
-  out.append(",\"label\":").append(json::serialize(json::string_view(t.stream_label)));
-  out.append(",\"event\":");
-  out.append(old_json.empty() ? "\"INSERT\"" : !new_json.empty() ? "\"MODIFY\"" : "\"REMOVE\"");
-  out.append(",\"keys\":").append(json::serialize(keys));
-  if (!old_json.empty()) out.append(",\"old\":").append(old_json);
-  if (!new_json.empty()) out.append(",\"new\":").append(new_json);
-  if (deltas && !deltas->empty()) out.append(",\"deltas\":").append(json::serialize(*deltas));
-  out.push_back('}');
-  return out;
+  return encode_stream_record({.sequence = seq,
+                               .timestamp_us = ts,
+                               .origin = origin,
+                               .label = t.stream_label,
+                               .event = old_json.empty()   ? "INSERT"
+                                        : new_json.empty() ? "REMOVE"
+                                                           : "MODIFY",
+                               .keys = keys,
+                               .old_item = old_json,
+                               .new_item = new_json,
+                               .deltas = delta_text});
 }
 
-// The same from item objects (at least one is set).
-std::string stream_record_json(const table_info& t, std::uint64_t seq, std::uint64_t ts,
-                               const std::string& origin, const json::object* old_item,
-                               const json::object* new_item, const json::object* deltas = nullptr) {
-  return stream_record_text(t, seq, ts, origin, old_item ? json::serialize(*old_item) : "",
-                            new_item ? json::serialize(*new_item) : "",
-                            key_attributes(t, new_item ? *new_item : *old_item), deltas);
+// The item's JSON text inside stored record bytes (empty for a tombstone or unreadable bytes).
+std::string_view visible_item_json(std::string_view record) {
+  bool tombstone = false;
+  auto text = item_record_json(record, tombstone);
+  return text && !tombstone ? *text : std::string_view();
 }
 
 }  // namespace
@@ -596,9 +682,9 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     keep_record = false;
   }
   const json::object* old_item = old ? &old->item : nullptr;
-  std::string encoded;
-  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta, {},
-             nullptr, &encoded);
+  // The record is encoded once: stored, and its item's text reused in the stream record.
+  std::string rec_bytes = keep_record ? encode_item_record(rec) : std::string();
+  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta, rec_bytes);
   if (count_delta != 0 || size_delta != 0)
     b.add_counters(stats_key(t->id), count_delta, size_delta);
   const json::object* new_item = put ? &rec.item : nullptr;
@@ -621,14 +707,10 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     }
     guard.st = st.get();
     guard.seq = seq;
-    // The images' JSON text as stored: the old record's and the one just encoded.
-    bool tombstone = false;
-    std::string_view new_json;
-    if (new_item) new_json = item_record_json(encoded, tombstone).value_or(std::string_view());
+    std::string_view new_json = new_item ? visible_item_json(rec_bytes) : std::string_view();
     b.put(stream_key(t->id, seq),
-          stream_record_text(*t, seq, rec.timestamp_us, rec.origin_region, old_json, new_json,
-                             key_attributes(*t, new_item ? *new_item : *old_item),
-                             &d.counter_deltas));
+          stream_record_bytes(*t, seq, rec.timestamp_us, rec.origin_region, old_json, new_json,
+                              new_item ? *new_item : *old_item, &d.counter_deltas));
   }
   if (auto w = write_deferred(b); !w) return w.error();
   st->item_count += count_delta;
@@ -651,69 +733,86 @@ result<apply_stats> table_store::apply_remote(
   std::shared_lock table_lock(st->writes);
   auto t = catalog_.find(table_name);
   if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
+  // Primary keys computed once (empty: the change lacks a key attribute; refused below).
+  std::vector<std::string> pks;
+  pks.reserve(changes.size());
   std::vector<std::mutex*> stripes;
-  for (const auto& c : changes)
+  for (const auto& c : changes) {
     if (c.item.contains(t->keys.hash_name) &&
-        (!t->keys.range_name || c.item.contains(*t->keys.range_name)))
-      stripes.push_back(&stripe(t->id, primary_key_bytes(c.item, t->keys)));
+        (!t->keys.range_name || c.item.contains(*t->keys.range_name))) {
+      pks.push_back(primary_key_bytes(c.item, t->keys));
+      stripes.push_back(&stripe(t->id, pks.back()));
+    } else {
+      pks.emplace_back();
+    }
+  }
   const stripe_locks locked(std::move(stripes));
   apply_stats stats;
   write_batch b;
   std::int64_t count_delta = 0;
   std::int64_t size_delta = 0;
-  // Versions written earlier in this batch (the store does not see them yet).
-  std::unordered_map<std::string, std::optional<item_record>> pending;
-  struct staged_stream {
-    std::uint64_t ts;
-    std::string origin;
-    std::optional<json::object> old_item, new_item;
+  // Versions written earlier in this batch (the store does not see them yet), with their stored
+  // bytes (whose item text is the next version's old image).
+  struct version {
+    std::optional<item_record> rec;
+    std::string bytes;
   };
-  std::vector<staged_stream> stream_changes;
-  for (const auto& c : changes) {
-    if (!c.item.contains(t->keys.hash_name) ||
-        (t->keys.range_name && !c.item.contains(*t->keys.range_name)))
+  std::unordered_map<std::string, version> pending;
+  // Stream records of the applied changes, encoded with sequence number 0: the numbers are
+  // taken once the batch is complete and written into each record's header (keys.h: bytes
+  // 2-9) then.
+  std::vector<std::string> stream_changes;
+  for (std::size_t n = 0; n < changes.size(); ++n) {
+    const auto& c = changes[n];
+    const std::string& pk = pks[n];
+    if (pk.empty())
       return error::invalid_argument("remote change without the table's key attributes");
-    std::string pk = primary_key_bytes(c.item, t->keys);
-    std::optional<item_record> cur;
+    version cur;
     if (auto it = pending.find(pk); it != pending.end()) {
       cur = it->second;
     } else {
       auto v = store_->get(item_key(t->id, pk));
       if (!v) return v.error();
       if (*v) {
-        cur = decode_item_record(**v);
-        if (!cur) return error::corruption("unreadable item in table " + t->name);
+        cur.rec = decode_item_record(**v);
+        if (!cur.rec) return error::corruption("unreadable item in table " + t->name);
+        cur.bytes = std::move(**v);
       }
     }
     observe_timestamp(c.timestamp_us);
-    const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
-    bool wins = !cur || is_newer(c.timestamp_us, c.origin, cur->timestamp_us, cur->origin_region);
+    const json::object* old_item = cur.rec && !cur.rec->is_tombstone ? &cur.rec->item : nullptr;
+    bool wins = !cur.rec ||
+                is_newer(c.timestamp_us, c.origin, cur.rec->timestamp_us, cur.rec->origin_region);
     bool merge = t->is_counter_merge() && !c.is_delete && !c.deltas.empty();
     if (!wins && !(merge && old_item)) {
       ++stats.superseded;
       continue;
     }
-    item_record rec;
-    if (wins) {
-      rec.timestamp_us = c.timestamp_us;
-      rec.origin_region = c.origin;
-      rec.is_tombstone = c.is_delete;
-      rec.item = c.is_delete ? key_attributes(*t, c.item) : c.item;
-    } else {
-      rec = *cur;  // the local version keeps winning; only its counters take the increments
-    }
+    // The winner's item is a copy in the change's own storage (a pulled answer's arena: no
+    // malloc per value); else the local version keeps winning and only its counters take the
+    // increments.
+    item_record rec =
+        wins ? item_record{.timestamp_us = c.timestamp_us,
+                           .origin_region = c.origin,
+                           .is_tombstone = c.is_delete,
+                           .item = c.is_delete ? key_attributes(*t, c.item)
+                                               : json::object(c.item, c.item.storage())}
+             : *cur.rec;
+    std::string rec_bytes;
+    if (wins && !c.is_delete && !merge && !c.item_json.empty())
+      rec_bytes = encode_item_record_text(rec.timestamp_us, rec.origin_region, false, c.item_json);
     if (merge && old_item) add_counter_deltas(rec.item, *old_item, c.deltas, wins);
-    stage_item(b, *t, pk, old_item, &rec, count_delta, size_delta);
+    if (rec_bytes.empty()) rec_bytes = encode_item_record(rec);
+    stage_item(b, *t, pk, old_item, &rec, count_delta, size_delta, rec_bytes);
     const json::object* new_item = rec.is_tombstone ? nullptr : &rec.item;
     if (write_stream && t->stream_enabled && (old_item || new_item)) {
       // The remote change's own timestamp and origin, even when only its counter increments
       // were merged into the local version: peers never pull it back from here.
-      staged_stream s{c.timestamp_us, c.origin, std::nullopt, std::nullopt};
-      if (old_item) s.old_item = *old_item;
-      if (new_item) s.new_item = *new_item;
-      stream_changes.push_back(std::move(s));
+      stream_changes.push_back(stream_record_bytes(
+          *t, 0, c.timestamp_us, c.origin, old_item ? visible_item_json(cur.bytes) : "",
+          new_item ? visible_item_json(rec_bytes) : "", new_item ? *new_item : *old_item));
     }
-    pending[pk] = std::move(rec);
+    pending.insert_or_assign(pk, version{std::move(rec), std::move(rec_bytes)});
     ++stats.applied;
   }
   if (count_delta != 0 || size_delta != 0)
@@ -741,10 +840,10 @@ result<apply_stats> table_store::apply_remote(
     }
   } release_guard{st.get(), seqs};
   for (std::size_t n = 0; n < stream_changes.size(); ++n) {
-    const auto& s = stream_changes[n];
-    b.put(stream_key(t->id, seqs[n]),
-          stream_record_json(*t, seqs[n], s.ts, s.origin, s.old_item ? &*s.old_item : nullptr,
-                             s.new_item ? &*s.new_item : nullptr));
+    auto& rec = stream_changes[n];
+    for (int k = 0; k < 8; ++k)
+      rec[2 + static_cast<std::size_t>(k)] = static_cast<char>((seqs[n] >> (56 - 8 * k)) & 0xff);
+    b.put(stream_key(t->id, seqs[n]), rec);
   }
   if (new_description) {
     auto u = catalog_.update(*new_description, &b);
@@ -918,13 +1017,14 @@ result<std::optional<std::uint64_t>> table_store::local_write_keys(const table_i
   auto r = store_->scan(
       stream_key(table_id, after_seq + 1), streams_end(table_id), false,
       [&](std::string_view, std::string_view value) {
-        boost::system::error_code ec;
-        auto v = json::parse(value, ec);
-        if (ec || !v.is_object()) {
+        if (auto v = decode_stream_record(value); v && v->origin != region())
+          return true;  // not this region's write: no need to parse it
+        auto parsed = stream_record_object(value);
+        if (!parsed) {
           failure = error::corruption("unreadable stream record");
           return false;
         }
-        const auto& o = v.as_object();
+        const auto& o = *parsed;
         const auto* origin = o.if_contains("origin");
         const auto* keys = o.if_contains("keys");
         if (!origin || !origin->is_string() || origin->as_string() != region() || !keys ||

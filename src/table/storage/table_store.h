@@ -107,6 +107,10 @@ struct remote_change {
   boost::json::object item;
   // Counter increments (attribute → {"N": delta}) the change made, for counter-merge tables.
   boost::json::object deltas;
+  // `item` as json::serialize wrote it at the origin (what the peer stores), when the caller
+  // has it: stored as it is when the change wins, instead of serializing `item` again. The
+  // caller keeps the bytes alive. Empty: serialized here.
+  std::string_view item_json;
 };
 
 struct apply_stats {
@@ -198,6 +202,13 @@ class table_store {
   [[nodiscard]] result<std::vector<stream_record>> read_stream(
       std::uint64_t table_id, std::uint64_t after, std::size_t limit,
       std::uint64_t through = std::numeric_limits<std::uint64_t>::max());
+  // The same records without parsing them (replication serves them): each record's parts as
+  // stored (keys.h stream_record_view; a legacy JSON record is converted), valid during the
+  // call. Returns the sequence number of the last record visited (`after` when none).
+  using raw_stream_visitor = std::function<void(const stream_record_view& r)>;
+  [[nodiscard]] result<std::uint64_t> read_stream_raw(std::uint64_t table_id, std::uint64_t after,
+                                                      std::size_t limit, std::uint64_t through,
+                                                      const raw_stream_visitor& visit);
   // The lowest sequence number still kept (0 when the stream holds no record).
   [[nodiscard]] result<std::uint64_t> stream_first_sequence(std::uint64_t table_id);
   // Deletes the records written before `cutoff_us` (write timestamp); returns how many.

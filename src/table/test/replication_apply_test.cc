@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <random>
 
 #include "storage/table_store.h"
@@ -454,6 +455,97 @@ TEST(SnapshotPage, LocalWriteKeysListsOwnUnpulledWrites) {
   auto trimmed = f.ts->local_write_keys(*t, 0, keys);
   ASSERT_TRUE(trimmed);
   EXPECT_FALSE(*trimmed);
+}
+
+// Stream records are stored as a binary header and the JSON texts of their parts (keys.h);
+// the codec gives back what it was given and refuses cut or stray bytes.
+TEST(StreamRecordCodec, RoundTripsAndRejectsCutBytes) {
+  stream_record_view v{.sequence = 12,
+                       .timestamp_us = 34,
+                       .origin = "us-east-1",
+                       .label = "2026-11-29T00:00:00.000",
+                       .event = "MODIFY",
+                       .keys = R"({"h":{"S":"a"}})",
+                       .old_item = R"({"h":{"S":"a"},"v":{"S":"1"}})",
+                       .new_item = R"({"h":{"S":"a"},"v":{"S":"2"}})",
+                       .deltas = ""};
+  std::string bytes = encode_stream_record(v);
+  auto d = decode_stream_record(bytes);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->sequence, 12u);
+  EXPECT_EQ(d->timestamp_us, 34u);
+  EXPECT_EQ(d->origin, v.origin);
+  EXPECT_EQ(d->label, v.label);
+  EXPECT_EQ(d->event, "MODIFY");
+  EXPECT_EQ(d->keys, v.keys);
+  EXPECT_EQ(d->old_item, v.old_item);
+  EXPECT_EQ(d->new_item, v.new_item);
+  EXPECT_TRUE(d->deltas.empty());
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_stream_record(bytes.substr(0, n))) << "cut at " << n;
+  EXPECT_FALSE(decode_stream_record(bytes + "x"));
+  EXPECT_FALSE(decode_stream_record(R"({"seq":1})"));
+}
+
+// Stream records written before the binary format (JSON text) stay readable, parsed and raw.
+TEST(ReplicationApply, LegacyJsonStreamRecordsStayReadable) {
+  fixture f;
+  auto t = f.make_global_table();
+  {
+    write_batch b;
+    b.put(stream_key(t->id, 1),
+          R"({"seq":1,"ts":77,"origin":"us-west-2","label":"L","event":"INSERT",)"
+          R"("keys":{"h":{"S":"a"}},"new":{"h":{"S":"a"},"v":{"S":"x"}}})");
+    ASSERT_TRUE(f.ts->db().write(b));
+  }
+  f.reopen();  // the stream's last sequence number is loaded from the store
+  t = f.table();
+  auto recs = f.ts->read_stream(t->id, 0, 10).value();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].body.at("new").at("v").at("S").as_string(), "x");
+  f.local_put("a", "y");  // a binary record after it (the item itself is new)
+  std::vector<std::string> seen;
+  auto last = f.ts->read_stream_raw(
+      t->id, 0, 10, std::numeric_limits<std::uint64_t>::max(), [&](const stream_record_view& r) {
+        seen.push_back(std::string(r.event) + " " + std::string(r.origin) + " " +
+                       std::string(r.new_item));
+      });
+  ASSERT_TRUE(last);
+  EXPECT_EQ(*last, 2u);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], R"(INSERT us-west-2 {"h":{"S":"a"},"v":{"S":"x"}})");
+  EXPECT_EQ(seen[1].substr(0, 17), "INSERT us-west-2 ");
+  recs = f.ts->read_stream(t->id, 0, 10).value();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].body.at("seq").to_number<std::uint64_t>(), 2u);
+  EXPECT_EQ(recs[1].body.at("new").at("v").at("S").as_string(), "y");
+}
+
+// A pulled change's item text is stored as the origin wrote it, and the local stream record of
+// the apply carries the previous version and this one (old and new images).
+TEST(ReplicationApply, StoresThePulledItemTextAndBothImages) {
+  fixture f;
+  auto t = f.make_global_table();
+  f.local_put("a", "mine");
+  auto c = fixture::change("a", "theirs", 5000, "us-east-1");
+  std::string text = R"({"h":{"S":"a"},"v":{"S":"theirs"},"color":{"S":"red"}})";
+  c.item_json = text;
+  ASSERT_TRUE(f.ts->apply_remote("G", t->id, {c}, {{"us-east-1", 3}}, true));
+  EXPECT_EQ(f.value_of("a"), "theirs");
+  json::object key{{"h", json::object{{"S", "a"}}}};
+  auto raw = f.ts->db().get(item_key(t->id, primary_key_bytes(key, t->keys))).value();
+  ASSERT_TRUE(raw);
+  bool tombstone = true;
+  EXPECT_EQ(item_record_json(*raw, tombstone), std::optional<std::string_view>(text));
+  EXPECT_FALSE(tombstone);
+  auto recs = f.ts->read_stream(t->id, 0, 10).value();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].body.at("event").as_string(), "MODIFY");
+  EXPECT_EQ(recs[1].body.at("origin").as_string(), "us-east-1");
+  EXPECT_EQ(recs[1].body.at("old").at("v").at("S").as_string(), "mine");
+  EXPECT_EQ(recs[1].body.at("new").at("v").at("S").as_string(), "theirs");
+  // The index entry follows the item.
+  EXPECT_EQ(f.ts->index_stats(t->id, 1).item_count, 1);
 }
 
 }  // namespace
