@@ -149,6 +149,13 @@ http::response core_service::handle(http::request& req) {
           return routed{route, detail::method_not_allowed("GET, HEAD", v)};
         if (!is_valid_mysfit_id(id))
           return routed{route, error_response(400, "invalid mysfit id", v)};
+        if (wants_post) {
+          // Adopt and like write: not once the request's deadline has passed.
+          if (auto refused =
+                  detail::refuse_after_deadline(r, "core", route, options_.deadline_tolerance)) {
+            return routed{route, std::move(*refused)};
+          }
+        }
 
         if (seg.size() == 2) {
           auto item = detail::get_mysfit(table_, options_.table_name, id, ctx);

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,15 @@ struct parsed_target {
 [[nodiscard]] http::response like_response(ddbclient::table_api& table,
                                            const std::string& table_name, const std::string& id,
                                            const ddbclient::call_context& ctx, unsigned version);
+// Request deadlines (X-Edge-Deadline, Unix epoch ms, set by the accelerator on a request it
+// may resend to another region; mysfits/common/request_deadline.h): called before a route
+// writes to the table. nullopt: go ahead (no deadline, or not passed by more than `tolerance`).
+// Else the answer instead of the write: 400 for a malformed value; once passed, 504
+// {"message": …} with `X-Edge-Error: deadline-expired` (nothing applied, so the edge may send
+// it elsewhere), counted in mysfits_deadline_expired_total{service,route}.
+[[nodiscard]] std::optional<http::response> refuse_after_deadline(
+    const http::request& req, std::string_view service, const std::string& route,
+    std::chrono::milliseconds tolerance);
 // The answer to a CORS preflight (OPTIONS).
 [[nodiscard]] http::response cors_preflight(const http::request& req);
 
