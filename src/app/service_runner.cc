@@ -21,8 +21,7 @@ std::chrono::milliseconds deadline_tolerance_from_env() {
   const std::string text = env_or("MYSFITS_DEADLINE_TOLERANCE_MS", "");
   int ms = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || ms < 0 ||
-      ms > 60000) {
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || ms < 0 || ms > 60000) {
     if (!text.empty()) {
       spdlog::warn("MYSFITS_DEADLINE_TOLERANCE_MS must be 0..60000, got '{}': using 50", text);
     }

@@ -113,7 +113,8 @@ TEST(EdgeDeadline, LoadBalancerPassesItOnAndRefusesAPassedOne) {
 
   const double refused_before = deadline_expired_count(lb);
   // Long past (1 s after the epoch), and just past (beyond the 50 ms tolerance).
-  for (const auto& past : {std::string("1000"), std::to_string(request_deadline::now_ms() - 5000)}) {
+  for (const auto& past :
+       {std::string("1000"), std::to_string(request_deadline::now_ms() - 5000)}) {
     auto r = c.send(request(bhttp::verb::post, "/mysfits/1/like", "k", past));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->result_int(), 504);

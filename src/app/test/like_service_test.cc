@@ -91,8 +91,7 @@ TEST(LikeService, RefusesALikeWhoseDeadlineHasPassed) {
     return s.handle(req);
   };
   auto& refused = metrics::default_registry().get_counter(
-      "mysfits_deadline_expired_total", "",
-      {{"service", "like"}, {"route", "/mysfits/{id}/like"}});
+      "mysfits_deadline_expired_total", "", {{"service", "like"}, {"route", "/mysfits/{id}/like"}});
   const double refused_before = refused.value();
   const auto now = request_deadline::now_ms();
   for (const auto& past : {std::string("1000"), std::to_string(now - 5000)}) {

@@ -1,13 +1,13 @@
 // The streaming request and response rewriters of the HTTP-aware path.
 #include "proxy/http_codec.h"
 
-#include "mysfits/common/request_deadline.h"
-
 #include <array>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
 #include <cstring>
+
+#include "mysfits/common/request_deadline.h"
 
 namespace mysfits::edge {
 
