@@ -7,7 +7,9 @@
 // client's response and sent with one sendmsg. Deadlines are per-socket time points that the
 // worker's ticker checks (deadline.h), so no timer is armed or cancelled per request, and the
 // forwarding is written inside the session's coroutine, so no coroutine frame is allocated per
-// request either.
+// request either. Request deadlines (X-Edge-Deadline, docs/edge.md): a received one is checked
+// before each attempt, and each attempt's is written into the upstream request just before it
+// is sent (the edge's own when it may resend after a first-byte timeout).
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>
@@ -153,6 +155,8 @@ bool is_expired_response(unsigned status, std::string_view head) {
   return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
 }
 
+constexpr std::size_t deadline_field_room = 48;  // "X-Edge-Deadline: " + 19 digits + CRLF
+
 // Writes `X-Edge-Deadline: <deadline_ms>` as the last field of the finished request `head`,
 // replacing the one an earlier attempt wrote (`at` and `len` say where it is; len 0: none), or
 // only removes that one when `deadline_ms` is 0.
@@ -161,7 +165,7 @@ void write_deadline_field(std::string& head, std::size_t& at, std::size_t& len,
   if (len > 0) head.erase(at, len);
   len = 0;
   if (deadline_ms == 0) return;
-  char field[48];
+  char field[deadline_field_room];
   char* p = field;
   const auto name = request_deadline::header;
   std::memcpy(p, name.data(), name.size());
@@ -281,6 +285,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     const bool is_head = parser.method() == bhttp::verb::head;
     const bool retryable = is_retryable_request(parser.method(), parser.has_idempotency_key());
     parser.finish(client_ip, stats.port);
+    // Room for the X-Edge-Deadline field each attempt writes (write_deadline_field), so writing
+    // it never moves the head that `path` points into.
+    up_head.reserve(up_head.size() + deadline_field_room);
     const std::string_view path = path_of(parser.target());
     // The deadline the client (or the edge in front) sent: it is passed on, is never extended,
     // and once it has passed the request is refused here instead of forwarded.
