@@ -190,7 +190,9 @@ TEST(EdgeFrozen, HeldLikeResentElsewhereIsAppliedOnceAfterThaw) {
   proxy west_lb(load_balancer_options({west_core.port()}, {west_like.port()}));
   ASSERT_TRUE(west_lb.start());
   auto west_group = region("us-west-2", 100, {west_lb.ports()[0]}, slow_health());
-  west_group.first_byte_timeout = 1s;
+  // 3 s: the like sent before the freeze has its 1.5 s deadline to reach west's like service
+  // even on a loaded machine.
+  west_group.first_byte_timeout = 3s;
   auto east_group = region("us-east-1", 100, {east_like.port()}, slow_health());
   proxy acc(accelerator_options({west_group, east_group}));
   ASSERT_TRUE(acc.start());
