@@ -62,10 +62,10 @@ TEST(EdgeDeadline, AcceleratorSetsADeadlineOnlyWhenItMayResend) {
   ASSERT_TRUE(acc.start());
   client c(acc.ports()[0]);
 
-  for (auto req : {request(bhttp::verb::get, "/mysfits"),
-                   request(bhttp::verb::post, "/mysfits/1/like", "key-1"),
-                   // a later deadline from the client cannot extend the edge's
-                   request(bhttp::verb::get, "/mysfits", "", "99999999999999")}) {
+  for (const auto& req : {request(bhttp::verb::get, "/mysfits"),
+                          request(bhttp::verb::post, "/mysfits/1/like", "key-1"),
+                          // a later deadline from the client cannot extend the edge's
+                          request(bhttp::verb::get, "/mysfits", "", "99999999999999")}) {
     const auto before = request_deadline::now_ms();
     auto r = c.send(req);
     const auto after = request_deadline::now_ms();
@@ -148,8 +148,8 @@ TEST(EdgeDeadline, AcceleratorSendsARequestARegionRefusedElsewhere) {
       {region("us-west-2", 100, {refusing.port()}), region("us-east-1", 100, {east.port()})}));
   ASSERT_TRUE(acc.start());
   client c(acc.ports()[0]);
-  for (auto req : {request(bhttp::verb::post, "/mysfits/1/like"),
-                   request(bhttp::verb::post, "/mysfits/1/like", "k")}) {
+  for (const auto& req : {request(bhttp::verb::post, "/mysfits/1/like"),
+                          request(bhttp::verb::post, "/mysfits/1/like", "k")}) {
     auto r = c.send(req);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->result_int(), 200) << req.target();
