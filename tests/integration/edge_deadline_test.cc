@@ -50,15 +50,15 @@ double deadline_expired_count(const proxy& p) {
 
 }  // namespace
 
-// Through an accelerator whose group resends after a 20 s first-byte timeout: a GET and a POST
-// with Idempotency-Key carry a deadline of send time + 10 s; a plain POST (never resent) carries
-// none of the edge's; a client's later value is replaced by the edge's, an earlier one kept.
-// (Long timeouts, so that no deadline here can pass on a loaded machine.)
+// Through an accelerator whose west group resends (to east) after a 20 s first-byte timeout: a
+// GET and a POST with Idempotency-Key carry a deadline of send time + 10 s; a plain POST (never
+// resent) carries none of the edge's; a client's later value is replaced by the edge's, an
+// earlier one kept. (Long timeouts, so that no deadline here can pass on a loaded machine.)
 TEST(EdgeDeadline, AcceleratorSetsADeadlineOnlyWhenItMayResend) {
-  upstream west("west");
+  upstream west("west"), east("east");
   auto group = region("us-west-2", 100, {west.port()});
   group.first_byte_timeout = 20s;
-  proxy acc(accelerator_options({group}));
+  proxy acc(accelerator_options({group, region("us-east-1", 100, {east.port()})}));
   ASSERT_TRUE(acc.start());
   client c(acc.ports()[0]);
 
@@ -85,6 +85,14 @@ TEST(EdgeDeadline, AcceleratorSetsADeadlineOnlyWhenItMayResend) {
   EXPECT_EQ(
       std::to_string(seen_deadline(c.send(request(bhttp::verb::post, "/mysfits/1/like", "", own)))),
       own);
+  EXPECT_EQ(east.hits(), 0);
+
+  // With nowhere to resend to (east's dial at 0 %), the request waits for west as it would
+  // without deadlines: no deadline of the edge's.
+  ASSERT_TRUE(control_request("http://127.0.0.1:" + std::to_string(acc.control_port()), "PUT",
+                              "/groups/us-east-1/dial", "{\"TrafficDialPercentage\": 0}"));
+  EXPECT_EQ(seen_deadline(c.send(request(bhttp::verb::get, "/mysfits"))), 0);
+  EXPECT_EQ(seen_deadline(c.send(request(bhttp::verb::post, "/mysfits/1/like", "k"))), 0);
 }
 
 // With the first-byte timeout off (FirstByteTimeoutSeconds 0) nothing is ever resent after the

@@ -386,9 +386,12 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           // A request this edge may resend after the first-byte timeout carries a deadline of
           // half that timeout from now (or the received one, if earlier): a target that starts
           // it in time normally answers before the resend, and one that did not start it in
-          // time (a frozen region, thawed later) refuses it instead of applying it twice.
+          // time (a frozen region, thawed later) refuses it instead of applying it twice. Only
+          // when there is another endpoint to resend to: with none (a 100 % / 0 % dial), the
+          // request waits for this one as it would without deadlines.
           std::int64_t attempt_deadline = received_deadline;
-          if (retryable && awaiting_first_byte) {
+          if (retryable && awaiting_first_byte &&
+              w.route.route(path, w.draw(client_hash), tried).target) {
             const std::int64_t own = request_deadline::now_ms() + first_byte.count() / 2;
             if (attempt_deadline == 0 || own < attempt_deadline) attempt_deadline = own;
           }
