@@ -72,7 +72,8 @@ http::response like_service::handle(http::request& req) {
           if (roll < 0.6)
             return routed{route, error_response(404, "chaos mode: injected not found", v)};
         }
-        return routed{route, detail::like_response(table_, options_.table_name, id, ctx, v)};
+        return routed{route, detail::like_response(table_, options_.table_name, id,
+                                                   detail::with_deadline(r, ctx), v)};
       });
 }
 

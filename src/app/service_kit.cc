@@ -81,6 +81,14 @@ http::response like_response(ddbclient::table_api& table, const std::string& tab
 }
 
 http::response table_error_response(const ddbclient::api_error& e, unsigned version) {
+  if (e.type == "DeadlineExceededException") {
+    auto res = error_response(504,
+                              "request deadline passed before the table applied the write; "
+                              "not applied",
+                              version);
+    res.set("X-Edge-Error", request_deadline::expired_error);
+    return res;
+  }
   if (e.is_unavailable() || e.type == "ResourceNotFoundException") {
     return error_response(503, "table unavailable: " + e.type + ": " + e.message, version);
   }
@@ -112,6 +120,16 @@ std::optional<http::response> refuse_after_deadline(const http::request& req,
                             req.version());
   res.set("X-Edge-Error", request_deadline::expired_error);
   return res;
+}
+
+ddbclient::call_context with_deadline(const http::request& req,
+                                      const ddbclient::call_context& ctx) {
+  auto out = ctx;
+  if (auto it = req.find(request_deadline::header); it != req.end()) {
+    const std::string_view text(it->value().data(), it->value().size());
+    out.deadline_ms = request_deadline::parse(text).value_or(0);
+  }
+  return out;
 }
 
 http::response cors_preflight(const http::request& req) {
