@@ -44,6 +44,10 @@ print(f"  likes acknowledged {l['likes_acknowledged']}: superseded under LWW {l[
       f"(duplicates {l.get('duplicates')} of {l.get('likes_resent')} resent, "
       f"{l.get('unacknowledged_but_applied')} applied without an answer, "
       f"{l.get('unexplained_extra')} unexplained)")
+if l.get("refused_after_deadline_in_primary") is not None:
+    d = l["refused_after_deadline_in_primary"]
+    print(f"  refused by the thawed primary after their deadline: load balancer "
+          f"{d.get('load_balancer')}, tasks {d.get('tasks')}")
 print(f"  regions agree: {c['regions_agree']} after {c.get('time_to_agree_s')} s; "
       f"heal: {r.get('heal', {}).get('primary_healthy_again_s')} s")
 PY

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   app::core_options o;
   o.region = app::detail::env_or("AWS_REGION", "local");
   o.table_name = table_name;
+  o.deadline_tolerance = app::detail::deadline_tolerance_from_env();
   app::core_service service(o, table);
   spdlog::info("mysfits-core: region {}, table {} at {}", o.region, o.table_name,
                table.target().url());

@@ -149,6 +149,13 @@ http::response core_service::handle(http::request& req) {
           return routed{route, detail::method_not_allowed("GET, HEAD", v)};
         if (!is_valid_mysfit_id(id))
           return routed{route, error_response(400, "invalid mysfit id", v)};
+        if (wants_post) {
+          // Adopt and like write: not once the request's deadline has passed.
+          if (auto refused =
+                  detail::refuse_after_deadline(r, "core", route, options_.deadline_tolerance)) {
+            return routed{route, std::move(*refused)};
+          }
+        }
 
         if (seg.size() == 2) {
           auto item = detail::get_mysfit(table_, options_.table_name, id, ctx);
@@ -157,7 +164,8 @@ http::response core_service::handle(http::request& req) {
           return routed{route, detail::json_response(200, to_json(**item), v)};
         }
         if (seg[2] == "adopt") {
-          auto r2 = detail::adopt_mysfit(table_, options_.table_name, id, ctx);
+          auto r2 =
+              detail::adopt_mysfit(table_, options_.table_name, id, detail::with_deadline(r, ctx));
           if (!r2) return routed{route, detail::table_error_response(r2.error(), v)};
           if (*r2 == detail::write_outcome::not_found) {
             return routed{route, error_response(404, "no such mysfit", v)};
@@ -171,7 +179,8 @@ http::response core_service::handle(http::request& req) {
                   200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"adopted", true}},
                   v)};
         }
-        return routed{route, detail::like_response(table_, options_.table_name, id, ctx, v)};
+        return routed{route, detail::like_response(table_, options_.table_name, id,
+                                                   detail::with_deadline(r, ctx), v)};
       });
 }
 

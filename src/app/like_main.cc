@@ -11,6 +11,7 @@ int main() {
   app::like_options o;
   o.table_name = app::detail::env_or("DDB_TABLE_NAME", "MysfitsTable");
   o.chaos_mode = app::detail::env_or("CHAOSMODE", "off") == "on";
+  o.deadline_tolerance = app::detail::deadline_tolerance_from_env();
   app::like_service service(o, table);
   spdlog::info("mysfits-like: table {} at {}, chaos mode {}", o.table_name, table.target().url(),
                o.chaos_mode ? "on" : "off");

@@ -58,6 +58,12 @@ http::response like_service::handle(http::request& req) {
         const std::string& id = seg[1];
         if (!is_valid_mysfit_id(id))
           return routed{route, error_response(400, "invalid mysfit id", v)};
+        // A like the accelerator has given up on (and may have resent to another region) is
+        // not applied here too.
+        if (auto refused =
+                detail::refuse_after_deadline(r, "like", route, options_.deadline_tolerance)) {
+          return routed{route, std::move(*refused)};
+        }
 
         if (options_.chaos_mode) {
           double roll = options_.random();
@@ -66,7 +72,8 @@ http::response like_service::handle(http::request& req) {
           if (roll < 0.6)
             return routed{route, error_response(404, "chaos mode: injected not found", v)};
         }
-        return routed{route, detail::like_response(table_, options_.table_name, id, ctx, v)};
+        return routed{route, detail::like_response(table_, options_.table_name, id,
+                                                   detail::with_deadline(r, ctx), v)};
       });
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "mysfits/common/request_deadline.h"
 #include "table_ops.h"
 
 namespace mysfits::app::detail {
@@ -80,10 +81,55 @@ http::response like_response(ddbclient::table_api& table, const std::string& tab
 }
 
 http::response table_error_response(const ddbclient::api_error& e, unsigned version) {
+  if (e.type == "DeadlineExceededException") {
+    auto res = error_response(504,
+                              "request deadline passed before the table applied the write; "
+                              "not applied",
+                              version);
+    res.set("X-Edge-Error", request_deadline::expired_error);
+    return res;
+  }
   if (e.is_unavailable() || e.type == "ResourceNotFoundException") {
     return error_response(503, "table unavailable: " + e.type + ": " + e.message, version);
   }
   return error_response(500, "table error: " + e.type + ": " + e.message, version);
+}
+
+std::optional<http::response> refuse_after_deadline(const http::request& req,
+                                                    std::string_view service,
+                                                    const std::string& route,
+                                                    std::chrono::milliseconds tolerance) {
+  auto it = req.find(request_deadline::header);
+  if (it == req.end()) return std::nullopt;
+  const std::string_view text(it->value().data(), it->value().size());
+  auto deadline = request_deadline::parse(text);
+  if (!deadline) {
+    return error_response(400, "malformed X-Edge-Deadline (Unix epoch milliseconds expected)",
+                          req.version());
+  }
+  const auto now = request_deadline::now_ms();
+  if (!request_deadline::passed(*deadline, now, tolerance)) return std::nullopt;
+  metrics::default_registry()
+      .get_counter("mysfits_deadline_expired_total",
+                   "Writes refused because the request's X-Edge-Deadline had passed",
+                   {{"service", std::string(service)}, {"route", route}})
+      .inc();
+  spdlog::debug("{} {}: deadline {} passed {} ms ago, not applied", req.method_string(),
+                req.target(), *deadline, now - *deadline);
+  auto res = error_response(504, "request deadline passed before the write started; not applied",
+                            req.version());
+  res.set("X-Edge-Error", request_deadline::expired_error);
+  return res;
+}
+
+ddbclient::call_context with_deadline(const http::request& req,
+                                      const ddbclient::call_context& ctx) {
+  auto out = ctx;
+  if (auto it = req.find(request_deadline::header); it != req.end()) {
+    const std::string_view text(it->value().data(), it->value().size());
+    out.deadline_ms = request_deadline::parse(text).value_or(0);
+  }
+  return out;
 }
 
 http::response cors_preflight(const http::request& req) {

@@ -17,6 +17,19 @@ std::string env_or(const char* name, std::string fallback) {
   return v != nullptr && *v != '\0' ? std::string(v) : std::move(fallback);
 }
 
+std::chrono::milliseconds deadline_tolerance_from_env() {
+  const std::string text = env_or("MYSFITS_DEADLINE_TOLERANCE_MS", "");
+  int ms = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || ms < 0 || ms > 60000) {
+    if (!text.empty()) {
+      spdlog::warn("MYSFITS_DEADLINE_TOLERANCE_MS must be 0..60000, got '{}': using 50", text);
+    }
+    return std::chrono::milliseconds(50);
+  }
+  return std::chrono::milliseconds(ms);
+}
+
 ddbclient::client_options client_options_from_env() {
   ddbclient::client_options o;
   o.connect_timeout = std::chrono::milliseconds(1000);

@@ -2,6 +2,7 @@
 // HTTP server on PORT, the "listening on" line, and a clean stop on SIGINT/SIGTERM.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -16,6 +17,9 @@ namespace mysfits::app::detail {
 // Client options from the environment (region, endpoint and credentials the SDK way) with
 // timeouts bounded so that a request never hangs on an unreachable table.
 [[nodiscard]] ddbclient::client_options client_options_from_env();
+
+// MYSFITS_DEADLINE_TOLERANCE_MS (milliseconds, 0..60000), else the default of 50 ms.
+[[nodiscard]] std::chrono::milliseconds deadline_tolerance_from_env();
 
 // Serves `handler` on BIND_ADDRESS (default 0.0.0.0) : PORT (default 8080; 0 picks a free
 // port), prints "<name> listening on http://ADDR:PORT" and blocks until SIGINT/SIGTERM, then

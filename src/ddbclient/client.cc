@@ -359,6 +359,13 @@ struct client::impl {
     field("Authorization", sig.authorization);
     field("User-Agent", "mysfits-ddbclient/0.1");
     if (!ctx.trace_header.empty()) field(ctx.trace_header, ctx.trace_value);
+    char deadline[24];
+    if (ctx.deadline_ms > 0) {
+      auto [dend, dec] = std::to_chars(deadline, deadline + sizeof deadline, ctx.deadline_ms);
+      (void)dec;
+      field("X-Edge-Deadline",
+            std::string_view(deadline, static_cast<std::size_t>(dend - deadline)));
+    }
     char length[24];
     auto [end, lec] = std::to_chars(length, length + sizeof length, payload.size());
     (void)lec;
@@ -474,6 +481,11 @@ call_result<std::string> client::call_text(std::string_view op, const json::obje
     }
     d.m.attempts_failed.inc();
     if (n >= d.opts.max_attempts || !is_retryable(out.error())) break;
+    if (ctx.deadline_ms > 0 &&
+        std::chrono::duration_cast<std::chrono::milliseconds>(d.opts.clock().time_since_epoch())
+                .count() > ctx.deadline_ms) {
+      break;  // the caller no longer wants it (it may be applied elsewhere by now)
+    }
     int cost = out.error().type == "RequestTimeout" ? 10 : 5;
     if (d.quota.fetch_sub(cost) < cost) {
       d.quota.fetch_add(cost);  // quota exhausted: give up now, as the SDKs do

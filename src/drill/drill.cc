@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -578,6 +579,14 @@ result<json::object> drill_run::run() {
 
   // Break the primary under 50/50 traffic; watch the accelerator every 50 ms.
   json::object failover;
+  // The primary's refusals of requests whose deadline had passed (X-Edge-Deadline), before the
+  // break: a frozen region refuses, once thawed, what it held past the deadline.
+  std::optional<detail::region_snapshot> refusals_before;
+  if (o_.how == break_kind::cut) {
+    if (const auto* p = sys_.find_region(primary_)) {
+      refusals_before = detail::scrape_region(*p, 2000ms);
+    }
+  }
   if (o_.how != break_kind::none) {
     say("drill: breaking " + primary_ + " (" + to_string(o_.how) + ")");
     load_->set_phase(++phase_);
@@ -771,6 +780,30 @@ result<json::object> drill_run::run() {
   }
   report["convergence"] = conv;
 
+  // What the thawed primary refused because the deadline had passed (cut only: the same
+  // processes, so their counters carry on), by its load balancer and by its tasks.
+  json::value refused_after_deadline = nullptr;
+  if (refusals_before) {
+    if (const auto* p = sys_.find_region(primary_)) {
+      auto after = detail::scrape_region(*p, 2000ms);
+      double tasks = 0;
+      for (const auto& t : after.tasks) {
+        for (const auto& b : refusals_before->tasks) {
+          if (b.address == t.address && b.scraped && t.scraped) {
+            tasks += t.deadline_refusals - b.deadline_refusals;
+          }
+        }
+      }
+      json::object o;
+      o["load_balancer"] = refusals_before->lb_up && after.lb_up
+                               ? json::value(std::llround(after.lb_deadline_refusals -
+                                                          refusals_before->lb_deadline_refusals))
+                               : json::value(nullptr);
+      o["tasks"] = std::llround(tasks);
+      refused_after_deadline = o;
+    }
+  }
+
   // Loss: per mysfit, acknowledged likes against the final count in the surviving region.
   // A shortfall among likes that two regions acknowledged concurrently (within the LWW window)
   // is superseded under last-writer-wins; any other shortfall is unexplained.
@@ -849,6 +882,7 @@ result<json::object> drill_run::run() {
   loss["duplicates"] = duplicates;
   loss["unacknowledged_but_applied"] = applied_unacked;
   loss["unexplained_extra"] = unexplained_extra;
+  loss["refused_after_deadline_in_primary"] = refused_after_deadline;
   loss["lww_window_s"] = std::chrono::duration<double>(o_.lww_window).count();
   loss["per_mysfit"] = per_mysfit;
   if (agreed_at < 0 && unexplained > 0) {

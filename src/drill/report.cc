@@ -127,6 +127,13 @@ std::string format_report(const json::object& r) {
                       num(at(o, "unacknowledged_but_applied")), num(at(o, "likes_unacknowledged")),
                       num(at(o, "unexplained_extra"))));
     }
+    if (const auto* d = at(o, "refused_after_deadline_in_primary"); d && d->is_object()) {
+      line(fmt::format(
+          "  the thawed primary refused {} (load balancer) and {} (tasks) requests whose "
+          "deadline had passed (X-Edge-Deadline: not applied after being resent)",
+          num(d->get_object().if_contains("load_balancer")),
+          num(d->get_object().if_contains("tasks"))));
+    }
   }
   if (const auto* n = at(r, "notes"); n && n->is_array()) {
     for (const auto& x : n->get_array()) line("Note: " + num(&x));

@@ -54,6 +54,8 @@ std::string peer_label(const std::map<std::string, std::string>& labels) {
   return "?";
 }
 
+}  // namespace
+
 region_snapshot scrape_region(const region_info& r, std::chrono::milliseconds timeout) {
   region_snapshot out;
   if (!r.lb_control.empty()) {
@@ -65,6 +67,7 @@ region_snapshot scrape_region(const region_info& r, std::chrono::milliseconds ti
         out.requests[class_index(it == s.labels.end() ? "" : it->second)] += s.value;
       }
       out.latency = histogram_of(*m, "edge_request_duration_seconds");
+      out.lb_deadline_refusals = sum_of(*m, "edge_deadline_expired_total");
     }
     if (auto st = fetch_json(r.lb_control, "/state", timeout)) {
       if (const auto* groups = st->if_contains("Groups"); groups && groups->is_array()) {
@@ -105,6 +108,7 @@ region_snapshot scrape_region(const region_info& r, std::chrono::milliseconds ti
       t.scraped = true;
       t.cpu_seconds = sum_of(*m, "process_cpu_seconds_total");
       t.rss_bytes = sum_of(*m, "process_resident_memory_bytes");
+      t.deadline_refusals = sum_of(*m, "mysfits_deadline_expired_total");
     }
   }
   if (!r.table_endpoint.empty()) {
@@ -132,8 +136,6 @@ region_snapshot scrape_region(const region_info& r, std::chrono::milliseconds ti
   }
   return out;
 }
-
-}  // namespace
 
 std::string service_of_group(const std::string& group,
                              const std::map<std::string, std::string>& services) {

@@ -25,10 +25,12 @@ struct task_snapshot {
   bool scraped = false;
   double cpu_seconds = 0;
   double rss_bytes = 0;
+  double deadline_refusals = 0;  // mysfits_deadline_expired_total (cumulative)
 };
 
 struct region_snapshot {
   bool lb_up = false;
+  double lb_deadline_refusals = 0;          // edge_deadline_expired_total (cumulative)
   double requests[6] = {0, 0, 0, 0, 0, 0};  // cumulative, by status class
   cumulative_histogram latency;             // seconds, all target groups
   std::vector<task_snapshot> tasks;
@@ -62,6 +64,9 @@ struct snapshot {
 // marked down, never an error.
 [[nodiscard]] snapshot scrape_system(const system_description& s,
                                      std::chrono::milliseconds timeout);
+// One region: its load balancer, its tasks (found through the load balancer) and its table.
+[[nodiscard]] region_snapshot scrape_region(const region_info& r,
+                                            std::chrono::milliseconds timeout);
 // Only the accelerator (the drill polls it often).
 [[nodiscard]] accelerator_snapshot scrape_accelerator(const accelerator_info& a,
                                                       std::chrono::milliseconds timeout);

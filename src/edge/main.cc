@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   int control_port = 0;
   int threads = 2;
   std::string log_level = "info";
+  int deadline_tolerance_ms = 50;
   auto* serve = app.add_subcommand("serve", "Run the proxy a configuration file describes");
   serve->add_option("--config", config_file, "JSON configuration (AWS property names)")->required();
   serve->add_option("--listen-address", listen_address, "Address of the traffic listeners");
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   serve->add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 64));
   serve->add_option("--log-level", log_level, "spdlog level");
+  serve
+      ->add_option("--deadline-tolerance-ms", deadline_tolerance_ms,
+                   "Clock skew allowed before a request whose X-Edge-Deadline passed is refused")
+      ->check(CLI::Range(0, 60000));
 
   std::string control_url, group, target;
   double percent = 0;
@@ -115,6 +120,7 @@ int main(int argc, char** argv) {
   o.control_address = control_address;
   o.control_port = static_cast<std::uint16_t>(control_port);
   o.threads = static_cast<std::size_t>(threads);
+  o.deadline_tolerance = std::chrono::milliseconds(deadline_tolerance_ms);
   mysfits::edge::proxy p(std::move(o));
   if (auto r = p.start(); !r) {
     std::cerr << "mysfits-edge: " << r.error().message << "\n";

@@ -9,7 +9,8 @@ frozen with SIGSTOP) at a small scale, and the drill's invariants:
   - likes counted more than acknowledged only as reported duplicates (likes the accelerator
     resent to the other region after the first may have applied them) or unanswered likes;
   - with cut: the requests the frozen region held were resent (the first-byte timeout), so
-    still no failed request;
+    still no failed request, and once thawed it refused what it held past the requests'
+    deadline (X-Edge-Deadline) instead of applying it again;
   - the regions agree again after healing.
 The last two need replicated tables (global tables); every check is reported, and the test fails
 if any fails. Bounded: the drill runs about 40 s; everything started is stopped."""
@@ -71,6 +72,12 @@ def main():
             check(f["requests_resent"] > 0,
                   f"requests held by the frozen region resent to the other "
                   f"({f['requests_resent']}; slowest answer {f['slowest_answer_after_break_s']} s)")
+        loss = report["loss"]
+        if args.how == "cut":
+            refused = loss.get("refused_after_deadline_in_primary") or {}
+            check((refused.get("load_balancer") or 0) + (refused.get("tasks") or 0) >= 1,
+                  f"the thawed primary refused what it held past the deadline ({refused}; "
+                  f"duplicates {loss['duplicates']} of {loss['likes_resent']} resent likes)")
         check(report["heal"].get("primary_healthy_again_s") is not None,
               f"healed: primary healthy again after {report['heal'].get('primary_healthy_again_s')} s")
         loss = report["loss"]

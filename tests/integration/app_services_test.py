@@ -133,6 +133,24 @@ def main():
     check(st == 200 and body["likes"] == 2, "like via core service gives 2")
     _, _, body = jrequest(cport, "GET", f"/mysfits/{COLE}")
     check(body and body["likes"] == 2, "GET shows two likes")
+    # Request deadlines (X-Edge-Deadline, epoch ms): a write whose deadline has passed is refused
+    # (504, marked, JSON) and applied nowhere; one still in time is applied.
+    for port, name in ((lport, "like service"), (cport, "core service")):
+        st, h, body = jrequest(port, "POST", f"/mysfits/{COLE}/like",
+                               headers={"X-Edge-Deadline": "1000"})
+        check(st == 504 and h.get("x-edge-error") == "deadline-expired" and body
+              and "message" in body, f"{name}: a like past its deadline is 504 (got {st} {h})")
+    st, h, body = jrequest(cport, "POST", f"/mysfits/{COLE}/adopt",
+                           headers={"X-Edge-Deadline": "1000"})
+    check(st == 504, f"an adoption past its deadline is 504 (got {st})")
+    _, _, body = jrequest(cport, "GET", f"/mysfits/{COLE}")
+    check(body and body["likes"] == 2 and body["adopted"] is False,
+          f"nothing applied past the deadline (got {body})")
+    st, _, body = jrequest(lport, "POST", f"/mysfits/{COLE}/like",
+                           headers={"X-Edge-Deadline": str(int(time.time() * 1000) + 60000)})
+    check(st == 200 and body["likes"] == 3, f"a like within its deadline is applied (got {st} {body})")
+    st, _, body = jrequest(cport, "POST", f"/mysfits/{COLE}/like")
+    check(st == 200 and body["likes"] == 4, "and one without a deadline")
     check(jrequest(lport, "POST", "/mysfits/0000-unknown/like")[0] == 404, "like of unknown id is 404")
     check(jrequest(lport, "POST", "/mysfits/bad!id/like")[0] == 400, "like of invalid id is 400")
     st, _, body = jrequest(lport, "GET", "/")

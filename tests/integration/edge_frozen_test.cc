@@ -2,7 +2,8 @@
 // upstream that accepts connections and never answers — a region whose processes are stopped,
 // or cut off from the network. The first-byte timeout gives up on it, passive health takes it
 // out of rotation before the active check notices, retryable requests go to the other region
-// (so no client sees an error), and a plain POST gets 504 without being sent twice.
+// (so no client sees an error), and a plain POST gets 504 without being sent twice; a like the
+// frozen endpoint held is not applied there too once it thaws (request deadlines).
 // Outcomes only: no assertion on how long anything took.
 #include <gtest/gtest.h>
 
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "edge_test_support.h"
+#include "fake_table.h"
+#include "mysfits/app/like_service.h"
 #include "mysfits/common/metrics.h"
 
 using namespace mysfits::edge;
@@ -167,4 +170,67 @@ TEST(EdgeFrozen, SlowRequestDoesNotEjectALiveEndpoint) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(counter("edge_passive_ejections_total", "us-west-2", west.id()), 0);
   EXPECT_NE(target_health(p.control_port(), "us-west-2", west.id()), "unhealthy");
+}
+
+// The drill's cut, end to end but in-process: the accelerator → west's load balancer → west's
+// like service (the app's own, on a fake table), and east's like service. West's like service
+// freezes (its handler threads stop, as SIGSTOP would stop them) with a like in hand; the
+// accelerator gives up on it after the first-byte timeout and resends it to east, which applies
+// it. When west thaws, the like it held carries a deadline that has passed, so west refuses it
+// (a marked 504) instead of applying it: the like counts exactly once.
+TEST(EdgeFrozen, HeldLikeResentElsewhereIsAppliedOnceAfterThaw) {
+  const std::string cole = "33e1fbd4-2fd8-45fb-a42f-f92551694506";
+  mysfits::app::testing::fake_table west_table, east_table;
+  west_table.load_shipped();
+  east_table.load_shipped();
+  mysfits::app::like_service west_likes({}, west_table), east_likes({}, east_table);
+  upstream west_like("west-like", [&](mysfits::http::request& r) { return west_likes.handle(r); });
+  upstream east_like("east-like", [&](mysfits::http::request& r) { return east_likes.handle(r); });
+  upstream west_core("west-core");
+  proxy west_lb(load_balancer_options({west_core.port()}, {west_like.port()}));
+  ASSERT_TRUE(west_lb.start());
+  auto west_group = region("us-west-2", 100, {west_lb.ports()[0]}, slow_health());
+  // 3 s: the like sent before the freeze has its 1.5 s deadline to reach west's like service
+  // even on a loaded machine.
+  west_group.first_byte_timeout = 3s;
+  auto east_group = region("us-east-1", 100, {east_like.port()}, slow_health());
+  proxy acc(accelerator_options({west_group, east_group}));
+  ASSERT_TRUE(acc.start());
+  ASSERT_TRUE(eventually([&] {
+    return target_health(acc.control_port(), "us-west-2",
+                         "127.0.0.1:" + std::to_string(west_lb.ports()[0])) == "healthy" &&
+           target_health(acc.control_port(), "us-east-1", east_like.id()) == "healthy";
+  }));
+  auto updates = [](mysfits::app::testing::fake_table& t) {
+    int n = 0;
+    for (const auto& c : t.calls) n += c.op == "UpdateItem";
+    return n;
+  };
+  auto send_like = [&](const std::string& key) {
+    auto req = like(key);
+    req.target("/mysfits/" + cole + "/like");
+    return client(acc.ports()[0]).send(req);
+  };
+
+  auto before = send_like("like-before");
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->result_int(), 200);
+  ASSERT_EQ((*before)["X-Upstream"], "west-like");
+  ASSERT_EQ(updates(west_table), 1);
+
+  west_like.freeze();
+  auto held = send_like("like-held");
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->result_int(), 200);
+  EXPECT_EQ((*held)["X-Upstream"], "east-like");
+  EXPECT_EQ((*held)["X-Edge-Resent"], "first-byte-timeout");
+  EXPECT_EQ(updates(east_table), 1);
+  EXPECT_EQ(west_like.held(), 1);
+
+  const int answered = west_like.answered();
+  west_like.thaw();
+  ASSERT_TRUE(eventually([&] { return west_like.answered() > answered; }));
+  EXPECT_EQ(west_like.last_status(), 504u);  // refused: its deadline had passed
+  EXPECT_EQ(updates(west_table), 1);         // only the like from before the freeze
+  EXPECT_EQ(updates(east_table), 1);         // the held like, once
 }

@@ -15,25 +15,6 @@ using namespace mysfits::edge::testing;
 
 namespace {
 
-// The workshop's load balancer: /mysfits/*/like → like, everything else → core.
-options load_balancer_options(const std::vector<std::uint16_t>& core,
-                              const std::vector<std::uint16_t>& like) {
-  options o;
-  o.config.role = role_kind::load_balancer;
-  auto& lb = o.config.load_balancer;
-  lb.default_target_group = "core";
-  lb.rules.push_back({1, {"/mysfits/*/like"}, "like"});
-  for (auto [name, ports] : {std::pair{"core", core}, std::pair{"like", like}}) {
-    target_group_config tg;
-    tg.name = name;
-    tg.health = fast_health();
-    tg.deregistration_delay = std::chrono::milliseconds(500);
-    for (auto p : ports) tg.targets.push_back(target_of(p));
-    lb.target_groups.push_back(tg);
-  }
-  return o;
-}
-
 std::string served_by(const std::optional<response>& r) {
   if (!r) return "(failed)";
   if (r->result_int() != 200) return "(" + std::to_string(r->result_int()) + ")";

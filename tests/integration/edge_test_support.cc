@@ -13,7 +13,14 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-upstream::upstream(std::string name, int slow_ms) : name_(std::move(name)), slow_ms_(slow_ms) {
+upstream::upstream(std::string name, int slow_ms) : upstream(std::move(name), slow_ms, {}) {}
+
+upstream::upstream(std::string name, std::function<http::response(http::request&)> handler)
+    : upstream(std::move(name), 0, std::move(handler)) {}
+
+upstream::upstream(std::string name, int slow_ms,
+                   std::function<http::response(http::request&)> handler)
+    : name_(std::move(name)), slow_ms_(slow_ms), handler_(std::move(handler)) {
   http::server_options o;
   o.threads = 4;
   o.drain_timeout = std::chrono::seconds(2);
@@ -36,7 +43,12 @@ upstream::upstream(std::string name, int slow_ms) : name_(std::move(name)), slow
       return res;
     }
     ++hits_;
+    if (handler_) res = handler_(req);
     res.set("X-Upstream", name_);
+    res.set("X-Seen-Deadline", std::string(req["X-Edge-Deadline"]));
+    last_status_ = res.result_int();
+    ++answered_;
+    if (handler_) return res;
     res.set("X-Seen-Forwarded-For", std::string(req["X-Forwarded-For"]));
     res.set("X-Seen-Forwarded-Proto", std::string(req["X-Forwarded-Proto"]));
     res.body() = name_ + " " + std::string(req.target()) + " " + req.body();
@@ -177,6 +189,24 @@ endpoint_group_config region(const std::string& name, double dial,
   g.deregistration_delay = std::chrono::milliseconds(500);
   for (auto p : ports) g.endpoints.push_back(target_of(p));
   return g;
+}
+
+options load_balancer_options(const std::vector<std::uint16_t>& core,
+                              const std::vector<std::uint16_t>& like) {
+  options o;
+  o.config.role = role_kind::load_balancer;
+  auto& lb = o.config.load_balancer;
+  lb.default_target_group = "core";
+  lb.rules.push_back({1, {"/mysfits/*/like"}, "like"});
+  for (auto [name, ports] : {std::pair{"core", core}, std::pair{"like", like}}) {
+    target_group_config tg;
+    tg.name = name;
+    tg.health = fast_health();
+    tg.deregistration_delay = std::chrono::milliseconds(500);
+    for (auto p : ports) tg.targets.push_back(target_of(p));
+    lb.target_groups.push_back(tg);
+  }
+  return o;
 }
 
 options accelerator_options(std::vector<endpoint_group_config> groups, forwarding_mode mode) {

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,10 +26,13 @@ using response = bhttp::response<bhttp::string_body>;
 // An HTTP upstream that answers every path with its name; /health answers 200 or 503. Paths
 // starting with /slow are answered after slow_ms. freeze() makes it a frozen process: its
 // connections are accepted (by the kernel) and nothing is answered, health checks included,
-// until thaw() (or its end), when what it held is answered late.
+// until thaw() (or its end), when what it held is answered late. Every answer says which
+// X-Edge-Deadline it saw (X-Seen-Deadline).
 class upstream {
  public:
   explicit upstream(std::string name, int slow_ms = 0);
+  // Answers every request but /health with `handler` (an app service, say), after the freeze.
+  upstream(std::string name, std::function<http::response(http::request&)> handler);
   ~upstream();
   std::uint16_t port() const { return port_; }
   void freeze();
@@ -38,14 +42,22 @@ class upstream {
   std::string id() const { return "127.0.0.1:" + std::to_string(port_); }
   void set_healthy(bool h) { healthy_ = h; }
   int hits() const { return hits_; }
+  // Requests (not health checks) answered, and the status of the last one.
+  int answered() const { return answered_; }
+  unsigned last_status() const { return last_status_; }
   void kill() { server_->stop(); }  // the process is gone: connections refused
 
  private:
+  upstream(std::string name, int slow_ms, std::function<http::response(http::request&)> handler);
   std::string name_;
   int slow_ms_;
+  std::function<http::response(http::request&)> handler_;
   std::atomic<bool> healthy_{true};
   std::atomic<int> hits_{0};
   std::atomic<int> held_{0};
+  std::atomic<int> answered_{0};
+  std::atomic<unsigned> last_status_{0};
+
   std::mutex freeze_mu_;
   std::condition_variable thawed_;
   bool frozen_ = false;
@@ -106,6 +118,10 @@ target_config target_of(std::uint16_t port, int weight = 128);
 endpoint_group_config region(const std::string& name, double dial,
                              const std::vector<std::uint16_t>& ports,
                              health_check_config health = fast_health());
+
+// The workshop's load balancer: /mysfits/*/like → like, everything else → core.
+options load_balancer_options(const std::vector<std::uint16_t>& core,
+                              const std::vector<std::uint16_t>& like);
 
 options accelerator_options(std::vector<endpoint_group_config> groups,
                             forwarding_mode mode = forwarding_mode::http);

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "fake_table.h"
+#include "mysfits/common/request_deadline.h"
 
 using namespace mysfits;
 using namespace mysfits::app;
@@ -202,4 +203,24 @@ TEST(CoreService, ExportsRequestMetrics) {
           R"(mysfits_http_requests_total{service="core",route="/mysfits/{id}",status="404"})"),
       std::string::npos);
   EXPECT_NE(res.body().find("mysfits_http_request_duration_seconds_bucket"), std::string::npos);
+}
+
+// X-Edge-Deadline on the core service's writes: adopt and like refuse a request whose deadline
+// has passed (marked 504 JSON, no table call); reads are served as before.
+TEST(CoreService, WritesRefuseAPassedDeadline) {
+  core_fixture f;
+  const std::vector<std::pair<std::string, std::string>> past = {{"X-Edge-Deadline", "1000"}};
+  for (const std::string route : {"/adopt", "/like"}) {
+    auto res = f.send(bhttp::verb::post, "/mysfits/" + evangeline + route, past);
+    EXPECT_EQ(res.result_int(), 504) << route;
+    EXPECT_EQ(res["X-Edge-Error"], "deadline-expired");
+    EXPECT_TRUE(f.body(res).at("message").is_string());
+  }
+  EXPECT_TRUE(f.table.calls.empty());
+  EXPECT_EQ(f.send(bhttp::verb::get, "/mysfits/" + evangeline, past).result_int(), 200);
+  const std::vector<std::pair<std::string, std::string>> future = {
+      {"X-Edge-Deadline", std::to_string(request_deadline::now_ms() + 60000)}};
+  auto adopted = f.send(bhttp::verb::post, "/mysfits/" + evangeline + "/adopt", future);
+  EXPECT_EQ(adopted.result_int(), 200);
+  EXPECT_TRUE(f.body(adopted).at("adopted").as_bool());
 }

@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 
 #include "fake_table.h"
+#include "mysfits/common/metrics.h"
+#include "mysfits/common/request_deadline.h"
 
 using namespace mysfits;
 using namespace mysfits::app;
@@ -73,4 +75,53 @@ TEST(LikeService, ReportsUnreachableTableAs503) {
   auto res = send(s, bhttp::verb::post, "/mysfits/" + cole + "/like");
   EXPECT_EQ(res.result_int(), 503);
   EXPECT_TRUE(json::parse(res.body()).as_object().contains("message"));
+}
+
+// X-Edge-Deadline: a like whose deadline has passed (the accelerator gave up on it and may have
+// resent it to another region) is refused with a marked 504 JSON error and never reaches the
+// table; one still in time is applied; a malformed value is a 400.
+TEST(LikeService, RefusesALikeWhoseDeadlineHasPassed) {
+  app::testing::fake_table t;
+  t.load_shipped();
+  like_service s({}, t);
+  auto like = [&](const std::string& deadline) {
+    http::request req{bhttp::verb::post, "/mysfits/" + cole + "/like", 11};
+    req.set("X-Edge-Deadline", deadline);
+    req.set("Idempotency-Key", "k-1");
+    return s.handle(req);
+  };
+  auto& refused = metrics::default_registry().get_counter(
+      "mysfits_deadline_expired_total", "", {{"service", "like"}, {"route", "/mysfits/{id}/like"}});
+  const double refused_before = refused.value();
+  const auto now = request_deadline::now_ms();
+  for (const auto& past : {std::string("1000"), std::to_string(now - 5000)}) {
+    auto res = like(past);
+    EXPECT_EQ(res.result_int(), 504);
+    EXPECT_EQ(res["X-Edge-Error"], "deadline-expired");
+    EXPECT_EQ(res[bhttp::field::content_type], "application/json");
+    EXPECT_TRUE(json::parse(res.body()).at("message").is_string());
+  }
+  EXPECT_TRUE(t.calls.empty());  // no table write
+  EXPECT_EQ(refused.value(), refused_before + 2);
+
+  EXPECT_EQ(like("soon").result_int(), 400);
+  EXPECT_TRUE(t.calls.empty());
+
+  auto ok = like(std::to_string(now + 60000));
+  ASSERT_EQ(ok.result_int(), 200);
+  EXPECT_EQ(json::parse(ok.body()).at("likes").as_int64(), 1);
+  EXPECT_EQ(t.calls.size(), 1u);
+}
+
+// The tolerance for clock skew: a deadline passed by less than it still counts as in time.
+TEST(LikeService, DeadlineToleranceAllowsClockSkew) {
+  app::testing::fake_table t;
+  t.load_shipped();
+  like_options o;
+  o.deadline_tolerance = std::chrono::hours(1);
+  like_service s(o, t);
+  http::request req{bhttp::verb::post, "/mysfits/" + cole + "/like", 11};
+  req.set("X-Edge-Deadline", std::to_string(request_deadline::now_ms() - 5000));
+  EXPECT_EQ(s.handle(req).result_int(), 200);
+  EXPECT_EQ(t.calls.size(), 1u);
 }

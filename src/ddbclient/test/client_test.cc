@@ -170,6 +170,37 @@ TEST(Client, SendsSignedDynamoRequestWithTraceHeader) {
   EXPECT_EQ(json::parse(req.body()), json::parse(R"({"TableName":"T"})"));
 }
 
+// A call with a deadline (the request's X-Edge-Deadline) sends it on, and starts no retry
+// attempt once it has passed: the request may have been resent elsewhere by then.
+TEST(Client, SendsTheDeadlineAndDoesNotRetryPastIt) {
+  scripted_table t;
+  for (int i = 0; i < 2; ++i) {
+    t.script.push_back({503, R"({"__type":"x#ServiceUnavailable","message":"busy"})"});
+  }
+  ASSERT_TRUE(t.server.start());
+  fixture f;
+  auto o = f.options(t.server.port());
+  const auto now = std::chrono::system_clock::now();
+  o.clock = [now] { return now; };
+  client c(o);
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  call_context passed;
+  passed.deadline_ms = now_ms - 1;
+  auto r = c.call("UpdateItem", {{"TableName", "T"}}, passed);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().http_status, 503u);
+  ASSERT_EQ(t.requests(), 1u);  // not retried
+  EXPECT_EQ(t.seen[0]["X-Edge-Deadline"], std::to_string(now_ms - 1));
+  call_context in_time;
+  in_time.deadline_ms = now_ms + 60000;
+  ASSERT_TRUE(c.call("UpdateItem", {{"TableName", "T"}}, in_time));  // 503, then retried: 200
+  EXPECT_EQ(t.requests(), 3u);
+  EXPECT_EQ(t.seen[2]["X-Edge-Deadline"], std::to_string(now_ms + 60000));
+  ASSERT_TRUE(c.call("GetItem", {{"TableName", "T"}}));
+  EXPECT_EQ(t.seen[3].count("X-Edge-Deadline"), 0u);
+}
+
 // A table that does not answer in time yields RequestTimeout instead of a hung call.
 TEST(Client, TimesOutSlowTable) {
   http::server slow({}, [](http::request& req) {

@@ -41,6 +41,8 @@ struct listener_stats {
   std::uint16_t port = 0;
   metrics::gauge* active_connections;
   std::array<metrics::counter*, 6> by_class{};  // requests answered, by status class
+  // Requests refused (504) because their X-Edge-Deadline had passed.
+  metrics::counter* deadline_expired;
   void count_response(unsigned status) {
     unsigned c = status / 100;
     by_class[c >= 1 && c <= 5 ? c : 0]->inc();

@@ -7,7 +7,9 @@
 // client's response and sent with one sendmsg. Deadlines are per-socket time points that the
 // worker's ticker checks (deadline.h), so no timer is armed or cancelled per request, and the
 // forwarding is written inside the session's coroutine, so no coroutine frame is allocated per
-// request either.
+// request either. Request deadlines (X-Edge-Deadline, docs/edge.md): a received one is checked
+// before each attempt, and each attempt's is written into the upstream request just before it
+// is sent (the edge's own when it may resend after a first-byte timeout).
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>
@@ -18,10 +20,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <functional>
 
 #include "balance/endpoint_group.h"
+#include "mysfits/common/request_deadline.h"
 
 namespace mysfits::edge {
 
@@ -41,6 +46,10 @@ listener_stats::listener_stats(const std::string& n) : name(n) {
         &reg.get_counter("edge_listener_requests_total", "Responses sent to clients, per listener",
                          {{"listener", name}, {"code", classes[i]}});
   }
+  deadline_expired = &reg.get_counter(
+      "edge_deadline_expired_total",
+      "Requests refused with 504 because their X-Edge-Deadline had passed, per listener",
+      {{"listener", name}});
 }
 
 namespace {
@@ -134,6 +143,41 @@ bool is_unrouted_response(unsigned status, std::string_view head) {
   if (status != 503) return false;
   const auto at = head.find(unrouted_field);
   return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
+}
+
+// The field on a 504 that refused a request because its deadline had passed (an edge's own, or
+// an app service's): nothing was applied, so the request may go to another endpoint.
+constexpr std::string_view expired_field = "X-Edge-Error: deadline-expired\r\n";
+
+bool is_expired_response(unsigned status, std::string_view head) {
+  if (status != 504) return false;
+  const auto at = head.find(expired_field);
+  return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
+}
+
+constexpr std::size_t deadline_field_room = 48;  // "X-Edge-Deadline: " + 19 digits + CRLF
+
+// Writes `X-Edge-Deadline: <deadline_ms>` as the last field of the finished request `head`,
+// replacing the one an earlier attempt wrote (`at` and `len` say where it is; len 0: none), or
+// only removes that one when `deadline_ms` is 0.
+void write_deadline_field(std::string& head, std::size_t& at, std::size_t& len,
+                          std::int64_t deadline_ms) {
+  if (len > 0) head.erase(at, len);
+  len = 0;
+  if (deadline_ms == 0) return;
+  char field[deadline_field_room];
+  char* p = field;
+  const auto name = request_deadline::header;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  p = std::to_chars(p, field + sizeof field - 2, deadline_ms).ptr;
+  *p++ = '\r';
+  *p++ = '\n';
+  at = head.size() - 2;  // before the blank line that ends the head
+  len = static_cast<std::size_t>(p - field);
+  head.insert(at, field, len);
 }
 
 }  // namespace
@@ -241,7 +285,14 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     const bool is_head = parser.method() == bhttp::verb::head;
     const bool retryable = is_retryable_request(parser.method(), parser.has_idempotency_key());
     parser.finish(client_ip, stats.port);
+    // Room for the X-Edge-Deadline field each attempt writes (write_deadline_field), so writing
+    // it never moves the head that `path` points into.
+    up_head.reserve(up_head.size() + deadline_field_room);
     const std::string_view path = path_of(parser.target());
+    // The deadline the client (or the edge in front) sent: it is passed on, is never extended,
+    // and once it has passed the request is refused here instead of forwarded.
+    const std::int64_t received_deadline = parser.deadline_ms();
+    std::size_t deadline_at = 0, deadline_len = 0;  // the field written into up_head, if any
 
     // Forward it: to a target the router picks, on another when a failure allows a retry.
     w.in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -256,13 +307,35 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // Why the request went on to another target after one that may have received it (a
     // possible duplicate, told to the client in X-Edge-Resent); null if it did not.
     const char* resent = nullptr;
+    // The answer refuses the request for its passed deadline, and no target can have applied
+    // it (X-Edge-Error: deadline-expired).
+    bool expired_unapplied = false;
     for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
+      if (parser.deadline_malformed()) {
+        fail_status = 400;
+        fail_message = "malformed X-Edge-Deadline (Unix epoch milliseconds expected)";
+        routed_once = true;  // not an unrouted 503
+        break;
+      }
+      if (received_deadline != 0 &&
+          request_deadline::passed(received_deadline, request_deadline::now_ms(),
+                                   o.deadline_tolerance)) {
+        fail_status = 504;
+        fail_message = resent ? "request deadline passed after a target may have received it"
+                              : "request deadline passed before it was forwarded";
+        expired_unapplied = resent == nullptr;
+        routed_once = true;
+        stats.deadline_expired->inc();
+        spdlog::debug("edge: refusing {}: deadline {} passed", path, received_deadline);
+        break;
+      }
       auto rr = w.route.route(path, w.draw(client_hash), tried);
       if (!rr.target) {
         if (!routed_once) fail_message = "no healthy target in group " + std::string(rr.group);
         break;
       }
       routed_once = true;
+      expired_unapplied = false;  // this attempt's outcome counts
       latency = rr.latency;
       endpoint& target = *rr.target;
       tried.push_back(&target);
@@ -310,6 +383,21 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         bool awaiting_first_byte = first_byte.count() > 0 && first_byte < o.upstream_timeout;
         const auto sent_at = clock::now();
         udl.expires_at(sent_at + (awaiting_first_byte ? first_byte : o.upstream_timeout));
+        {
+          // A request this edge may resend after the first-byte timeout carries a deadline of
+          // half that timeout from now (or the received one, if earlier): a target that starts
+          // it in time normally answers before the resend, and one that did not start it in
+          // time (a frozen region, thawed later) refuses it instead of applying it twice. Only
+          // when there is another endpoint to resend to: with none (a 100 % / 0 % dial), the
+          // request waits for this one as it would without deadlines.
+          std::int64_t attempt_deadline = received_deadline;
+          if (retryable && awaiting_first_byte &&
+              w.route.route(path, w.draw(client_hash), tried).target) {
+            const std::int64_t own = request_deadline::now_ms() + first_byte.count() / 2;
+            if (attempt_deadline == 0 || own < attempt_deadline) attempt_deadline = own;
+          }
+          write_deadline_field(up_head, deadline_at, deadline_len, attempt_deadline);
+        }
         std::string_view head = up_head, body = up_body;
         if (!send_now(conn->socket, head, body, ec) && !ec) {
           ec = co_await send_rest(conn->socket, head, body);
@@ -344,6 +432,18 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           fail_status = 503;
           fail_message = "no healthy target behind " + target.id();
+          break;
+        }
+        if (!ec && is_expired_response(rp.status(), res_head)) {
+          // The target refused it, its deadline passed (a slow region): nothing was applied, so
+          // it may go to another endpoint with a deadline of its own.
+          target.count_response(504);
+          if (rp.keep_alive() && !target.is_draining()) {
+            target.pool().give(w.index, std::move(conn), 64);
+          }
+          fail_status = 504;
+          fail_message = "deadline passed before " + target.id() + " started the request";
+          expired_unapplied = resent == nullptr;
           break;
         }
         if (!ec) {
@@ -419,7 +519,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       status = fail_status;
       keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
       write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
-      if (!routed_once) res_head.insert(res_head.size() - 2, unrouted_field);
+      if (expired_unapplied) {
+        res_head.insert(res_head.size() - 2, expired_field);
+      } else if (!routed_once) {
+        res_head.insert(res_head.size() - 2, unrouted_field);
+      }
     }
     w.in_flight.fetch_sub(1, std::memory_order_relaxed);
 

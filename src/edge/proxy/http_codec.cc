@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "mysfits/common/request_deadline.h"
+
 namespace mysfits::edge {
 
 namespace beast = boost::beast;
@@ -280,6 +282,17 @@ void upstream_request_parser::on_field_impl(bhttp::field name, beast::string_vie
         return;  // replaced in finish()
       }
       if (beast::iequals(name_string, "Idempotency-Key")) idempotency_key_ = true;
+      if (name_string.size() == request_deadline::header.size() &&
+          beast::iequals(name_string, request_deadline::header)) {
+        // Taken out and written again per attempt (proxy/downstream_session.cc): the earliest
+        // of the values received counts, so a later one can never extend it.
+        if (auto d = request_deadline::parse(sv(value))) {
+          if (deadline_ms_ == 0 || *d < deadline_ms_) deadline_ms_ = *d;
+        } else {
+          deadline_malformed_ = true;
+        }
+        return;
+      }
       break;
     default:
       break;
@@ -347,6 +360,8 @@ std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t s
     version_ = 11;
     target_pos_ = target_len_ = 0;
     idempotency_key_ = expect_seen_ = expect_continue_ = content_length_seen_ = xff_seen_ = false;
+    deadline_malformed_ = false;
+    deadline_ms_ = 0;
     xff_.clear();
     return 0;
   }

@@ -4,8 +4,9 @@
 // field — and rewriting it afterwards, they write the message to forward while they parse, into
 // strings the connection owns and reuses for every request:
 //  - upstream_request_parser: a client's request → the request for the upstream: HTTP/1.1
-//    keep-alive, X-Forwarded-For / -Proto / -Port, hop-by-hop headers and Expect removed, the
-//    body de-chunked and Content-Length recomputed;
+//    keep-alive, X-Forwarded-For / -Proto / -Port, hop-by-hop headers, Expect and X-Edge-Deadline
+//    removed (the session writes the deadline again per attempt), the body de-chunked and
+//    Content-Length recomputed;
 //  - downstream_response_parser: an upstream's response → the response for the client: the
 //    client's HTTP version, hop-by-hop headers removed, Connection as the client's keep-alive
 //    needs, the body de-chunked and Content-Length recomputed (kept as sent for HEAD and 304).
@@ -57,6 +58,10 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
     return std::string_view(*head_).substr(target_pos_, target_len_);
   }
   bool has_idempotency_key() const { return idempotency_key_; }
+  // The earliest valid X-Edge-Deadline received (Unix epoch ms; the field is not copied to the
+  // upstream request), or 0 when none; whether any value was malformed (not 1–16 digits).
+  std::int64_t deadline_ms() const { return deadline_ms_; }
+  bool deadline_malformed() const { return deadline_malformed_; }
   bool expects_continue() const { return expect_continue_; }
 
  private:
@@ -87,6 +92,8 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
   bool expect_continue_ = false;
   bool content_length_seen_ = false;
   bool xff_seen_ = false;
+  bool deadline_malformed_ = false;
+  std::int64_t deadline_ms_ = 0;
   std::string xff_;                      // the first X-Forwarded-For value received
   std::uint32_t fast_header_limit_ = 0;  // 0: fast path off
   std::uint64_t fast_body_limit_ = 0;

@@ -365,6 +365,47 @@ TEST(FastPath, LeavesEverythingElseToBeast) {
   EXPECT_EQ(no_limits.parse_whole(ok.data(), ok.size()), 0u);
 }
 
+// X-Edge-Deadline is taken out of the forwarded request (the session writes it again per
+// attempt); the earliest of several values counts, so a later one cannot extend it; a malformed
+// one is flagged. The fast path and Beast's parser agree.
+TEST(UpstreamRequest, DeadlineIsTakenOutAndTheEarliestKept) {
+  struct tc {
+    std::string fields;
+    std::int64_t deadline;
+    bool malformed;
+  };
+  const tc cases[] = {
+      {"", 0, false},
+      {"X-Edge-Deadline: 1764400000123\r\n", 1764400000123, false},
+      {"x-edge-deadline: 1764400000123\r\nX-Edge-Deadline: 1764400000100\r\n", 1764400000100,
+       false},
+      {"X-Edge-Deadline: 1764400000100\r\nX-Edge-Deadline: 99999999999999\r\n", 1764400000100,
+       false},
+      {"X-Edge-Deadline: soon\r\n", 0, true},
+      {"X-Edge-Deadline: -5\r\n", 0, true},
+      {"X-Edge-Deadline: 12345678901234567\r\n", 0, true},
+  };
+  for (const auto& c : cases) {
+    const std::string in = "POST /mysfits/1/like HTTP/1.1\r\nHost: a\r\n" + c.fields +
+                           "Idempotency-Key: k\r\nContent-Length: 2\r\n\r\n{}";
+    std::string fh, fb, sh, sb;
+    upstream_request_parser fast(fh, fb), slow(sh, sb);
+    fast.set_limits(16 * 1024, 1024);
+    ASSERT_EQ(fast.parse_whole(in.data(), in.size()), in.size()) << in;
+    ASSERT_FALSE(feed(slow, in)) << in;
+    for (auto* p : {&fast, &slow}) {
+      EXPECT_EQ(p->deadline_ms(), c.deadline) << in;
+      EXPECT_EQ(p->deadline_malformed(), c.malformed) << in;
+      EXPECT_TRUE(p->has_idempotency_key()) << in;
+      p->finish("203.0.113.7", 80);
+    }
+    EXPECT_EQ(fh, sh) << in;
+    auto req = parse_request(fh + fb);
+    EXPECT_EQ(req.count("X-Edge-Deadline"), 0u) << in;
+    EXPECT_EQ(req["Idempotency-Key"], "k");
+  }
+}
+
 TEST(Retry, OnlyIdempotentOrKeyed) {
   EXPECT_TRUE(is_retryable_request(bhttp::verb::get, false));
   EXPECT_TRUE(is_retryable_request(bhttp::verb::put, false));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mysfits/common/metrics.h"
+#include "mysfits/common/request_deadline.h"
 
 namespace mysfits::table::api {
 
@@ -295,6 +296,27 @@ void router::handle_async(http::request& req, reply_fn reply) {
       return;
     }
     if (!known_service) throw api_error::unknown_operation();
+    if (service == api_service::dynamodb && writes_items(operation)) {
+      // A project extension (DynamoDB ignores the header): the app's services pass on the
+      // X-Edge-Deadline of the request they serve (docs/edge.md, "Request deadlines"); a write
+      // that arrives after it — a region frozen with the call in hand, thawed after the
+      // accelerator resent the request elsewhere — is refused before anything is applied.
+      if (auto it = req.find(request_deadline::header); it != req.end()) {
+        const std::string_view text(it->value().data(), it->value().size());
+        auto deadline = request_deadline::parse(text);
+        const auto now = request_deadline::now_ms();
+        if (deadline &&
+            request_deadline::passed(*deadline, now, request_deadline::default_tolerance)) {
+          metrics::default_registry()
+              .get_counter("mysfits_table_deadline_expired_total",
+                           "Writes refused because their X-Edge-Deadline had passed")
+              .inc();
+          throw api_error("DeadlineExceededException",
+                          "The request's deadline (X-Edge-Deadline) passed " +
+                              std::to_string(now - *deadline) + " ms ago; nothing was written");
+        }
+      }
+    }
     result = dispatch(operation, req.body(), service);
   } catch (const api_error& e) {
     result = {e.http_status(), error_body(e)};

@@ -3,6 +3,7 @@
 // Same contract as the workshop's Flask service; see docs/app.md for routes and errors.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "mysfits/common/http_server.h"
@@ -15,6 +16,9 @@ struct core_options {
   std::string region = "local";
   // Table holding the mysfits (DDB_TABLE_NAME). Default: MysfitsTable.
   std::string table_name = "MysfitsTable";
+  // An adopt or like whose X-Edge-Deadline passed more than this ago is refused (504) instead
+  // of applied: the allowance for clock skew (MYSFITS_DEADLINE_TOLERANCE_MS). Default: 50 ms.
+  std::chrono::milliseconds deadline_tolerance{50};
 };
 
 class core_service {

@@ -3,6 +3,7 @@
 // 30 % 404s) for failover drills, as the workshop's original does.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -16,6 +17,9 @@ struct like_options {
   std::string table_name = "MysfitsTable";
   // CHAOSMODE=on. Default: off.
   bool chaos_mode = false;
+  // A like whose X-Edge-Deadline passed more than this ago is refused (504) instead of applied:
+  // the allowance for clock skew (MYSFITS_DEADLINE_TOLERANCE_MS). Default: 50 ms.
+  std::chrono::milliseconds deadline_tolerance{50};
   // Uniform random in [0, 1) deciding chaos outcomes; injectable for tests.
   // Default: a thread-local Mersenne Twister.
   std::function<double()> random;

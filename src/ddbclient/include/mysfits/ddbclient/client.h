@@ -40,6 +40,10 @@ struct call_context {
   // A trace header to propagate to the table ("X-Amzn-Trace-Id" or "traceparent"); empty: none.
   std::string trace_header;
   std::string trace_value;
+  // The request's deadline (Unix epoch ms; 0: none), from the X-Edge-Deadline the service got:
+  // sent on as X-Edge-Deadline (the local table refuses a write that arrives after it, AWS
+  // ignores the header), and no retry attempt starts after it.
+  std::int64_t deadline_ms = 0;
 };
 
 // The generic DynamoDB interface the services program against; tests substitute a fake table.

@@ -45,6 +45,11 @@ struct options {
   int max_attempts = 3;
   // Seed of the traffic-dial random draws; 0 seeds from the clock. Default: 0.
   std::uint64_t random_seed = 0;
+  // Request deadlines (X-Edge-Deadline, Unix epoch ms; docs/edge.md): a request whose deadline
+  // passed more than this ago is refused with 504 (`X-Edge-Error: deadline-expired`) instead
+  // of forwarded. The allowance for clock skew between hosts, whose clocks are assumed
+  // synchronised. Default: 50 ms.
+  std::chrono::milliseconds deadline_tolerance{50};
 };
 
 class proxy {
