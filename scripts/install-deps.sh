@@ -15,8 +15,8 @@ packages=(
   # the format check lists files and the pipeline names images with git
   git
   # app page tests (chromium driven by playwright-core from npm), benchmarks (load generator,
-  # comparison proxy and static server)
-  chromium nodejs wrk haproxy nginx-light
+  # comparison proxy and static server; instruction and system-call counts in bench/*_cost.sh)
+  chromium nodejs wrk haproxy nginx-light valgrind strace
 )
 # Debian's nodejs ships npm separately; a nodejs that bundles npm conflicts with that package.
 if ! command -v npm >/dev/null; then packages+=(npm); fi
