@@ -13,7 +13,6 @@
 #include <ctime>
 #include <map>
 #include <memory>
-#include <mutex>
 
 namespace mysfits::ddbclient::sigv4 {
 
@@ -243,42 +242,18 @@ std::string signing_key(std::string_view secret, std::string_view date8, std::st
 namespace {
 
 // The signing key changes once a day per secret, region and service: derive it (four HMACs)
-// only then, not for every request. One small cache per thread (no lock on a hit).
+// only then, not for every request. One small cache per thread, so no lock.
 const std::string& cached_signing_key(const credentials& creds, std::string_view date8,
                                       std::string_view region, std::string_view service) {
   struct cached_key {
     std::string secret, date8, region, service, key;
-    bool matches(const credentials& c, std::string_view d, std::string_view r,
-                 std::string_view s) const {
-      return !key.empty() && secret == c.secret_access_key && date8 == d && region == r &&
-             service == s;
-    }
   };
-  // Per thread, backed by a process-wide map: a thread that signs once (replication runs each
-  // pull on a fresh thread) finds the key another thread derived instead of deriving it again
-  // (four HMACs).
   thread_local cached_key cache;
-  if (cache.matches(creds, date8, region, service)) return cache.key;
-  static std::mutex shared_mu;
-  static std::map<std::string, std::string, std::less<>> shared;
-  std::string id = creds.secret_access_key;
-  for (auto part : {date8, region, service}) {
-    id.push_back('\n');
-    id.append(part);
+  if (cache.key.empty() || cache.secret != creds.secret_access_key || cache.date8 != date8 ||
+      cache.region != region || cache.service != service) {
+    cache = {creds.secret_access_key, std::string(date8), std::string(region), std::string(service),
+             signing_key(creds.secret_access_key, date8, region, service)};
   }
-  std::string key;
-  {
-    std::lock_guard lock(shared_mu);
-    if (auto it = shared.find(id); it != shared.end()) key = it->second;
-  }
-  if (key.empty()) {
-    key = signing_key(creds.secret_access_key, date8, region, service);
-    std::lock_guard lock(shared_mu);
-    if (shared.size() >= 64) shared.clear();  // keys of past days and old credentials
-    shared.emplace(std::move(id), key);
-  }
-  cache = {creds.secret_access_key, std::string(date8), std::string(region), std::string(service),
-           std::move(key)};
   return cache.key;
 }
 

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -32,6 +33,56 @@ namespace base64 = boost::beast::detail::base64;
 using storage::table_info;
 
 namespace {
+
+// Runs one task at a time on a thread of its own that lives as long as this object: a pull
+// loop's next pull, sent while the current answer is applied (one thread per peer, not one per
+// pull). Destruction runs a task still handed over, then joins.
+template <typename Result>
+class pull_ahead {
+ public:
+  pull_ahead() : thread_([this] { run(); }) {}
+  ~pull_ahead() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  pull_ahead(const pull_ahead&) = delete;
+  pull_ahead& operator=(const pull_ahead&) = delete;
+
+  std::future<Result> start(std::function<Result()> f) {
+    std::packaged_task<Result()> task(std::move(f));
+    auto result = task.get_future();
+    {
+      std::lock_guard lock(mu_);
+      task_ = std::move(task);
+    }
+    cv_.notify_all();
+    return result;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::packaged_task<Result()> task_;
+  std::thread thread_;  // last: started once the members above exist
+
+  void run() {
+    for (;;) {
+      std::packaged_task<Result()> task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || task_.valid(); });
+        if (!task_.valid()) return;
+        task = std::move(task_);
+      }
+      task();
+    }
+  }
+};
 
 // table_info::extra keys: the region a new replica back-fills from (until done), and the
 // regions removed from the replica set (so gossip from a peer that missed it cannot re-add one).
@@ -469,6 +520,7 @@ struct replicator::impl {
     auto backoff = std::chrono::milliseconds(100);
     std::map<std::string, std::uint64_t> cursor;
     std::future<pulled> next;
+    pull_ahead<pulled> ahead;
     while (!is_stopping()) {
       pulled cur = next.valid() ? next.get() : pull_once(peer, cursor);
       if (cur.idle) {
@@ -514,8 +566,7 @@ struct replicator::impl {
           cursor[name] = std::max(it->second.second, get_u64(e, "Through"));
       }
       if (!stop_pipeline && !is_stopping())
-        next = std::async(std::launch::async,
-                          [this, &peer, c = cursor] { return pull_once(peer, c); });
+        next = ahead.start([this, &peer, c = cursor] { return pull_once(peer, c); });
       bool ok = apply_pulled(peer, m, cur);
       if (!ok || stop_pipeline) {
         if (next.valid()) next.wait();

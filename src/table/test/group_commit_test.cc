@@ -18,6 +18,7 @@
 #include "api/router.h"
 #include "replication/replicator.h"
 #include "storage/table_store.h"
+#include "test/global_table.h"
 #include "test/sync_gate.h"
 
 namespace mysfits::table {
@@ -177,14 +178,7 @@ TEST(GroupCommit, PullChangesServesOnlyDurableRecords) {
   ro.region = "us-west-2";
   ro.regions_file = regions;
   auto rep = replication::replicator::create(*f.store, ro).value();  // not started
-  storage::table_info t;
-  t.name = "G";
-  t.keys.hash_name = "h";
-  t.keys.hash_type = key_type::s;
-  t.stream_enabled = true;
-  t.stream_view_type = "NEW_AND_OLD_IMAGES";
-  t.replicas.push_back({"us-east-1", "ACTIVE"});
-  auto table = f.store->tables().create(std::move(t)).value();
+  auto table = f.store->tables().create(testing::global_table_info()).value();
   auto put = [&](const std::string& h) {
     json::object item{{"h", json::object{{"S", h}}}};
     ASSERT_TRUE(f.store->write_item(

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "storage/table_store.h"
+#include "test/global_table.h"
 
 namespace mysfits::table::storage {
 namespace {
@@ -41,14 +42,8 @@ struct fixture {
     std::filesystem::remove_all(path);
   }
   std::shared_ptr<const table_info> make_global_table(bool counter_merge = false) {
-    table_info t;
+    table_info t = testing::global_table_info();
     if (counter_merge) t.tags.emplace_back("mysfits:counter-merge", "true");
-    t.name = "G";
-    t.keys.hash_name = "h";
-    t.keys.hash_type = key_type::s;
-    t.stream_enabled = true;
-    t.stream_view_type = "NEW_AND_OLD_IMAGES";
-    t.replicas.push_back({"us-east-1", "ACTIVE"});
     index_info g;
     g.name = "ByColor";
     g.id = 1;

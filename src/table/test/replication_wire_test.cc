@@ -13,6 +13,7 @@
 #include "replication/replicator.h"
 #include "replication/wire.h"
 #include "storage/table_store.h"
+#include "test/global_table.h"
 
 namespace mysfits::table::replication {
 namespace {
@@ -116,14 +117,7 @@ struct store_fixture {
 // the answer back into the changes and their stored texts.
 TEST(ReplicationWire, PullChangesServesOwnChangesAsFrames) {
   store_fixture f;
-  storage::table_info info;
-  info.name = "G";
-  info.keys.hash_name = "h";
-  info.keys.hash_type = key_type::s;
-  info.stream_enabled = true;
-  info.stream_view_type = "NEW_AND_OLD_IMAGES";
-  info.replicas.push_back({"us-east-1", "ACTIVE"});
-  auto t = f.ts->tables().create(std::move(info)).value();
+  auto t = f.ts->tables().create(testing::global_table_info()).value();
   auto put = [&](const std::string& h, const std::string& v) {
     json::object item{{"h", json::object{{"S", h}}}, {"v", json::object{{"S", v}}}};
     ASSERT_TRUE(
