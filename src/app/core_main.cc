@@ -38,5 +38,7 @@ int main(int argc, char** argv) {
   spdlog::info("mysfits-core: region {}, table {} at {}", o.region, o.table_name,
                table.target().url());
   return app::detail::serve("mysfits-core",
-                            [&](http::request& req) { return service.handle(req); });
+                            [&](http::request& req, std::function<void(http::response)> answer) {
+                              service.handle_async(req, std::move(answer));
+                            });
 }

@@ -63,11 +63,23 @@ http::response asset_response(std::string_view name, std::string body, unsigned 
 }  // namespace
 
 core_service::core_service(core_options options, ddbclient::table_api& table)
-    : options_(std::move(options)), table_(table) {}
+    : options_(std::move(options)),
+      table_(table),
+      shared_(std::make_unique<detail::shared_calls>()) {}
+
+core_service::~core_service() = default;
 
 http::response core_service::handle(http::request& req) {
-  return detail::instrument(
-      "core", req, [this](http::request& r, const ddbclient::call_context& ctx) {
+  return detail::answer_now(
+      [this](http::request& r, detail::answer_fn answer) { handle_async(r, std::move(answer)); },
+      req);
+}
+
+void core_service::handle_async(http::request& req, std::function<void(http::response)> answer) {
+  detail::instrument(
+      "core", req,
+      [this](http::request& r, const ddbclient::call_context& ctx,
+             const detail::answer_route_fn& later) -> std::optional<routed> {
         unsigned v = r.version();
         auto target = detail::parse_target(r.target());
         if (!target.ok)
@@ -111,10 +123,8 @@ http::response core_service::handle(http::request& req) {
         if (seg.size() == 1) {
           if (!is_get) return routed{"/mysfits", detail::method_not_allowed("GET, HEAD", v)};
           auto filter = target.params.find("filter");
-          std::optional<ddbclient::call_result<std::string>> body;
-          if (filter == target.params.end() || filter->second.empty()) {
-            body.emplace(detail::list_mysfits_json(table_, options_.table_name, ctx));
-          } else {
+          std::string filter_name, filter_value;
+          if (filter != target.params.end() && !filter->second.empty()) {
             if (filter->second != "GoodEvil" && filter->second != "LawChaos") {
               return routed{"/mysfits",
                             error_response(400, "filter must be GoodEvil or LawChaos", v)};
@@ -124,16 +134,14 @@ http::response core_service::handle(http::request& req) {
                 value->second.size() > 64) {
               return routed{"/mysfits", error_response(400, "value is required with filter", v)};
             }
-            body.emplace(detail::query_mysfits_json(table_, options_.table_name, filter->second,
-                                                    value->second, ctx));
+            filter_name = filter->second;
+            filter_value = value->second;
           }
-          if (!*body) return routed{"/mysfits", detail::table_error_response(body->error(), v)};
-          // Written as text straight from the table's answer (append_items_json): parsing it
-          // into objects, then writing twelve of them, cost more than the rest of the route.
-          http::response res{bhttp::status::ok, v};
-          res.set(bhttp::field::content_type, "application/json");
-          res.body() = std::move(**body);
-          return routed{"/mysfits", std::move(res)};
+          detail::list_async(*shared_, table_, options_.table_name, filter_name, filter_value, ctx,
+                             v, [later](http::response res) {
+                               later(routed{"/mysfits", std::move(res)});
+                             });
+          return std::nullopt;
         }
 
         const std::string& id = seg[1];
@@ -179,9 +187,13 @@ http::response core_service::handle(http::request& req) {
                   200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"adopted", true}},
                   v)};
         }
-        return routed{route, detail::like_response(table_, options_.table_name, id,
-                                                   detail::with_deadline(r, ctx), v)};
-      });
+        detail::like_async(*shared_, table_, options_.table_name, id, detail::with_deadline(r, ctx),
+                           v, [later, route](http::response res) {
+                             later(routed{route, std::move(res)});
+                           });
+        return std::nullopt;
+      },
+      std::move(answer));
 }
 
 }  // namespace mysfits::app

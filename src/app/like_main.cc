@@ -16,5 +16,7 @@ int main() {
   spdlog::info("mysfits-like: table {} at {}, chaos mode {}", o.table_name, table.target().url(),
                o.chaos_mode ? "on" : "off");
   return app::detail::serve("mysfits-like",
-                            [&](http::request& req) { return service.handle(req); });
+                            [&](http::request& req, std::function<void(http::response)> answer) {
+                              service.handle_async(req, std::move(answer));
+                            });
 }

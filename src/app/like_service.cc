@@ -15,7 +15,9 @@ using detail::error_response;
 using detail::routed;
 
 like_service::like_service(like_options options, ddbclient::table_api& table)
-    : options_(std::move(options)), table_(table) {
+    : options_(std::move(options)),
+      table_(table),
+      shared_(std::make_unique<detail::shared_calls>()) {
   if (!options_.random) {
     options_.random = [] {
       thread_local std::mt19937_64 gen{std::random_device{}()};
@@ -24,9 +26,19 @@ like_service::like_service(like_options options, ddbclient::table_api& table)
   }
 }
 
+like_service::~like_service() = default;
+
 http::response like_service::handle(http::request& req) {
-  return detail::instrument(
-      "like", req, [this](http::request& r, const ddbclient::call_context& ctx) {
+  return detail::answer_now(
+      [this](http::request& r, detail::answer_fn answer) { handle_async(r, std::move(answer)); },
+      req);
+}
+
+void like_service::handle_async(http::request& req, std::function<void(http::response)> answer) {
+  detail::instrument(
+      "like", req,
+      [this](http::request& r, const ddbclient::call_context& ctx,
+             const detail::answer_route_fn& later) -> std::optional<routed> {
         unsigned v = r.version();
         auto target = detail::parse_target(r.target());
         if (!target.ok)
@@ -72,9 +84,13 @@ http::response like_service::handle(http::request& req) {
           if (roll < 0.6)
             return routed{route, error_response(404, "chaos mode: injected not found", v)};
         }
-        return routed{route, detail::like_response(table_, options_.table_name, id,
-                                                   detail::with_deadline(r, ctx), v)};
-      });
+        detail::like_async(*shared_, table_, options_.table_name, id, detail::with_deadline(r, ctx),
+                           v, [later, route](http::response res) {
+                             later(routed{route, std::move(res)});
+                           });
+        return std::nullopt;
+      },
+      std::move(answer));
 }
 
 }  // namespace mysfits::app

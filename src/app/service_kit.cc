@@ -5,6 +5,7 @@
 
 #include <boost/url/parse.hpp>
 #include <chrono>
+#include <future>
 #include <map>
 #include <random>
 #include <utility>
@@ -69,15 +70,77 @@ http::response method_not_allowed(std::string_view allow, unsigned version) {
   return res;
 }
 
-http::response like_response(ddbclient::table_api& table, const std::string& table_name,
-                             const std::string& id, const ddbclient::call_context& ctx,
-                             unsigned version) {
-  auto r = like_mysfit(table, table_name, id, ctx);
-  if (!r) return table_error_response(r.error(), version);
-  if (r->outcome == write_outcome::not_found) return error_response(404, "no such mysfit", version);
-  return json_response(
-      200, boost::json::object{{"Update", "Success"}, {"mysfitId", id}, {"likes", r->likes}},
-      version);
+namespace {
+
+// Counts the requests answered by a table call they shared with others.
+void count_shared(const char* route, std::size_t size) {
+  if (size < 2) return;
+  thread_local std::map<std::string_view, metrics::counter*> cache;
+  auto& c = cache[route];
+  if (c == nullptr) {
+    c = &metrics::default_registry().get_counter(
+        "mysfits_app_shared_table_call_requests_total",
+        "Requests answered by a table call shared with concurrent requests (one Scan, Query or "
+        "ADD Likes :n for a batch)",
+        {{"route", route}});
+  }
+  c->inc();
+}
+
+}  // namespace
+
+shared_calls::shared_calls(std::size_t threads) : pool_(threads) {}
+
+shared_calls::~shared_calls() { pool_.join(); }
+
+void list_async(shared_calls& shared, ddbclient::table_api& table, const std::string& table_name,
+                const std::string& filter, const std::string& value,
+                const ddbclient::call_context& ctx, unsigned version, answer_fn answer) {
+  // Reads carry no deadline; one key per distinct read.
+  std::string key = filter.empty() ? std::string("scan") : "query\n" + filter + "\n" + value;
+  shared.lists().join(
+      key, ctx,
+      [&table, table_name, filter, value](std::size_t, const ddbclient::call_context& c) {
+        return filter.empty() ? list_mysfits_json(table, table_name, c)
+                              : query_mysfits_json(table, table_name, filter, value, c);
+      },
+      [version, answer = std::move(answer)](auto got) {
+        if (!got) return answer(error_response(500, "internal error", version));
+        count_shared("/mysfits", got->size);
+        auto& body = got->result;
+        if (!body) return answer(table_error_response(body.error(), version));
+        // Written as text straight from the table's answer (append_items_json): parsing it into
+        // objects, then writing twelve of them, cost more than the rest of the route.
+        http::response res{bhttp::status::ok, version};
+        res.set(bhttp::field::content_type, "application/json");
+        res.body() = std::move(*body);
+        answer(std::move(res));
+      });
+}
+
+void like_async(shared_calls& shared, ddbclient::table_api& table, const std::string& table_name,
+                const std::string& id, const ddbclient::call_context& ctx, unsigned version,
+                answer_fn answer) {
+  std::string key = (ctx.deadline_ms != 0 ? "deadline\n" : "none\n") + id;
+  shared.likes().join(
+      key, ctx,
+      [&table, table_name, id](std::size_t size, const ddbclient::call_context& c) {
+        return like_mysfit(table, table_name, id, size, c);
+      },
+      [id, version, answer = std::move(answer)](auto got) {
+        if (!got) return answer(error_response(500, "internal error", version));
+        count_shared("/mysfits/{id}/like", got->size);
+        auto& r = got->result;
+        if (!r) return answer(table_error_response(r.error(), version));
+        if (r->outcome == write_outcome::not_found)
+          return answer(error_response(404, "no such mysfit", version));
+        // The batch's likes were added at once; this member's like is the (index+1)-th of them.
+        json::value likes = r->likes;
+        if (likes.is_int64())
+          likes = likes.as_int64() - static_cast<std::int64_t>(got->size - 1 - got->index);
+        answer(json_response(
+            200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"likes", likes}}, version));
+      });
 }
 
 http::response table_error_response(const ddbclient::api_error& e, unsigned version) {
@@ -180,24 +243,37 @@ void count_request(std::string_view service, const std::string& route, unsigned 
 
 }  // namespace
 
-http::response instrument(std::string_view service, http::request& req, const route_fn& route) {
+void instrument(std::string_view service, http::request& req, const route_fn& route,
+                answer_fn answer) {
   auto started = std::chrono::steady_clock::now();
   auto trace = trace_of(req);
-  routed r;
+  // Called once, now or from the thread that has the answer; `req` is valid until then.
+  auto finish = [service, &req, started, trace, answer = std::move(answer)](routed r) {
+    r.res.set("Access-Control-Allow-Origin", "*");
+    r.res.set(trace.trace_header, trace.trace_value);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    unsigned status = r.res.result_int();
+    count_request(service, r.route, status, secs);
+    spdlog::info("{} {} {} route={} {:.2f}ms {}={}", req.method_string(), req.target(), status,
+                 r.route, secs * 1000, trace.trace_header, trace.trace_value);
+    answer(std::move(r.res));
+  };
+  std::optional<routed> now;
   try {
-    r = route(req, trace);
+    now = route(req, trace, finish);
   } catch (const std::exception& ex) {
     spdlog::error("{} {}: unhandled: {}", req.method_string(), req.target(), ex.what());
-    r = {"error", error_response(500, "internal error", req.version())};
+    now = routed{"error", error_response(500, "internal error", req.version())};
   }
-  r.res.set("Access-Control-Allow-Origin", "*");
-  r.res.set(trace.trace_header, trace.trace_value);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  unsigned status = r.res.result_int();
-  count_request(service, r.route, status, secs);
-  spdlog::info("{} {} {} route={} {:.2f}ms {}={}", req.method_string(), req.target(), status,
-               r.route, secs * 1000, trace.trace_header, trace.trace_value);
-  return std::move(r.res);
+  if (now) finish(std::move(*now));
+}
+
+http::response answer_now(const std::function<void(http::request&, answer_fn)>& handler,
+                          http::request& req) {
+  std::promise<http::response> answered;
+  auto res = answered.get_future();
+  handler(req, [&answered](http::response r) { answered.set_value(std::move(r)); });
+  return res.get();
 }
 
 }  // namespace mysfits::app::detail

@@ -37,7 +37,7 @@ ddbclient::client_options client_options_from_env() {
   return o;
 }
 
-int serve(const std::string& name, const std::function<http::response(http::request&)>& handler) {
+int serve(const std::string& name, const service_handler& handler) {
   http::server_options so;
   so.address = env_or("BIND_ADDRESS", "0.0.0.0");
   std::string port_text = env_or("PORT", "8080");
@@ -56,17 +56,19 @@ int serve(const std::string& name, const std::function<http::response(http::requ
   // Every answer names the region that served it, so a client behind the accelerator (the
   // drill, issue 7) can count where its requests went. Empty when AWS_REGION is not set.
   const std::string region = env_or("AWS_REGION", "");
-  auto with_region = [&handler, region](http::request& req) {
-    auto res = handler(req);
-    if (!region.empty()) res.set("X-Mysfits-Region", region);
-    return res;
+  auto with_region = [&handler, region](http::request& req, http::responder respond) {
+    handler(req, [region, respond = std::move(respond)](http::response res) {
+      if (!region.empty()) res.set("X-Mysfits-Region", region);
+      respond(std::move(res));
+    });
   };
-  http::server server(so, with_region, [region](unsigned status, std::string_view message) {
-    auto res = error_response(status, message, 11);
-    res.set("Access-Control-Allow-Origin", "*");
-    if (!region.empty()) res.set("X-Mysfits-Region", region);
-    return res;
-  });
+  http::server server(so, http::async_handler(with_region),
+                      [region](unsigned status, std::string_view message) {
+                        auto res = error_response(status, message, 11);
+                        res.set("Access-Control-Allow-Origin", "*");
+                        if (!region.empty()) res.set("X-Mysfits-Region", region);
+                        return res;
+                      });
   if (auto started = server.start(); !started) {
     spdlog::error("{}: cannot listen on {}:{}: {}", name, so.address, so.port,
                   started.error().message);

@@ -21,9 +21,15 @@ namespace mysfits::app::detail {
 // MYSFITS_DEADLINE_TOLERANCE_MS (milliseconds, 0..60000), else the default of 50 ms.
 [[nodiscard]] std::chrono::milliseconds deadline_tolerance_from_env();
 
+// A service's handler: answers each request through the function it is given, now or later
+// from another thread (core_service::handle_async).
+using service_handler =
+    std::function<void(http::request&, std::function<void(http::response)> answer)>;
+
 // Serves `handler` on BIND_ADDRESS (default 0.0.0.0) : PORT (default 8080; 0 picks a free
-// port), prints "<name> listening on http://ADDR:PORT" and blocks until SIGINT/SIGTERM, then
-// finishes in-flight requests. Returns the process exit code.
-int serve(const std::string& name, const std::function<http::response(http::request&)>& handler);
+// port) with MYSFITS_THREADS request threads (default 8), prints "<name> listening on
+// http://ADDR:PORT" and blocks until SIGINT/SIGTERM, then finishes in-flight requests. Returns
+// the process exit code.
+int serve(const std::string& name, const service_handler& handler);
 
 }  // namespace mysfits::app::detail

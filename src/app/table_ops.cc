@@ -87,15 +87,17 @@ call_result<std::optional<json::object>> get_mysfit(ddbclient::table_api& t,
 }
 
 call_result<like_result> like_mysfit(ddbclient::table_api& t, const std::string& table,
-                                     const std::string& id, const ddbclient::call_context& ctx) {
-  auto r = t.call("UpdateItem",
-                  {{"TableName", table},
-                   {"Key", key_of(id)},
-                   {"UpdateExpression", "ADD Likes :one"},
-                   {"ConditionExpression", "attribute_exists(MysfitId)"},
-                   {"ExpressionAttributeValues", json::object{{":one", {{"N", "1"}}}}},
-                   {"ReturnValues", "UPDATED_NEW"}},
-                  ctx);
+                                     const std::string& id, std::size_t count,
+                                     const ddbclient::call_context& ctx) {
+  auto r =
+      t.call("UpdateItem",
+             {{"TableName", table},
+              {"Key", key_of(id)},
+              {"UpdateExpression", "ADD Likes :n"},
+              {"ConditionExpression", "attribute_exists(MysfitId)"},
+              {"ExpressionAttributeValues", json::object{{":n", {{"N", std::to_string(count)}}}}},
+              {"ReturnValues", "UPDATED_NEW"}},
+             ctx);
   if (!r) {
     if (r.error().type == "ConditionalCheckFailedException") {
       return like_result{write_outcome::not_found, nullptr};

@@ -35,10 +35,11 @@ struct like_result {
   write_outcome outcome = write_outcome::done;
   boost::json::value likes;  // the new count when done
 };
-// ADD Likes :1 if the mysfit exists.
+// ADD Likes :n (n = count, the likes of one batch of requests) if the mysfit exists.
 [[nodiscard]] ddbclient::call_result<like_result> like_mysfit(ddbclient::table_api& t,
                                                               const std::string& table,
                                                               const std::string& id,
+                                                              std::size_t count,
                                                               const ddbclient::call_context& ctx);
 // SET Adopted = true if it exists and is not adopted yet; conflict when it already is.
 [[nodiscard]] ddbclient::call_result<write_outcome> adopt_mysfit(

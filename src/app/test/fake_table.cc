@@ -79,12 +79,13 @@ ddbclient::call_result<json::object> fake_table::call(std::string_view op, const
     auto it = items.find(id);
     if (it == items.end()) return condition_failed();
     std::string expr(body.at("UpdateExpression").as_string());
-    if (expr == "ADD Likes :one") {
+    if (expr == "ADD Likes :n") {
       std::int64_t likes = 0;
       if (auto* l = it->second.if_contains("Likes")) {
         likes = std::stoll(std::string(l->at("N").as_string()));
       }
-      it->second["Likes"] = json::object{{"N", std::to_string(likes + 1)}};
+      const auto& n = body.at("ExpressionAttributeValues").at(":n").at("N").as_string();
+      it->second["Likes"] = json::object{{"N", std::to_string(likes + std::stoll(std::string(n)))}};
       return json::object{{"Attributes", json::object{{"Likes", it->second["Likes"]}}}};
     }
     if (expr == "SET Adopted = :yes") {

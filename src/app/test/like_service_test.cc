@@ -41,7 +41,8 @@ TEST(LikeService, IncrementsLikes) {
   ASSERT_EQ(res.result_int(), 200);
   EXPECT_EQ(json::parse(res.body()).at("likes").as_int64(), 1);
   const auto& c = t.calls.back();
-  EXPECT_EQ(c.body.at("UpdateExpression").as_string(), "ADD Likes :one");
+  EXPECT_EQ(c.body.at("UpdateExpression").as_string(), "ADD Likes :n");
+  EXPECT_EQ(c.body.at("ExpressionAttributeValues").at(":n").at("N").as_string(), "1");
   EXPECT_EQ(c.body.at("ConditionExpression").as_string(), "attribute_exists(MysfitId)");
   EXPECT_EQ(send(s, bhttp::verb::post, "/mysfits/unknown/like").result_int(), 404);
   EXPECT_EQ(send(s, bhttp::verb::post, "/mysfits/bad!id/like").result_int(), 400);

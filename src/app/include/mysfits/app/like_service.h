@@ -5,12 +5,17 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "mysfits/common/http_server.h"
 #include "mysfits/ddbclient/client.h"
 
 namespace mysfits::app {
+
+namespace detail {
+class shared_calls;
+}
 
 struct like_options {
   // Table holding the mysfits (DDB_TABLE_NAME). Default: MysfitsTable.
@@ -29,12 +34,20 @@ class like_service {
  public:
   // `table` must outlive the service.
   like_service(like_options options, ddbclient::table_api& table);
-  // Handles one request; never throws for bad input. Thread-safe.
+  ~like_service();
+  // Handles one request, answering through `answer` now or later, from another thread (the
+  // routes that read or write the table answer from the threads that make the table calls);
+  // `req` must stay valid until then. Never throws for bad input. Thread-safe.
+  void handle_async(http::request& req, std::function<void(http::response)> answer);
+  // Handles one request and waits for its answer.
   [[nodiscard]] http::response handle(http::request& req);
 
  private:
   like_options options_;
   ddbclient::table_api& table_;
+  // Table calls shared by concurrent requests (one Scan per batch of list requests, one
+  // ADD Likes :n per batch of likes): src/app/coalescer.h.
+  std::unique_ptr<detail::shared_calls> shared_;
 };
 
 }  // namespace mysfits::app
