@@ -3,6 +3,7 @@
 with `mysfits-core seed`, starts mysfits-core and mysfits-like as real processes on 127.0.0.1
 port 0, and checks every route and error of issue 4. Bounded in time; stops what it started."""
 import argparse
+import concurrent.futures
 import http.client
 import http.server
 import threading
@@ -160,6 +161,25 @@ def main():
     check(st == 200 and body.get("adopted") is True, "first adoption succeeds")
     check(jrequest(cport, "POST", f"/mysfits/{EVANGELINE}/adopt")[0] == 409, "second adoption is 409")
     check(jrequest(cport, "POST", "/mysfits/0000-unknown/adopt")[0] == 404, "adopting unknown id is 404")
+
+    # Concurrent likes (the services add a burst of likes of one mysfit with one ADD Likes :n):
+    # every like is counted exactly once, and each answer carries a count of its own, as if the
+    # likes had been applied one by one; concurrent list requests all get the full list.
+    _, _, body = jrequest(cport, "GET", f"/mysfits/{EVANGELINE}")
+    before = body["likes"]
+    n = 240
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        likes = list(pool.map(lambda i: jrequest(lport if i % 2 else cport, "POST",
+                                                 f"/mysfits/{EVANGELINE}/like"), range(n)))
+        lists = list(pool.map(lambda i: jrequest(cport, "GET", "/mysfits"), range(64)))
+    check(all(st == 200 for st, _, _ in likes), "every concurrent like is 200")
+    counts = sorted(b["likes"] for _, _, b in likes)
+    check(counts == list(range(before + 1, before + n + 1)),
+          f"concurrent likes each got their own count ({counts[:3]}..{counts[-3:]})")
+    _, _, body = jrequest(cport, "GET", f"/mysfits/{EVANGELINE}")
+    check(body and body["likes"] == before + n, f"all {n} concurrent likes counted (got {body})")
+    check(all(st == 200 and len(b["mysfits"]) == 12 for st, _, b in lists),
+          "every concurrent list request gets twelve")
 
     st, h, body = jrequest(cport, "GET", "/no/such/route")
     check(st == 404 and body and "message" in body, "unknown route is 404 JSON")
