@@ -8,8 +8,11 @@
 #   DURATION=10s CONNECTIONS=32 THREADS=2 ENDPOINT=http://127.0.0.1:PORT (use a running table
 #   instead of starting BUILD_DIR/src/table/mysfits-table) TABLE_ARGS="--no-sync" (extra flags
 #   for the table engine; by default it fsyncs every write, as it runs in production)
+#   AUTOGROUP_NICE=-10: weight the whole benchmark as one scheduler group against other
+#   sessions' work on a shared machine (bench/autogroup.sh)
 # Everything it starts listens on 127.0.0.1 and is stopped (by pid) on exit.
 set -euo pipefail
+source "$(dirname "$0")/autogroup.sh" "$@"
 
 build=${1:-build/release}
 duration=${DURATION:-10s}
@@ -116,7 +119,7 @@ run() {
   echo "$rps $(ms 50% "$1") $(ms 99% "$1")"
 }
 
-echo "== $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), table flags: ${TABLE_ARGS:-none}"
+echo "== $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), table flags: ${TABLE_ARGS:-none}${AUTOGROUP_NICE:+, autogroup nice $AUTOGROUP_NICE}"
 printf '%-34s %10s %9s %9s %12s %9s %9s %7s %7s\n' route "app req/s" "app p50" "app p99" "nginx req/s" "ngx p50" "ngx p99" "rps %" "p99 x"
 for route in "GET /mysfits|/mysfits|" "GET /mysfits?filter=GoodEvil&value=Evil|/mysfits?filter=GoodEvil&value=Evil|" "POST /mysfits/{id}/like|/mysfits/$id/like|$work/post.lua"; do
   IFS='|' read -r label path lua <<<"$route"
