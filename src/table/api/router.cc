@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -159,9 +161,13 @@ router::router(storage::table_store& store, router_options options)
       gauges_(std::make_shared<gauge_source>()) {
   gauges_->store = &store_;
   register_table_metrics();
+  if (options_.replication)
+    internal_pool_ = std::make_unique<boost::asio::thread_pool>(
+        std::max<std::size_t>(1, options_.internal_threads));
 }
 
 router::~router() {
+  if (internal_pool_) internal_pool_->join();  // long polls end at once once replication stops
   std::lock_guard lock(gauges_->mu);
   gauges_->store = nullptr;
 }
@@ -243,6 +249,22 @@ http::response router::handle(http::request& req) {
   return got.get();
 }
 
+void router::serve_internal(http::request& req, const std::string& operation, reply_fn reply) {
+  auto r = dispatch_internal(operation, req.body());
+  auto res =
+      make_response(r.first, std::move(r.second), req.version(), "application/x-amz-json-1.0");
+  // A snapshot page may hold writes not yet fsynced: a peer gets it once they are durable.
+  if (operation != "Snapshot" || !store_.defers_sync()) return reply(std::move(res));
+  store_.after_durable([reply = std::move(reply), res = std::move(res),
+                        version = req.version()](const mysfits::result<void>& synced) mutable {
+    if (!synced) {
+      res = make_response(500, error_body(api_error::internal_server_error()), version,
+                          "application/x-amz-json-1.0");
+    }
+    reply(std::move(res));
+  });
+}
+
 void router::handle_async(http::request& req, reply_fn reply) {
   auto start = std::chrono::steady_clock::now();
   std::string target(req["X-Amz-Target"]);
@@ -280,18 +302,10 @@ void router::handle_async(http::request& req, reply_fn reply) {
     if (target.rfind(replication_target_prefix, 0) == 0) {
       // Internal traffic between regions: no per-request log line or op metrics (long polls).
       std::string internal_op = target.substr(replication_target_prefix.size());
-      auto r = dispatch_internal(internal_op, req.body());
-      auto res =
-          make_response(r.first, std::move(r.second), req.version(), "application/x-amz-json-1.0");
-      // A snapshot page may hold writes not yet fsynced: a peer gets it once they are durable.
-      if (internal_op != "Snapshot" || !store_.defers_sync()) return reply(std::move(res));
-      store_.after_durable([reply = std::move(reply), res = std::move(res),
-                            version = req.version()](const mysfits::result<void>& synced) mutable {
-        if (!synced) {
-          res = make_response(500, error_body(api_error::internal_server_error()), version,
-                              "application/x-amz-json-1.0");
-        }
-        reply(std::move(res));
+      if (!internal_pool_) return serve_internal(req, internal_op, std::move(reply));
+      boost::asio::post(*internal_pool_, [this, &req, internal_op = std::move(internal_op),
+                                          reply = std::move(reply)]() mutable {
+        serve_internal(req, internal_op, std::move(reply));
       });
       return;
     }

@@ -17,6 +17,10 @@
 #include "mysfits/common/http_server.h"
 #include "storage/table_store.h"
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace mysfits::table::api {
 
 struct router_options {
@@ -29,6 +33,9 @@ struct router_options {
   // Global tables (issue 3): ReplicaUpdates and the internal replication protocol
   // (MysfitsReplication_20261129.<Op>). Default: none (the engine serves one region alone).
   replication_hooks* replication = nullptr;
+  // Threads that serve the internal replication protocol (with `replication`): a peer's
+  // PullChanges long poll waits on one of them, never on a request thread. Default: 8.
+  std::size_t internal_threads = 8;
 };
 
 // Which API a request's X-Amz-Target names.
@@ -47,7 +54,9 @@ class router {
   // The HTTP handler: answers through `reply`, at once, or — for a write whose durability is
   // deferred to the store's group commit (PutItem, UpdateItem, DeleteItem, BatchWriteItem, and
   // the replication Snapshot) — on the committer thread once the write's log record is fsynced.
-  // If that fsync fails, the answer is DynamoDB's 500 InternalServerError instead.
+  // If that fsync fails, the answer is DynamoDB's 500 InternalServerError instead. The internal
+  // replication protocol is served on the router's own threads (internal_threads): a long poll
+  // never holds the calling thread.
   using reply_fn = std::function<void(http::response)>;
   void handle_async(http::request& req, reply_fn reply);
   // The same, waiting for the answer.
@@ -76,6 +85,11 @@ class router {
     storage::table_store* store = nullptr;
   };
   std::shared_ptr<gauge_source> gauges_;
+  // Serves the internal replication protocol (with options_.replication); joined first on
+  // destruction.
+  std::unique_ptr<boost::asio::thread_pool> internal_pool_;
+
+  void serve_internal(http::request& req, const std::string& operation, reply_fn reply);
 };
 
 // The {"__type", "message"} body of an error.

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
+#include <future>
 #include <random>
 #include <string>
 
@@ -80,6 +81,47 @@ struct fixture {
 };
 
 // An unknown X-Amz-Target gets UnknownOperationException, malformed JSON SerializationException.
+// A peer's long poll (the internal replication protocol) waits on the router's own threads: the
+// thread that handed it over is free at once, and the answer comes when the poll ends.
+TEST(Router, InternalProtocolDoesNotHoldTheRequestThread) {
+  struct blocking_hooks : replication_hooks {
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::shared_ptr<const storage::table_info> update_replicas(op_context&,
+                                                               const storage::table_info&,
+                                                               const json::array&) override {
+      throw api_error::unknown_operation();
+    }
+    void delete_replica_table(op_context&, const storage::table_info&) override {}
+    json::object handle_internal(std::string_view op, const json::object&) override {
+      released.wait();
+      return {{"Op", op}};
+    }
+  } hooks;
+  fixture f;
+  router_options ro;
+  ro.log_requests = false;
+  ro.replication = &hooks;
+  auto r = std::make_unique<router>(*f.store, ro);
+  http::request req{http::bhttp::verb::post, "/", 11};
+  req.set("X-Amz-Target", std::string(replication_target_prefix) + "PullChanges");
+  req.body() = "{}";
+  req.prepare_payload();
+  std::promise<http::response> answered;
+  auto answer = answered.get_future();
+  auto handed_over = std::async(std::launch::async, [&] {
+    r->handle_async(req, [&answered](http::response res) { answered.set_value(std::move(res)); });
+  });
+  bool returned = handed_over.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "handle_async waited for the long poll";
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  hooks.release.set_value();
+  auto res = answer.get();
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(json::parse(res.body()).at("Op").as_string(), "PullChanges");
+  r.reset();
+}
+
 TEST(Router, UnknownOperationAndMalformedJson) {
   fixture f;
   EXPECT_EQ(f.fail("Frobnicate", "{}").first, "UnknownOperationException");

@@ -24,9 +24,9 @@ struct options {
   // any signature (or none) is accepted. Default: empty.
   std::string access_key_id;
   std::string secret_access_key;
-  // Threads serving requests; each runs the connections handed to it. A write no longer
-  // blocks its thread in fsync (group commit, see sync_writes), but a replication long poll
-  // still holds a thread for up to replication_poll_wait_ms. Default: 8.
+  // Threads serving requests; each runs the connections handed to it. A write never blocks its
+  // thread in fsync (group commit, see sync_writes), and replication long polls wait on the
+  // router's own threads (router_options::internal_threads), not on these. Default: 8.
   std::size_t threads = 8;
   // fsync the write-ahead log before acknowledging a write, so an acknowledged write survives
   // power loss as well as kill -9. The fsync is a group commit: the request thread writes
