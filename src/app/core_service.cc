@@ -166,26 +166,31 @@ void core_service::handle_async(http::request& req, std::function<void(http::res
         }
 
         if (seg.size() == 2) {
-          auto item = detail::get_mysfit(table_, options_.table_name, id, ctx);
-          if (!item) return routed{route, detail::table_error_response(item.error(), v)};
-          if (!item->has_value()) return routed{route, error_response(404, "no such mysfit", v)};
-          return routed{route, detail::json_response(200, to_json(**item), v)};
+          // On the shared-call threads, so the request thread serves its other connections.
+          shared_->run([this, id, ctx, v, later, route] {
+            auto item = detail::get_mysfit(table_, options_.table_name, id, ctx);
+            if (!item) return later(routed{route, detail::table_error_response(item.error(), v)});
+            if (!item->has_value())
+              return later(routed{route, error_response(404, "no such mysfit", v)});
+            later(routed{route, detail::json_response(200, to_json(**item), v)});
+          });
+          return std::nullopt;
         }
         if (seg[2] == "adopt") {
-          auto r2 =
-              detail::adopt_mysfit(table_, options_.table_name, id, detail::with_deadline(r, ctx));
-          if (!r2) return routed{route, detail::table_error_response(r2.error(), v)};
-          if (*r2 == detail::write_outcome::not_found) {
-            return routed{route, error_response(404, "no such mysfit", v)};
-          }
-          if (*r2 == detail::write_outcome::conflict) {
-            return routed{route, error_response(409, "already adopted", v)};
-          }
-          return routed{
-              route,
-              detail::json_response(
-                  200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"adopted", true}},
-                  v)};
+          shared_->run([this, id, write_ctx = detail::with_deadline(r, ctx), v, later, route] {
+            auto done = detail::adopt_mysfit(table_, options_.table_name, id, write_ctx);
+            if (!done) return later(routed{route, detail::table_error_response(done.error(), v)});
+            if (*done == detail::write_outcome::not_found)
+              return later(routed{route, error_response(404, "no such mysfit", v)});
+            if (*done == detail::write_outcome::conflict)
+              return later(routed{route, error_response(409, "already adopted", v)});
+            later(routed{
+                route,
+                detail::json_response(
+                    200, json::object{{"Update", "Success"}, {"mysfitId", id}, {"adopted", true}},
+                    v)});
+          });
+          return std::nullopt;
         }
         detail::like_async(*shared_, table_, options_.table_name, id, detail::with_deadline(r, ctx),
                            v, [later, route](http::response res) {

@@ -93,6 +93,16 @@ shared_calls::shared_calls(std::size_t threads) : pool_(threads) {}
 
 shared_calls::~shared_calls() { pool_.join(); }
 
+void shared_calls::run(std::function<void()> work) {
+  boost::asio::post(pool_, [work = std::move(work)] {
+    try {
+      work();
+    } catch (const std::exception& ex) {
+      spdlog::error("table call: {}", ex.what());
+    }
+  });
+}
+
 void list_async(shared_calls& shared, ddbclient::table_api& table, const std::string& table_name,
                 const std::string& filter, const std::string& value,
                 const ddbclient::call_context& ctx, unsigned version, answer_fn answer) {

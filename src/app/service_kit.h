@@ -31,6 +31,8 @@ class shared_calls {
   shared_calls(const shared_calls&) = delete;
   shared_calls& operator=(const shared_calls&) = delete;
 
+  // Runs `work` (a table call of its own, e.g. GET /mysfits/{id}) on the same threads.
+  void run(std::function<void()> work);
   coalescer<ddbclient::call_result<std::string>>& lists() { return lists_; }
   coalescer<ddbclient::call_result<like_result>>& likes() { return likes_; }
 
