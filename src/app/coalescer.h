@@ -1,10 +1,10 @@
 // detail::coalescer: one table call for every request that wants the same thing while an
 // earlier call for it is still running.
 //
-// Requests join the batch that is open for their key. When no call for the key runs, the batch
-// closes at once and its call runs on the coalescer's executor (a small thread pool, so no
-// request thread blocks on the table); requests arriving meanwhile open the next batch, whose
-// call runs as soon as this one has returned. So:
+// Requests join the batch that is open for their key. When no call for the key runs (or fewer
+// than `calls_per_key`), the batch closes at once and its call runs on the coalescer's executor
+// (a small thread pool, so no request thread blocks on the table); requests arriving meanwhile
+// open the next batch, whose call runs as soon as a running one has returned. So:
 //   - every request is answered by a call that STARTED AFTER THE REQUEST ARRIVED: a read sees
 //     every write acknowledged before it arrived, exactly as if it had made its own call;
 //   - an idle service adds no wait (a lone request is a batch of one, called at once), and under
@@ -17,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <cstddef>
@@ -50,8 +51,12 @@ class coalescer {
   using done_fn = std::function<void(std::optional<share>)>;
 
   // Calls run on `executor`, which must outlive every call (join its pool before destroying
-  // the coalescer).
-  explicit coalescer(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+  // the coalescer). Up to `calls_per_key` calls for one key run at once: 1 batches the most;
+  // more lets a batch start without waiting for the previous call (still only calls that start
+  // after their members arrived answer them), for calls whose latency is mostly waiting, such
+  // as a durable write waiting for its fsync.
+  explicit coalescer(boost::asio::any_io_executor executor, std::size_t calls_per_key = 1)
+      : executor_(std::move(executor)), calls_per_key_(std::max<std::size_t>(1, calls_per_key)) {}
 
   // Joins the batch open for `key`; `done` runs on the executor once the call answering that
   // batch has returned. Members with different needs (a deadline or none) must use different
@@ -72,8 +77,8 @@ class coalescer {
       b.members.push_back(std::move(done));
       if (ctx.deadline_ms != 0 && (b.ctx.deadline_ms == 0 || ctx.deadline_ms < b.ctx.deadline_ms))
         b.ctx.deadline_ms = ctx.deadline_ms;
-      if (!s.running) {
-        s.running = true;
+      if (s.running < calls_per_key_) {
+        ++s.running;
         start = std::move(s.open);
       }
     }
@@ -97,7 +102,7 @@ class coalescer {
     std::vector<done_fn> members;
   };
   struct slot {
-    bool running = false;         // a call for this key is in flight
+    std::size_t running = 0;      // calls for this key in flight
     std::shared_ptr<batch> open;  // the batch collecting members for the next call
     std::size_t users = 0;        // members waiting or being answered: the slot goes at 0
   };
@@ -128,13 +133,14 @@ class coalescer {
       s.users -= size;
       b = std::move(s.open);  // whoever arrived during this call: their call starts now
       if (!b) {
-        s.running = false;
+        --s.running;
         if (s.users == 0) slots_.erase(key);
       }
     }
   }
 
   boost::asio::any_io_executor executor_;
+  std::size_t calls_per_key_;
   std::mutex mu_;
   std::unordered_map<std::string, slot> slots_;
 };

@@ -89,7 +89,10 @@ void count_shared(const char* route, std::size_t size) {
 
 }  // namespace
 
-shared_calls::shared_calls(std::size_t threads) : pool_(threads) {}
+shared_calls::shared_calls(std::size_t threads, std::size_t like_calls_per_key)
+    : pool_(threads),
+      lists_(pool_.get_executor()),
+      likes_(pool_.get_executor(), like_calls_per_key) {}
 
 shared_calls::~shared_calls() { pool_.join(); }
 

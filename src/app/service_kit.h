@@ -25,8 +25,9 @@ namespace mysfits::app::detail {
 // Destroying it waits for the calls in flight.
 class shared_calls {
  public:
-  // `threads`: calls in flight at once (each for another key: a mysfit's likes, a filter).
-  explicit shared_calls(std::size_t threads = 8);
+  // `threads`: calls in flight at once (for different keys: a mysfit's likes, a filter, …).
+  // `like_calls_per_key`: batches of one mysfit's likes in flight at once (coalescer.h).
+  explicit shared_calls(std::size_t threads = 8, std::size_t like_calls_per_key = 4);
   ~shared_calls();
   shared_calls(const shared_calls&) = delete;
   shared_calls& operator=(const shared_calls&) = delete;
@@ -38,8 +39,10 @@ class shared_calls {
 
  private:
   boost::asio::thread_pool pool_;
-  coalescer<ddbclient::call_result<std::string>> lists_{pool_.get_executor()};
-  coalescer<ddbclient::call_result<like_result>> likes_{pool_.get_executor()};
+  coalescer<ddbclient::call_result<std::string>> lists_;
+  // Several batches of one mysfit's likes in flight (4 by default): a durable write mostly
+  // waits for its fsync, and the table's group commit covers concurrent batches with one.
+  coalescer<ddbclient::call_result<like_result>> likes_;
 };
 
 // A route's answer, given now or later and from any thread.

@@ -140,6 +140,42 @@ TEST(Coalescer, RequestsArrivingDuringACallShareTheNextOne) {
   EXPECT_TRUE(wait_for_members(p.c, "k", 0));
 }
 
+// With room for two calls per key, a request arriving while one call runs gets a call of its
+// own at once; one arriving while two run waits for the first of them to return.
+TEST(Coalescer, SecondCallPerKeyStartsWithoutWaiting) {
+  boost::asio::thread_pool pool{4};
+  int_coalescer c{pool.get_executor(), 2};
+  std::promise<void> gate;
+  auto opened = gate.get_future().share();
+  std::atomic<int> calls{0};
+  auto call = [&](std::size_t size, const ddbclient::call_context&) {
+    int n = ++calls;
+    if (n <= 2) opened.wait();
+    return n * 1000 + static_cast<int>(size);
+  };
+  std::vector<std::shared_ptr<std::promise<int_share>>> answers;
+  auto join = [&] {
+    answers.push_back(std::make_shared<std::promise<int_share>>());
+    c.join("k", {}, call, [a = answers.back()](int_share got) { a->set_value(got); });
+  };
+  join();
+  join();
+  for (int i = 0; i < 2000 && calls.load() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(calls.load(), 2);  // both running at once
+  join();
+  join();
+  EXPECT_EQ(c.members("k"), 4u);
+  EXPECT_EQ(calls.load(), 2);  // the third and fourth wait
+  gate.set_value();
+  std::vector<int> got;
+  for (auto& a : answers) got.push_back(a->get_future().get()->result);
+  EXPECT_EQ(got[0] / 1000 + got[1] / 1000, 3);  // calls 1 and 2, one request each
+  EXPECT_EQ(got[2], 3002);                      // then one call for both
+  EXPECT_EQ(got[3], 3002);
+  pool.join();
+}
+
 // Different keys never wait for each other.
 TEST(Coalescer, DifferentKeysCallIndependently) {
   pooled p;
@@ -218,15 +254,15 @@ TEST(SharedCalls, BatchedLikesEachGetTheirOwnCount) {
   app::testing::fake_table fake;
   fake.load_shipped();
   gated_table table(fake);
-  detail::shared_calls shared;
+  detail::shared_calls shared(8, 1);  // one batch in flight: the rest gather behind it
   const std::string key = "none\n" + cole;
   auto like = [&] { return like_now(shared, table, {}); };
   auto first = std::async(std::launch::async, like);
-  ASSERT_TRUE(wait_for_members(shared.likes(), key, 1));
+  EXPECT_TRUE(wait_for_members(shared.likes(), key, 1));
   constexpr int late = 5;
   std::vector<std::future<http::response>> later;
   for (int i = 0; i < late; ++i) later.push_back(std::async(std::launch::async, like));
-  ASSERT_TRUE(wait_for_members(shared.likes(), key, 1 + late));
+  EXPECT_TRUE(wait_for_members(shared.likes(), key, 1 + late));
   table.release();
 
   std::vector<std::int64_t> counts;
@@ -251,9 +287,9 @@ TEST(SharedCalls, LikesWithAndWithoutDeadlineDoNotShare) {
   app::testing::fake_table fake;
   fake.load_shipped();
   gated_table table(fake);
-  detail::shared_calls shared;
+  detail::shared_calls shared(8, 1);
   auto first = std::async(std::launch::async, [&] { return like_now(shared, table, {}); });
-  ASSERT_TRUE(wait_for_members(shared.likes(), "none\n" + cole, 1));
+  EXPECT_TRUE(wait_for_members(shared.likes(), "none\n" + cole, 1));
   ddbclient::call_context with_deadline;
   with_deadline.deadline_ms = 4102444800000;  // 2100-01-01
   auto res = like_now(shared, table, with_deadline);
