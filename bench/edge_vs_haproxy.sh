@@ -7,6 +7,8 @@
 #   env: DURATION=10s CONNS=50 WRK_THREADS=1 ROUNDS=2 THREADS=2 (worker threads of both proxies)
 #        EDGE_BASELINE=path/to/mysfits-edge: a second edge binary (e.g. main's) in every round too,
 #          for before/after comparisons in the same window ("edge-baseline" rows)
+#        EDGE_ARGS, BASELINE_ARGS: extra `serve` options of the edge and of the baseline (e.g.
+#          EDGE_ARGS="--busy-poll-us 0" with EDGE_BASELINE set to the same binary: one option A/B)
 #        SCHED=1: also print, per request, the proxy's voluntary and involuntary context switches
 #          and its threads' time runnable but waiting for a CPU (/proc/PID/task/*/status, schedstat)
 #        AUTOGROUP_NICE=-10: run the benchmark in a session of its own and give that session's
@@ -69,13 +71,16 @@ cat > "$work/edge.json" <<EDGE
  "TargetGroups": [{"Name": "web", "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 1,
                    "Targets": [{"Id": "127.0.0.1", "Port": $up_port}]}]}
 EDGE
-"$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn > "$work/edge.out" & pids+=($!)
+# shellcheck disable=SC2086 # EDGE_ARGS / BASELINE_ARGS are lists of options
+"$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn ${EDGE_ARGS:-} \
+  > "$work/edge.out" & pids+=($!)
 edge_pid=$!
 serving=($up_port $edge_port $haproxy_port)
 if [ -n "$baseline_bin" ]; then
   sed "s/\"Port\": $edge_port,/\"Port\": $baseline_port,/" "$work/edge.json" > "$work/baseline.json"
+  # shellcheck disable=SC2086
   "$baseline_bin" serve --config "$work/baseline.json" --threads "$threads" --log-level warn \
-    > "$work/baseline.out" & pids+=($!)
+    ${BASELINE_ARGS:-} > "$work/baseline.out" & pids+=($!)
   baseline_pid=$!
   serving+=($baseline_port)
 fi
@@ -170,7 +175,8 @@ run() {
 }
 
 echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
-  "$threads proxy threads; $(uptime | sed 's/.*load/load/')${AUTOGROUP_NICE:+; autogroup nice $AUTOGROUP_NICE}"
+  "$threads proxy threads; $(uptime | sed 's/.*load/load/')${AUTOGROUP_NICE:+; autogroup nice $AUTOGROUP_NICE}" \
+  "${EDGE_ARGS:+; edge: $EDGE_ARGS}${BASELINE_ARGS:+; baseline: $BASELINE_ARGS}"
 printf "%-14s %12s %10s %10s %12s\n" "proxy" "req/s" "p50 ms" "p99 ms" "cpu us/req"
 run "direct-nginx" "$up_port"
 # Each round runs every proxy once; the order rotates from round to round so that none is
