@@ -9,6 +9,8 @@
 #          for before/after comparisons in the same window ("edge-baseline" rows)
 #        EDGE_ARGS, BASELINE_ARGS: extra `serve` options of the edge and of the baseline (e.g.
 #          EDGE_ARGS="--busy-poll-us 0" with EDGE_BASELINE set to the same binary: one option A/B)
+#        HAPROXY_BUSY_POLLING=1: HAProxy with `busy-polling` (its threads poll instead of sleeping;
+#          the counterpart of the edge's --busy-poll-us, off by default in both)
 #        SCHED=1: also print, per request, the proxy's voluntary and involuntary context switches
 #          and its threads' time runnable but waiting for a CPU (/proc/PID/task/*/status, schedstat)
 #        AUTOGROUP_NICE=-10: run the benchmark in a session of its own and give that session's
@@ -91,6 +93,7 @@ cat > "$work/haproxy.cfg" <<HAP
 global
   nbthread $threads
   maxconn 4000
+${HAPROXY_BUSY_POLLING:+  busy-polling}
 defaults
   mode http
   timeout connect 2s

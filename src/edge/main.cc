@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   serve->add_option("--control-port", control_port, "Control API port (0 picks one)")
       ->check(CLI::Range(0, 65535));
   serve->add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 64));
-  int busy_poll_us = 50;
+  int busy_poll_us = 0;
   serve
       ->add_option("--busy-poll-us", busy_poll_us,
                    "Keep polling (yielding the CPU) this long after a worker's last event before "
