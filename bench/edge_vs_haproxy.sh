@@ -7,6 +7,12 @@
 #   env: DURATION=10s CONNS=50 WRK_THREADS=1 ROUNDS=2 THREADS=2 (worker threads of both proxies)
 #        EDGE_BASELINE=path/to/mysfits-edge: a second edge binary (e.g. main's) in every round too,
 #          for before/after comparisons in the same window ("edge-baseline" rows)
+#        EDGE_ARGS, BASELINE_ARGS: extra `serve` options of the edge and of the baseline (e.g.
+#          EDGE_ARGS="--busy-poll-us 0" with EDGE_BASELINE set to the same binary: one option A/B)
+#        HAPROXY_BUSY_POLLING=1: HAProxy with `busy-polling` (its threads poll instead of sleeping;
+#          the counterpart of the edge's --busy-poll-us, off by default in both)
+#        SCHED=1: also print, per request, the proxy's voluntary and involuntary context switches
+#          and its threads' time runnable but waiting for a CPU (/proc/PID/task/*/status, schedstat)
 #        AUTOGROUP_NICE=-10: run the benchmark in a session of its own and give that session's
 #          scheduler group this nice value (negative needs root). With kernel autogroup on
 #          (/proc/sys/kernel/sched_autogroup_enabled), CPU is shared between sessions first, so
@@ -58,6 +64,7 @@ http {
 }
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
+nginx_pid=$!
 
 # mysfits-edge: a load balancer with one target group of one target.
 cat > "$work/edge.json" <<EDGE
@@ -66,13 +73,16 @@ cat > "$work/edge.json" <<EDGE
  "TargetGroups": [{"Name": "web", "HealthCheckPath": "/", "HealthCheckIntervalSeconds": 1,
                    "Targets": [{"Id": "127.0.0.1", "Port": $up_port}]}]}
 EDGE
-"$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn > "$work/edge.out" & pids+=($!)
+# shellcheck disable=SC2086 # EDGE_ARGS / BASELINE_ARGS are lists of options
+"$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn ${EDGE_ARGS:-} \
+  > "$work/edge.out" & pids+=($!)
 edge_pid=$!
 serving=($up_port $edge_port $haproxy_port)
 if [ -n "$baseline_bin" ]; then
   sed "s/\"Port\": $edge_port,/\"Port\": $baseline_port,/" "$work/edge.json" > "$work/baseline.json"
+  # shellcheck disable=SC2086
   "$baseline_bin" serve --config "$work/baseline.json" --threads "$threads" --log-level warn \
-    > "$work/baseline.out" & pids+=($!)
+    ${BASELINE_ARGS:-} > "$work/baseline.out" & pids+=($!)
   baseline_pid=$!
   serving+=($baseline_port)
 fi
@@ -83,6 +93,7 @@ cat > "$work/haproxy.cfg" <<HAP
 global
   nbthread $threads
   maxconn 4000
+${HAPROXY_BUSY_POLLING:+  busy-polling}
 defaults
   mode http
   timeout connect 2s
@@ -109,10 +120,35 @@ done
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}'; }
 # CPU time (user + system, in clock ticks) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Summed over the CPUs: times a CPU went idle (halted: in a VM, waking it again is the host's
+# business) and microseconds spent idle.
+idle_sums() {
+  cat /sys/devices/system/cpu/cpu*/cpuidle/state*/usage 2>/dev/null | awk '{n += $1} END {printf "%d ", n}'
+  cat /sys/devices/system/cpu/cpu*/cpuidle/state*/time 2>/dev/null | awk '{n += $1} END {printf "%d\n", n}'
+}
+# Summed over the process's threads: voluntary and involuntary context switches, and the
+# nanoseconds spent runnable but waiting for a CPU.
+sched_sums() {
+  local v=0 iv=0 w=0 t a b c
+  for t in /proc/"$1"/task/*; do
+    a=$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null || echo 0)
+    b=$(awk '/^nonvoluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null || echo 0)
+    c=$(awk '{print $2}' "$t/schedstat" 2>/dev/null || echo 0)
+    v=$((v + ${a:-0})); iv=$((iv + ${b:-0})); w=$((w + ${c:-0}))
+  done
+  echo "$v $iv $w"
+}
 run() {
   local name=$1 port=$2 pid=${3:-}
   wrk -t"$wrk_threads" -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null  # warm-up
-  local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  local before=0 sched_before=""; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  local nginx_worker="" nginx_before="" idle_before=""
+  if [ -n "${SCHED:-}" ] && [ -n "$pid" ]; then
+    sched_before=$(sched_sums "$pid")
+    idle_before=$(idle_sums)
+    nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
+    [ -n "$nginx_worker" ] && nginx_before=$(sched_sums "$nginx_worker")
+  fi
   local out; out=$(wrk -t"$wrk_threads" -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/")
   # The proxy's CPU time per request (user + system): less sensitive to other load than req/s.
   local cpu="-"
@@ -122,16 +158,28 @@ run() {
     cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
           'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
   fi
+  local sched=""
+  if [ -n "$sched_before" ]; then
+    sched=$(echo "$sched_before $(sched_sums "$pid") $(echo "$out" | awk '/requests in/ {print $1}')" |
+      awk '{printf "vcs/req %.3f ivcs/req %.3f wait us/req %.1f", ($4-$1)/$7, ($5-$2)/$7, ($6-$3)/1000/$7}')
+    sched+=$(echo "$idle_before $(idle_sums) $(echo "$out" | awk '/requests in/ {print $1}')" |
+      awk -v d="${duration%s}" '{printf "; cpu idle/req %.3f idle %%%.1f", ($3-$1)/$5, ($4-$2)/1e4/d/2}')
+    if [ -n "$nginx_before" ]; then
+      sched+=$(echo "$nginx_before $(sched_sums "$nginx_worker") $(echo "$out" | awk '/requests in/ {print $1}')" |
+        awk '{printf "; nginx vcs/req %.3f ivcs/req %.3f wait us/req %.1f", ($4-$1)/$7, ($5-$2)/$7, ($6-$3)/1000/$7}')
+    fi
+  fi
   local rps p50 p99 errs
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
   p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
   errs=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-  printf "%-14s %12s %10s %10s %12s  %s\n" "$name" "$rps" "$p50" "$p99" "$cpu" "${errs:-}"
+  printf "%-14s %12s %10s %10s %12s  %s%s\n" "$name" "$rps" "$p50" "$p99" "$cpu" "$sched" "${errs:-}"
 }
 
 echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
-  "$threads proxy threads; $(uptime | sed 's/.*load/load/')${AUTOGROUP_NICE:+; autogroup nice $AUTOGROUP_NICE}"
+  "$threads proxy threads; $(uptime | sed 's/.*load/load/')${AUTOGROUP_NICE:+; autogroup nice $AUTOGROUP_NICE}" \
+  "${EDGE_ARGS:+; edge: $EDGE_ARGS}${BASELINE_ARGS:+; baseline: $BASELINE_ARGS}"
 printf "%-14s %12s %10s %10s %12s\n" "proxy" "req/s" "p50 ms" "p99 ms" "cpu us/req"
 run "direct-nginx" "$up_port"
 # Each round runs every proxy once; the order rotates from round to round so that none is

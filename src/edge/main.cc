@@ -44,6 +44,13 @@ int main(int argc, char** argv) {
   serve->add_option("--control-port", control_port, "Control API port (0 picks one)")
       ->check(CLI::Range(0, 65535));
   serve->add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 64));
+  int busy_poll_us = 0;
+  serve
+      ->add_option("--busy-poll-us", busy_poll_us,
+                   "Keep polling (yielding the CPU) this long after a worker's last event before "
+                   "it sleeps; 0: sleep at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   serve->add_option("--log-level", log_level, "spdlog level");
   serve
       ->add_option("--deadline-tolerance-ms", deadline_tolerance_ms,
@@ -120,6 +127,7 @@ int main(int argc, char** argv) {
   o.control_address = control_address;
   o.control_port = static_cast<std::uint16_t>(control_port);
   o.threads = static_cast<std::size_t>(threads);
+  o.busy_poll = std::chrono::microseconds(busy_poll_us);
   o.deadline_tolerance = std::chrono::milliseconds(deadline_tolerance_ms);
   mysfits::edge::proxy p(std::move(o));
   if (auto r = p.start(); !r) {

@@ -67,6 +67,45 @@ TEST(EdgeLoadBalancer, RoundRobinsAcrossTargets) {
   EXPECT_EQ(counts["b"], 10);
 }
 
+// With busy polling, workers that ran out of events keep polling for a while before they
+// block: requests from several clients are all answered, in bursts and after idle gaps (the
+// workers block and are woken again), round robin still alternates, and stop() ends the loops.
+// Both loops: polling (200 µs) and blocking at once (0).
+TEST(EdgeLoadBalancer, BusyPollingWorkersServeAndStop) {
+  for (const int busy_poll_us : {200, 0}) {
+    SCOPED_TRACE("busy_poll " + std::to_string(busy_poll_us) + " us");
+    upstream a("a"), b("b"), like("like");
+    auto o = load_balancer_options({a.port(), b.port()}, {like.port()});
+    o.threads = 2;
+    o.busy_poll = std::chrono::microseconds(busy_poll_us);
+    proxy p(std::move(o));
+    ASSERT_TRUE(p.start());
+    ASSERT_TRUE(all_healthy(p, "core", {a.id(), b.id()}));
+    std::vector<std::map<std::string, int>> counts(4);
+    std::vector<std::thread> clients;
+    for (int k = 0; k < 4; ++k) {
+      clients.emplace_back([&, k] {
+        client c(p.ports()[0]);
+        for (int burst = 0; burst < 3; ++burst) {
+          for (int i = 0; i < 10; ++i) counts[k][served_by(c.get("/mysfits"))]++;
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the workers go idle
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    int a_count = 0, b_count = 0;
+    for (auto& m : counts) {
+      EXPECT_EQ(m["a"] + m["b"], 30) << "every request answered by a or b";
+      a_count += m["a"];
+      b_count += m["b"];
+    }
+    // Each worker's round-robin cursor alternates: the split stays even (within one a worker).
+    EXPECT_EQ(a_count + b_count, 120);
+    EXPECT_NEAR(a_count, 60, 2);
+    p.stop();
+  }
+}
+
 // A target whose health check fails stops getting requests: once it is seen unhealthy (at a
 // 200 ms interval and a threshold of 2 that is well under a second), every request goes to
 // the survivor.
