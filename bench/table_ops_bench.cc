@@ -549,7 +549,8 @@ double load_items(const options& o, const endpoint_address& addr, int count,
 struct client_stats {
   std::vector<std::uint32_t> latencies_us;  // measured requests only
   std::uint64_t errors = 0;
-  std::uint64_t unsent = 0;  // open loop: scheduled in the measured window, not sent by its end
+  std::uint64_t unsent = 0;    // open loop: scheduled in the measured window, not sent by its end
+  std::uint64_t answered = 0;  // requests the server answered (any status), warm-up included
   std::string first_error;
 };
 
@@ -587,6 +588,7 @@ asio::awaitable<void> client_loop(const options& o, const request_template& requ
     bool ok = false;
     try {
       auto res = co_await c.send_out();
+      ++stats.answered;
       ok = res.status == 200;
       if (!ok && stats.first_error.empty())
         stats.first_error = fmt::format("HTTP {}: {}", res.status, res.body.substr(0, 200));
@@ -608,6 +610,7 @@ struct op_result {
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;
   std::uint64_t unsent = 0;
+  std::uint64_t answered = 0;
   double rps = 0;
   double p50_ms = 0;
   double p99_ms = 0;
@@ -663,6 +666,7 @@ op_result run_op(const options& o, const endpoint_address& addr, const std::stri
     all.insert(all.end(), s.latencies_us.begin(), s.latencies_us.end());
     r.errors += s.errors;
     r.unsent += s.unsent;
+    r.answered += s.answered;
     if (r.first_error.empty()) r.first_error = s.first_error;
   }
   r.requests = all.size();
@@ -762,8 +766,9 @@ int main(int argc, char** argv) {
       auto r = run_op(o, addr, op);
       fmt::print(
           "label={} op={} connections={} requests={} errors={} rps={:.0f} p50_ms={:.3f} "
-          "p99_ms={:.3f} max_ms={:.3f}{}\n",
+          "p99_ms={:.3f} max_ms={:.3f} answered={}{}\n",
           o.label, r.op, o.connections, r.requests, r.errors, r.rps, r.p50_ms, r.p99_ms, r.max_ms,
+          r.answered,
           o.rate > 0 ? fmt::format(" target_rps={:.0f} unsent={}", o.rate, r.unsent) : "");
       if (!r.first_error.empty()) fmt::print(stderr, "{} first error: {}\n", r.op, r.first_error);
     }
