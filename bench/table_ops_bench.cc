@@ -152,6 +152,7 @@ class connection {
       if (per_call_deadline) deadline_.cancel();
       co_return r;
     } catch (...) {
+      if (per_call_deadline) deadline_.cancel();  // (its wait would keep the io_context running)
       close();
       throw;
     }
@@ -567,7 +568,7 @@ asio::awaitable<void> client_loop(const options& o, const request_template& requ
   std::optional<asio::steady_timer> pace;  // open loop only
   if (o.rate > 0) pace.emplace(co_await asio::this_coro::executor);
   stats.latencies_us.reserve(static_cast<std::size_t>(
-      std::min(1e7, (o.rate > 0 ? o.rate / o.connections : 20000.0) * o.duration * 1.2)));
+      std::min(1e6, (o.rate > 0 ? o.rate / o.connections : 20000.0) * o.duration * 1.2)));
   for (std::uint64_t k = 0;; ++k) {
     auto t0 = steady::now();
     if (o.rate > 0) {
