@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the same closed-loop load (table_ops_bench) against mysfits-table and dynalite on loopback,
 # in the same run, and prints them side by side with the throughput ratio (issue 2 "Speed":
-# target >= 10x dynalite's throughput with a lower p99). `--million [N]` instead loads N (default
+# target >= 10x dynalite's throughput with a lower p99), and each server's CPU time per request
+# (the cpu ratio: dynalite's over the table's). `--million [N]` instead loads N (default
 # 1,000,000) 200-byte items into each server and reports load time, disk, RSS and full-Scan time.
 # Usage: bench/table_vs_dynalite.sh [--duration S] [--connections N] [--threads T] [--items K]
 #                                   [--million [N]] [--skip-dynalite] [--build-dir DIR] [--no-build]
@@ -93,12 +94,28 @@ if ((million)); then
   exit 0
 fi
 
-"$bench" --endpoint "$table_url" --label mysfits-table --duration "$duration" --items "$items" \
-  "${common[@]}" | tee "$work/results"
-if ((!skip_dynalite)); then
-  "$bench" --endpoint "$dyn_url" --label dynalite --duration "$duration" --items "$items" \
-    "${common[@]}" | tee -a "$work/results"
-fi
+# Each server's CPU time (user + system, from /proc) per request it answered, warm-up included:
+# unlike throughput, it hardly moves when other processes take the cores, so it tells on a loaded
+# machine what the throughput ratio would be on a quiet one.
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run_ops() {  # label pid url: preload, then one load run per operation
+  local label=$1 pid=$2 url=$3 op line t0 t1
+  "$bench" --endpoint "$url" --label "$label" --mode preload --items "$items" "${common[@]}"
+  for op in GetItem PutItem UpdateItem Query; do
+    t0=$(cpu_ticks "$pid")
+    line=$("$bench" --endpoint "$url" --label "$label" --duration "$duration" --items "$items" \
+      --ops "$op" --skip-preload "${common[@]}")
+    t1=$(cpu_ticks "$pid")
+    awk -v t=$((t1 - t0)) -v hz="$hz" '{
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "answered") n = kv[2] }
+      printf "%s server_cpu_us=%.1f\n", $0, (n > 0 ? t * 1e6 / hz / n : 0) }' <<<"$line" \
+      | tee -a "$work/results"
+  done
+}
+: > "$work/results"
+run_ops mysfits-table "$table_pid" "$table_url"
+((skip_dynalite)) || run_ops dynalite "$dyn_pid" "$dyn_url"
 echo "label=mysfits-table rss_mb=$(($(rss_kb "$table_pid") / 1024))" \
   "disk_mb=$(du -sm "$work/table" | cut -f1)"
 
@@ -110,15 +127,18 @@ awk '
     for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
     key = f["label"] SUBSEP f["op"]
     rps[key] = f["rps"]; p50[key] = f["p50_ms"]; p99[key] = f["p99_ms"]; err[key] = f["errors"]
+    cpu[key] = f["server_cpu_us"]
     if (!(f["op"] in seen)) { seen[f["op"]] = 1; ops[++n] = f["op"] }
   }
   END {
-    printf "%-11s %12s %12s %7s %10s %10s %10s %10s %s\n", "operation", "table rps", "dynalite rps",
-           "ratio", "table p50", "dyn p50", "table p99", "dyn p99", "(ms; errors table/dyn)"
+    printf "%-11s %12s %12s %7s %10s %10s %10s %10s %9s %9s %9s %s\n", "operation", "table rps",
+           "dynalite rps", "ratio", "table p50", "dyn p50", "table p99", "dyn p99", "table cpu",
+           "dyn cpu", "cpu ratio", "(ms; cpu: server us/request; errors table/dyn)"
     for (i = 1; i <= n; i++) {
       t = "mysfits-table" SUBSEP ops[i]; d = "dynalite" SUBSEP ops[i]
       ratio = (rps[d] > 0) ? sprintf("%.1fx", rps[t] / rps[d]) : "-"
-      printf "%-11s %12s %12s %7s %10s %10s %10s %10s %s/%s\n", ops[i], rps[t], rps[d], ratio,
-             p50[t], p50[d], p99[t], p99[d], err[t], err[d]
+      cratio = (cpu[t] > 0 && cpu[d] > 0) ? sprintf("%.1fx", cpu[d] / cpu[t]) : "-"
+      printf "%-11s %12s %12s %7s %10s %10s %10s %10s %9s %9s %9s %s/%s\n", ops[i], rps[t], rps[d],
+             ratio, p50[t], p50[d], p99[t], p99[d], cpu[t], cpu[d], cratio, err[t], err[d]
     }
   }' "$work/results"

@@ -14,6 +14,10 @@ find_package(ZLIB REQUIRED)
 # Intel ISA-L: the table's response checksum (CRC-32 with the CPU's carry-less multiply).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ISAL REQUIRED IMPORTED_TARGET libisal)
+# jemalloc: mysfits-table's allocator in builds without sanitizers (which bring their own).
+if(NOT MYSFITS_SANITIZE)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+endif()
 find_package(benchmark QUIET)
 
 # Boost headers are third-party: include them as SYSTEM so our warning flags do not apply.

@@ -1,13 +1,17 @@
 // Logging setup; see include/mysfits/common/log.h.
 #include "mysfits/common/log.h"
 
-#include <spdlog/sinks/base_sink.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
+#include <ctime>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -16,38 +20,125 @@ namespace mysfits::log {
 
 namespace {
 
+// Renders "%Y-%m-%dT%H:%M:%S.%e %n %^%l%$ %v" (local time, as spdlog's pattern formatter does)
+// without it: the pattern formatter walks a list of flag formatters with a virtual call each and
+// keeps its date cache in the formatter, so a sink must format under its lock. This one keeps the
+// date text of the current second per thread, so any thread may format at once, unlocked; the
+// table writes a line per request from every request thread.
+class line_formatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    using namespace std::chrono;
+    auto since = msg.time.time_since_epoch();
+    auto secs = floor<seconds>(since);
+    struct date_cache {
+      std::int64_t secs = std::numeric_limits<std::int64_t>::min();
+      char text[32] = {};
+      std::size_t size = 0;
+    };
+    thread_local date_cache date;
+    if (date.secs != secs.count()) {
+      std::time_t t = static_cast<std::time_t>(secs.count());
+      std::tm tm{};
+      ::localtime_r(&t, &tm);
+      date.size = std::strftime(date.text, sizeof date.text, "%Y-%m-%dT%H:%M:%S", &tm);
+      date.secs = secs.count();
+    }
+    auto ms = static_cast<unsigned>(duration_cast<milliseconds>(since - secs).count());
+    char frac[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                    static_cast<char>('0' + ms % 10), ' '};
+    dest.append(date.text, date.text + date.size);
+    dest.append(frac, frac + sizeof frac);
+    dest.append(msg.logger_name.begin(), msg.logger_name.end());
+    dest.push_back(' ');
+    msg.color_range_start = dest.size();
+    auto level = spdlog::level::to_string_view(msg.level);
+    dest.append(level.begin(), level.end());
+    msg.color_range_end = dest.size();
+    dest.push_back(' ');
+    dest.append(msg.payload.begin(), msg.payload.end());
+    dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<line_formatter>();
+  }
+};
+
 // stderr when it is not a terminal (a log file, a pipe to a collector): lines are gathered in a
 // buffer and written with one write(2) when it holds 64 KiB, when a warning or error arrives,
 // and at least every 100 ms (flusher thread), instead of one write per line under the sink's
-// lock. A process killed with -9 loses at most the last 100 ms of info lines.
-class buffered_stderr_sink final : public spdlog::sinks::base_sink<std::mutex> {
+// lock. A process killed with -9 loses at most the last 100 ms of info lines. A line is
+// formatted by its own thread before the lock (with line_formatter; another formatter is used
+// under the lock), and the lock is held only to append it: the write(2) happens outside, under
+// a second lock that keeps the batches in order.
+class buffered_stderr_sink final : public spdlog::sinks::sink {
  public:
-  buffered_stderr_sink() { pending_.reserve(flush_bytes * 2); }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    pending_.append(formatted.data(), formatted.size());
-    if (pending_.size() >= flush_bytes || msg.level >= spdlog::level::warn) flush_();
+  buffered_stderr_sink() : formatter_(std::make_unique<line_formatter>()) {
+    pending_.reserve(flush_bytes * 2);
+    writing_.reserve(flush_bytes * 2);
   }
-  void flush_() override {
+
+  void log(const spdlog::details::log_msg& msg) override {
+    if (!should_log(msg.level)) return;
+    thread_local spdlog::memory_buf_t formatted;
+    formatted.clear();
+    bool urgent = msg.level >= spdlog::level::warn;
+    {
+      std::unique_lock lock(mu_, std::defer_lock);
+      if (thread_safe_formatter_) {
+        formatter_->format(msg, formatted);
+        lock.lock();
+      } else {
+        lock.lock();
+        formatter_->format(msg, formatted);
+      }
+      pending_.append(formatted.data(), formatted.size());
+      if (pending_.size() < flush_bytes && !urgent) return;
+    }
+    flush();
+  }
+
+  void flush() override {
+    std::lock_guard write_lock(write_mu_);
+    {
+      std::lock_guard lock(mu_);
+      pending_.swap(writing_);
+    }
     std::size_t done = 0;
-    while (done < pending_.size()) {
-      ssize_t n = ::write(STDERR_FILENO, pending_.data() + done, pending_.size() - done);
+    while (done < writing_.size()) {
+      ssize_t n = ::write(STDERR_FILENO, writing_.data() + done, writing_.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // stderr is gone: drop the lines rather than block the process
       done += static_cast<std::size_t>(n);
     }
-    pending_.clear();
+    writing_.clear();
+  }
+
+  void set_pattern(const std::string& pattern) override {
+    set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+  }
+
+  void set_formatter(std::unique_ptr<spdlog::formatter> f) override {
+    std::lock_guard lock(mu_);
+    thread_safe_formatter_ = dynamic_cast<line_formatter*>(f.get()) != nullptr;
+    formatter_ = std::move(f);
   }
 
  private:
   static constexpr std::size_t flush_bytes = 64 * 1024;
+  std::mutex mu_;  // pending_, formatter_
+  std::unique_ptr<spdlog::formatter> formatter_;
+  bool thread_safe_formatter_ = true;
   std::string pending_;
+  std::mutex write_mu_;  // writing_; one flush at a time, so batches stay in order
+  std::string writing_;
 };
 
 }  // namespace
+
+std::unique_ptr<spdlog::formatter> make_line_formatter() {
+  return std::make_unique<line_formatter>();
+}
 
 void init(std::string_view process_name, std::string_view level) {
   std::shared_ptr<spdlog::logger> logger;
@@ -70,7 +161,8 @@ void init(std::string_view process_name, std::string_view level) {
       std::atexit([] { (*sink)->flush(); });
     });
   }
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %n %^%l%$ %v");
+  // The pattern "%Y-%m-%dT%H:%M:%S.%e %n %^%l%$ %v", rendered by line_formatter.
+  logger->set_formatter(std::make_unique<line_formatter>());
   std::string lvl(level);
   if (const char* env = std::getenv("MYSFITS_LOG_LEVEL")) lvl = env;
   auto parsed = spdlog::level::from_str(lvl);

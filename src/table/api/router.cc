@@ -76,7 +76,7 @@ bool writes_items(std::string_view op) {
 constexpr std::string_view target_prefix = "DynamoDB_20120810.";
 constexpr std::string_view streams_target_prefix = "DynamoDBStreams_20120810.";
 
-std::string table_of(std::string_view body) {
+std::string_view table_of(std::string_view body) {
   // Only for the log line: a cheap look for "TableName" without a second parse.
   auto p = body.find("\"TableName\"");
   if (p == std::string_view::npos) return "-";
@@ -84,7 +84,21 @@ std::string table_of(std::string_view body) {
   if (p == std::string_view::npos) return "-";
   auto e = body.find('"', p + 1);
   if (e == std::string_view::npos || e - p > 256) return "-";
-  return std::string(body.substr(p + 1, e - p - 1));
+  return body.substr(p + 1, e - p - 1);
+}
+
+// The per-request log line (issue 2: operation, table, status, duration), formatted without
+// floating point: "op=GetItem table=T status=200 duration_ms=0.421". An info line is only
+// built when info is logged.
+void log_request(spdlog::level::level_enum level, std::string_view op, std::string_view table,
+                 unsigned status, double seconds, std::string_view suffix = {}) {
+  auto* logger = spdlog::default_logger_raw();
+  if (!logger->should_log(level)) return;
+  auto us = static_cast<std::uint64_t>(seconds * 1e6 + 0.5);
+  char frac[4] = {static_cast<char>('0' + us / 100 % 10), static_cast<char>('0' + us / 10 % 10),
+                  static_cast<char>('0' + us % 10), 0};
+  logger->log(level, "op={} table={} status={} duration_ms={}.{}{}", op, table, status, us / 1000,
+              std::string_view(frac, 3), suffix);
 }
 
 std::uint32_t checksum(std::string_view body) {
@@ -344,7 +358,8 @@ void router::handle_async(http::request& req, reply_fn reply) {
     auto res = make_response(result.first, std::move(result.second), req.version(),
                              "application/x-amz-json-1.0");
     store_.after_durable([reply = std::move(reply), res = std::move(res), status = result.first,
-                          op_label, table = log ? table_of(req.body()) : std::string(), log, start,
+                          op_label, table = log ? std::string(table_of(req.body())) : std::string(),
+                          log, start,
                           version = req.version()](const mysfits::result<void>& synced) mutable {
       if (!synced) {
         status = 500;
@@ -358,18 +373,15 @@ void router::handle_async(http::request& req, reply_fn reply) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       count_request(op_label, status, seconds);
       if (log)
-        spdlog::log(synced ? spdlog::level::info : spdlog::level::err,
-                    "op={} table={} status={} duration_ms={:.3f}{}", op_label, table, status,
-                    seconds * 1000, synced ? "" : " (write-ahead log sync failed)");
+        log_request(synced ? spdlog::level::info : spdlog::level::err, op_label, table, status,
+                    seconds, synced ? "" : " (write-ahead log sync failed)");
       reply(std::move(res));
     });
     return;
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   count_request(op_label, result.first, seconds);
-  if (log)
-    spdlog::info("op={} table={} status={} duration_ms={:.3f}", op_label, table_of(req.body()),
-                 result.first, seconds * 1000);
+  if (log) log_request(spdlog::level::info, op_label, table_of(req.body()), result.first, seconds);
   reply(make_response(result.first, std::move(result.second), req.version(),
                       "application/x-amz-json-1.0"));
 }

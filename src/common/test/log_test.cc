@@ -1,0 +1,122 @@
+// Tests for the log line format: the formatter init() installs writes what spdlog's pattern
+// "%Y-%m-%dT%H:%M:%S.%e %n %^%l%$ %v" writes, and lines reach stderr through the buffered sink.
+#include "mysfits/common/log.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/pattern_formatter.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr const char* pattern = "%Y-%m-%dT%H:%M:%S.%e %n %^%l%$ %v";
+
+std::string render(spdlog::formatter& f, const spdlog::details::log_msg& msg, std::size_t* start,
+                   std::size_t* end) {
+  spdlog::memory_buf_t out;
+  f.format(msg, out);
+  *start = msg.color_range_start;
+  *end = msg.color_range_end;
+  return std::string(out.data(), out.size());
+}
+
+}  // namespace
+
+// Same bytes and same colour range as spdlog's pattern formatter, across milliseconds 0 and 999,
+// second and year boundaries, every level and an empty message.
+TEST(LineFormatter, MatchesSpdlogPattern) {
+  spdlog::pattern_formatter reference(pattern);
+  auto ours = mysfits::log::make_line_formatter();
+  using namespace std::chrono;
+  std::vector<system_clock::time_point> times = {
+      // (Not the epoch itself: spdlog's own date cache starts at second 0 and prints a zero date
+      // there.)
+      system_clock::time_point{milliseconds(86400001)},          // 1970-01-02T00:00:00.001 UTC
+      system_clock::time_point{milliseconds(1798761599999)},     // 2026-12-31T23:59:59.999 UTC
+      system_clock::time_point{milliseconds(1798761600000)},     // a second (and year) later
+      system_clock::time_point{microseconds(1764424234567891)},  // sub-millisecond part
+      system_clock::now(),
+  };
+  for (auto t : times) {
+    for (auto level : {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
+                       spdlog::level::warn, spdlog::level::err, spdlog::level::critical}) {
+      for (std::string_view text : {"op=GetItem table=T status=200 duration_ms=0.421", ""}) {
+        spdlog::details::log_msg msg(t, spdlog::source_loc{}, "mysfits-table", level, text);
+        std::size_t rs = 0, re = 0, os = 0, oe = 0;
+        auto want = render(reference, msg, &rs, &re);
+        auto got = render(*ours, msg, &os, &oe);
+        EXPECT_EQ(got, want);
+        EXPECT_EQ(os, rs);
+        EXPECT_EQ(oe, re);
+      }
+    }
+  }
+}
+
+// Threads formatting at once with one instance each get their own date (no shared cache).
+TEST(LineFormatter, ThreadsFormatAtOnce) {
+  auto ours = mysfits::log::make_line_formatter();
+  spdlog::pattern_formatter reference(pattern);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < 2000; ++k) {
+        // Each thread walks its own run of seconds, so their cached dates differ.
+        std::chrono::system_clock::time_point t{
+            std::chrono::milliseconds(1764424234000LL + i * 86400000LL + k * 1001LL)};
+        spdlog::details::log_msg msg(t, spdlog::source_loc{}, "n", spdlog::level::info, "x");
+        spdlog::memory_buf_t a;
+        ours->format(msg, a);
+        spdlog::details::log_msg msg2(t, spdlog::source_loc{}, "n", spdlog::level::info, "x");
+        spdlog::memory_buf_t b;
+        spdlog::pattern_formatter r(pattern);
+        r.format(msg2, b);
+        if (std::string(a.data(), a.size()) != std::string(b.data(), b.size())) ++mismatches[i];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int m : mismatches) EXPECT_EQ(m, 0);
+}
+
+// With stderr not a terminal, init() buffers lines and a flush writes them, in order, formatted.
+TEST(Log, BufferedStderrLinesInOrder) {
+  char path[] = "/tmp/mysfits-log-test-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  int saved = ::dup(STDERR_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_GE(::dup2(fd, STDERR_FILENO), 0);
+  mysfits::log::init("logtest");
+  for (int i = 0; i < 3; ++i) spdlog::info("line {}", i);
+  spdlog::warn("a warning");  // written at once
+  spdlog::default_logger()->flush();
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(fd);
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::remove(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(text, line)) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u) << text.str();
+  for (int i = 0; i < 3; ++i) {
+    // "YYYY-MM-DDTHH:MM:SS.mmm logtest info line i"
+    ASSERT_GT(lines[i].size(), 24u);
+    EXPECT_EQ(lines[i][4], '-');
+    EXPECT_EQ(lines[i][10], 'T');
+    EXPECT_EQ(lines[i][19], '.');
+    EXPECT_EQ(lines[i].substr(23), " logtest info line " + std::to_string(i));
+  }
+  EXPECT_EQ(lines[3].substr(23), " logtest warning a warning");
+}
