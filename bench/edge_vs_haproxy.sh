@@ -20,12 +20,7 @@
 #          benchmark's processes — wrk, nginx and both proxies alike — as one group against them.
 set -euo pipefail
 
-if [ -n "${AUTOGROUP_NICE:-}" ] && [ -z "${EDGE_BENCH_IN_SESSION:-}" ]; then
-  EDGE_BENCH_IN_SESSION=1 exec setsid --wait "$0" "$@"
-fi
-if [ -n "${AUTOGROUP_NICE:-}" ]; then
-  echo "$AUTOGROUP_NICE" > /proc/self/autogroup || { echo "cannot set autogroup nice" >&2; exit 1; }
-fi
+source "$(dirname "$0")/autogroup.sh" "$@"
 
 build=${1:-build/release}
 edge_bin=$build/src/edge/mysfits-edge
