@@ -69,11 +69,7 @@ core_service::core_service(core_options options, ddbclient::table_api& table)
 
 core_service::~core_service() = default;
 
-http::response core_service::handle(http::request& req) {
-  return detail::answer_now(
-      [this](http::request& r, detail::answer_fn answer) { handle_async(r, std::move(answer)); },
-      req);
-}
+http::response core_service::handle(http::request& req) { return detail::answer_now(*this, req); }
 
 void core_service::handle_async(http::request& req, std::function<void(http::response)> answer) {
   detail::instrument(

@@ -28,11 +28,7 @@ like_service::like_service(like_options options, ddbclient::table_api& table)
 
 like_service::~like_service() = default;
 
-http::response like_service::handle(http::request& req) {
-  return detail::answer_now(
-      [this](http::request& r, detail::answer_fn answer) { handle_async(r, std::move(answer)); },
-      req);
-}
+http::response like_service::handle(http::request& req) { return detail::answer_now(*this, req); }
 
 void like_service::handle_async(http::request& req, std::function<void(http::response)> answer) {
   detail::instrument(

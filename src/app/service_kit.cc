@@ -260,8 +260,9 @@ void instrument(std::string_view service, http::request& req, const route_fn& ro
                 answer_fn answer) {
   auto started = std::chrono::steady_clock::now();
   auto trace = trace_of(req);
-  // Called once, now or from the thread that has the answer; `req` is valid until then.
-  auto finish = [service, &req, started, trace, answer = std::move(answer)](routed r) {
+  // Called once, now or from the thread that has the answer; `req` is valid until then. Made a
+  // std::function once: the route keeps a copy only when it answers later.
+  answer_route_fn finish = [service, &req, started, trace, answer = std::move(answer)](routed r) {
     r.res.set("Access-Control-Allow-Origin", "*");
     r.res.set(trace.trace_header, trace.trace_value);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -121,5 +121,12 @@ void instrument(std::string_view service, http::request& req, const route_fn& ro
 // Runs an asynchronous handler and waits for its answer (tests and tools).
 [[nodiscard]] http::response answer_now(
     const std::function<void(http::request&, answer_fn)>& handler, http::request& req);
+// A service's handle_async(req, answer), waited for: its handle().
+template <class Service>
+[[nodiscard]] http::response answer_now(Service& service, http::request& req) {
+  return answer_now([&service](http::request& r,
+                               answer_fn answer) { service.handle_async(r, std::move(answer)); },
+                    req);
+}
 
 }  // namespace mysfits::app::detail
