@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   serve->add_flag(
       "--no-sync", no_sync,
       "Acknowledge writes before the WAL is fsynced (survives kill -9, not power loss)");
+  serve->add_option("--rocksdb-options", o.rocksdb_options,
+                    "RocksDB options over the engine's own, \"name=value;...\" (tuning)");
   CLI11_PARSE(app, argc, argv);
   o.sync_writes = !no_sync;
 

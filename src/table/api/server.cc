@@ -70,6 +70,7 @@ result<void> server::start() {
   storage::table_store_options so;
   so.store.path = o.data_dir;
   so.store.sync_writes = o.sync_writes;
+  so.store.rocksdb_options = o.rocksdb_options;
   // Writes are fsynced in groups by the store's committer thread; request threads never block
   // in fsync, and the answer to a write waits for the fsync that covers it (router.h).
   so.group_commit = true;

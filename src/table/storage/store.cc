@@ -3,6 +3,7 @@
 #include "storage/store.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/merge_operator.h>
@@ -105,10 +106,27 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   o.merge_operator = std::make_shared<counters_add>();
   o.IncreaseParallelism(2);
   o.OptimizeLevelStyleCompaction();
+  // On a machine of few cores, writers that meet in one write group cost more in thread
+  // hand-offs than they gain: the group's leader inserts every member's batch into the memtable
+  // (no second round of wake-ups for parallel inserts), and followers sleep at once instead of
+  // spinning for up to 100 us on the core the leader needs (bench/README.md, 29 Nov).
+  o.allow_concurrent_memtable_write = false;
+  o.enable_write_thread_adaptive_yield = false;
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  if (!options.rocksdb_options.empty()) {
+    rocksdb::ConfigOptions config;
+    config.ignore_unknown_options = false;
+    rocksdb::Options tuned;
+    rocksdb::Status parsed =
+        rocksdb::GetOptionsFromString(config, o, options.rocksdb_options, &tuned);
+    if (!parsed.ok())
+      return error::invalid_argument("bad RocksDB options \"" + options.rocksdb_options +
+                                     "\": " + parsed.ToString());
+    o = std::move(tuned);
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, options.path, &raw);
   if (!s.ok()) return to_error(s);

@@ -25,6 +25,9 @@ struct store_options {
   bool sync_writes = true;
   // Block cache size in bytes. Default: 64 MiB.
   std::size_t block_cache_bytes = 64u << 20;
+  // RocksDB options applied over the ones open() chooses, in RocksDB's option-string form
+  // ("name=value;name=value", DB and column-family options). Default: empty.
+  std::string rocksdb_options;
 };
 
 // One atomic group of changes (a rocksdb::WriteBatch underneath).

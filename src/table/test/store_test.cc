@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include "storage/keys.h"
@@ -24,7 +26,7 @@ struct temp_store {
   temp_store() { reopen(); }
   void reopen() {
     s.reset();
-    s = store::open({path, false, 8u << 20}).value();
+    s = store::open({path, false, 8u << 20, {}}).value();
   }
   ~temp_store() {
     s.reset();
@@ -80,6 +82,45 @@ TEST(Store, CountersAddUp) {
   auto v = t.s->get("n").value();
   ASSERT_TRUE(v);
   EXPECT_EQ(decode_counters(*v), (std::pair<std::int64_t, std::int64_t>{5, 270}));
+}
+
+// RocksDB options given as a string apply over the store's own (they are what the database
+// records in its OPTIONS file); an unknown name or a bad value is refused with RocksDB's word.
+TEST(Store, RocksDbOptionsApplyAndBadOnesAreRefused) {
+  std::string path = temp_dir();
+  {
+    auto s =
+        store::open({path, false, 8u << 20, "write_buffer_size=1048576;max_write_buffer_number=3"});
+    ASSERT_TRUE(s) << s.error().message;
+    write_batch b;
+    b.put("k", "v");
+    ASSERT_TRUE((*s)->write(b));
+    EXPECT_EQ((*s)->get("k").value(), std::optional<std::string>("v"));
+  }
+  std::string recorded;
+  for (const auto& f : std::filesystem::directory_iterator(path)) {
+    if (f.path().filename().string().rfind("OPTIONS-", 0) != 0) continue;
+    std::ifstream in(f.path());
+    recorded.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_NE(recorded.find("write_buffer_size=1048576"), std::string::npos);
+  EXPECT_NE(recorded.find("max_write_buffer_number=3"), std::string::npos);
+  // The store's own choices for a 2-core machine stay unless overridden.
+  EXPECT_NE(recorded.find("allow_concurrent_memtable_write=false"), std::string::npos);
+
+  for (std::string bad : {"no_such_option=1", "write_buffer_size=lots", "write_buffer_size"}) {
+    auto s = store::open({path, false, 8u << 20, bad});
+    ASSERT_FALSE(s) << bad;
+    EXPECT_EQ(s.error().code, errc::invalid_argument) << bad;
+    EXPECT_NE(s.error().message.find("bad RocksDB options"), std::string::npos)
+        << s.error().message;
+  }
+  // A refused option string left the data alone.
+  auto s = store::open({path, false, 8u << 20, {}});
+  ASSERT_TRUE(s);
+  EXPECT_EQ((*s)->get("k").value(), std::optional<std::string>("v"));
+  s->reset();
+  std::filesystem::remove_all(path);
 }
 
 // DeleteRange drops exactly the range.

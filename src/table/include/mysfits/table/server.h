@@ -36,6 +36,10 @@ struct options {
   // still written (to the OS page cache) before the ack, which survives kill -9 but not a
   // machine crash. Default: true.
   bool sync_writes = true;
+  // RocksDB options over the engine's own, as RocksDB's option string ("name=value;...",
+  // e.g. "write_buffer_size=16777216;allow_concurrent_memtable_write=false"), for tuning.
+  // Unknown names or bad values fail start() with RocksDB's message. Default: empty.
+  std::string rocksdb_options;
   // How long stream records are kept (DynamoDB keeps them 24 hours): a background trimmer
   // deletes older ones every min(60 s, half the retention), at least once a second. Reading a
   // position older than that gives TrimmedDataAccessException. Default: 86400. Fixed at start.
