@@ -12,6 +12,9 @@
 #                            [--top N] [--table-args "--no-sync"]
 # Needs a release build of mysfits-table and table_ops_bench in DIR (default build/release).
 set -euo pipefail
+# AUTOGROUP_NICE=-10 weights this run against other sessions' work on a shared machine
+# (bench/autogroup.sh).
+source "$(dirname "$0")/autogroup.sh" "$@"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/release"

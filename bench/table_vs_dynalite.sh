@@ -8,6 +8,9 @@
 #                                   [--million [N]] [--skip-dynalite] [--build-dir DIR] [--no-build]
 #                                   [--table-args "--no-sync"]   (extra mysfits-table flags)
 set -euo pipefail
+# AUTOGROUP_NICE=-10 weights this run against other sessions' work on a shared machine
+# (bench/autogroup.sh).
+source "$(dirname "$0")/autogroup.sh" "$@"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/bench-release"
@@ -121,7 +124,7 @@ echo "label=mysfits-table rss_mb=$(($(rss_kb "$table_pid") / 1024))" \
 
 echo
 echo "== $connections connections, $threads client threads, ${duration}s per operation, $items items," \
-  "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), mysfits-table flags: ${table_args:-none}"
+  "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), mysfits-table flags: ${table_args:-none}${AUTOGROUP_NICE:+, autogroup nice $AUTOGROUP_NICE}"
 awk '
   /op=/ {
     for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }

@@ -29,8 +29,9 @@ struct replicator_options {
   // The regions file (regions.h). Re-read when it changes, so a region's endpoint can move
   // (and tests can cut a link) without a restart.
   std::string regions_file;
-  // How long a pull waits at the peer for new changes before answering empty. Default: 25 ms.
-  std::chrono::milliseconds poll_wait{25};
+  // How long a pull waits at the peer for new changes before answering empty (a change ends it
+  // at once). Default: 500 ms (server.h, replication_poll_wait_ms).
+  std::chrono::milliseconds poll_wait{500};
   // Tombstones of deleted items are kept this long, then purged. Default: 24 h.
   std::chrono::milliseconds tombstone_retention{std::chrono::hours(24)};
   // Credentials to sign requests to peers with (the engines' shared keys); empty: placeholders.

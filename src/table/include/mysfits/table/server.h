@@ -50,9 +50,12 @@ struct options {
   // engine, this one's included. Empty: no replication (ReplicaUpdates are refused). Re-read
   // when it changes. Default: empty.
   std::string regions_file;
-  // How long a replication pull waits at a peer for new changes; the wait holds one of the
-  // peer's request threads (and the connections it serves), so keep it short. Default: 25 ms.
-  std::uint32_t replication_poll_wait_ms = 25;
+  // How long a replication pull waits at a peer for new changes (a change ends the wait at
+  // once). The wait holds one of the peer's replication threads (router_options::
+  // internal_threads), never a request thread; a new global table or replica joins a peer's
+  // pulls when its current wait ends. Longer waits cost an idle region less CPU (each pull is a
+  // signed round trip). Default: 500 ms.
+  std::uint32_t replication_poll_wait_ms = 500;
   // Tombstones of a global table's deleted items are kept this long. Default: 86400 s.
   std::uint64_t tombstone_retention_seconds = 86400;
 };
