@@ -72,9 +72,13 @@ json::object scan(op_context& ctx, const json::object& req);
 // A Query or Scan that returns whole items as stored (no filter, projection, Limit, Select COUNT,
 // segments or ConsumedCapacity) writes its answer itself: the stored JSON text of each item
 // spliced into {"Items":[…],"Count":n,"ScannedCount":n}, the bytes json::serialize gives for the
-// parsed items. It leaves the text here and returns an empty object; the router sends the text.
+// parsed items; a GetItem of the whole item (no projection or ConsumedCapacity) likewise answers
+// {"Item":<stored text>}. It leaves the text here and returns an empty object; the router sends
+// the text.
 // Per thread, taken (and cleared) by the dispatch that called the operation.
 std::optional<std::string> take_preformatted_response();
+// Leaves `text` as this thread's preformatted answer (see above; GetItem uses it too).
+void set_preformatted_response(std::string text);
 // ops_batch.cc
 json::object batch_get_item(op_context& ctx, const json::object& req);
 json::object batch_write_item(op_context& ctx, const json::object& req);

@@ -124,6 +124,20 @@ json::object get_item(op_context& ctx, const json::object& req) {
     if (atg) proj = expr::convert_attributes_to_get(*atg);
   }
   ectx.check_all_used();
+  if (!proj && capacity == capacity_mode::none) {
+    // The whole item as stored: its JSON text goes into the answer unparsed, the bytes
+    // serializing the parsed item would give (json::serialize wrote it).
+    auto text = ctx.store.get_item_text(*t, pk);
+    if (!text) throw_storage_error(text.error());
+    if (!*text) return {};
+    std::string out;
+    out.reserve((*text)->size() + 10);
+    out += "{\"Item\":";
+    out += **text;
+    out += '}';
+    set_preformatted_response(std::move(out));
+    return {};
+  }
   auto r = ctx.store.get_item(*t, pk);
   if (!r) throw_storage_error(r.error());
   json::object resp;

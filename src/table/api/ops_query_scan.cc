@@ -323,6 +323,8 @@ void check_key_type(const json::value& v, key_type expected) {
 
 }  // namespace
 
+void set_preformatted_response(std::string text) { preformatted = std::move(text); }
+
 std::optional<std::string> take_preformatted_response() {
   std::optional<std::string> out = std::move(preformatted);
   preformatted.reset();

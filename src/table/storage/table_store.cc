@@ -414,6 +414,18 @@ result<std::optional<json::object>> table_store::get_item(const table_info& t,
   return std::optional<json::object>{std::move(r->item)};
 }
 
+result<std::optional<std::string>> table_store::get_item_text(const table_info& t,
+                                                              std::string_view pk) {
+  auto v = store_->get(item_key(t.id, pk));
+  if (!v) return v.error();
+  if (!*v) return std::optional<std::string>{};
+  bool tombstone = false;
+  auto text = item_record_json(**v, tombstone);
+  if (!text) return error::corruption("unreadable item in table " + t.name);
+  if (tombstone) return std::optional<std::string>{};
+  return std::optional<std::string>{std::string(*text)};
+}
+
 namespace {
 
 // Index work of a bulk batch (snapshot pages), staged apart: per-index (item count, size)

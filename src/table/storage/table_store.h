@@ -143,6 +143,10 @@ class table_store {
 
   [[nodiscard]] result<std::optional<boost::json::object>> get_item(const table_info& t,
                                                                     std::string_view pk);
+  // The visible item's JSON text as stored (json::serialize's output), unparsed: nullopt for
+  // a missing or deleted item. For answers that return the whole item.
+  [[nodiscard]] result<std::optional<std::string>> get_item_text(const table_info& t,
+                                                                 std::string_view pk);
 
   // Reads the current item under its lock, lets `decide` choose (it may throw, e.g. a failed
   // condition — nothing is written then), and commits the item, its index entries, the stats

@@ -267,6 +267,40 @@ TEST(Router, UpdateItemCreatesAndAdds) {
   EXPECT_EQ(got.at("Item").at("Likes").at("N").as_string(), "3");
 }
 
+// GetItem of a whole item answers with the stored text unparsed: the same bytes as the general
+// path (here taken with ReturnConsumedCapacity), for every attribute type, and {} for an item
+// that is missing or deleted.
+TEST(Router, WholeItemGetItemIsTheStoredText) {
+  fixture f;
+  f.ok("CreateTable", R"({"TableName":"Whole","KeySchema":[{"AttributeName":"k","KeyType":"HASH"}],
+       "AttributeDefinitions":[{"AttributeName":"k","AttributeType":"S"}],
+       "BillingMode":"PAY_PER_REQUEST"})");
+  const std::string item =
+      R"({"k":{"S":"a"},"n":{"N":"-12345678901234567890.123456789012345678"},"b":{"B":"AAEC"},)"
+      R"("t":{"BOOL":true},"z":{"NULL":true},"m":{"M":{"in":{"L":[{"S":"x"},{"N":"1"}]}}},)"
+      R"("ss":{"SS":["p","q"]},"ns":{"NS":["1","2.5"]},"bs":{"BS":["AQ=="]},"u":{"S":"\u00e9\"\\"}})";
+  f.ok("PutItem", R"({"TableName":"Whole","Item":)" + item + "}");
+  auto fast = f.post("GetItem", R"({"TableName":"Whole","Key":{"k":{"S":"a"}}})");
+  ASSERT_EQ(fast.result_int(), 200u) << fast.body();
+  auto general = f.ok(
+      "GetItem", R"({"TableName":"Whole","Key":{"k":{"S":"a"}},"ReturnConsumedCapacity":"TOTAL"})");
+  ASSERT_TRUE(general.contains("ConsumedCapacity"));
+  EXPECT_EQ(fast.body(), json::serialize(json::object{{"Item", general.at("Item")}}));
+  EXPECT_EQ(json::parse(fast.body()).at("Item"), json::parse(item));
+
+  EXPECT_TRUE(f.ok("GetItem", R"({"TableName":"Whole","Key":{"k":{"S":"none"}}})").empty());
+  f.ok("DeleteItem", R"({"TableName":"Whole","Key":{"k":{"S":"a"}}})");
+  auto gone = f.post("GetItem", R"({"TableName":"Whole","Key":{"k":{"S":"a"}}})");
+  EXPECT_EQ(gone.result_int(), 200u);
+  EXPECT_EQ(gone.body(), "{}");
+  // A projection still takes the general path.
+  f.ok("PutItem", R"({"TableName":"Whole","Item":)" + item + "}");
+  auto projected = f.ok(
+      "GetItem", R"({"TableName":"Whole","Key":{"k":{"S":"a"}},"ProjectionExpression":"n, m.#i",
+           "ExpressionAttributeNames":{"#i":"in"}})");
+  EXPECT_EQ(projected.at("Item").as_object().size(), 2u);
+}
+
 // BatchWriteItem rejects duplicate keys; BatchGetItem returns what exists.
 TEST(Router, BatchLimitsAndResults) {
   fixture f;
