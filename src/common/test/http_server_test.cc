@@ -76,6 +76,74 @@ TEST(HttpServer, RejectsOversizedBodyWith413) {
   EXPECT_EQ(res.result_int(), 413);
 }
 
+// What the request reader must get right besides the plain case: a client that asks for
+// "100 Continue" gets it before it sends the body; requests written back to back in one packet
+// are answered in order; a request arriving a few bytes at a time is still one request; headers
+// over the limit get 431; a client that stops sending in the middle of a body gets 400 (partial
+// message) and the connection is closed; the server keeps serving.
+TEST(HttpServer, ReadsContinuePipelinedSplitAndCutRequests) {
+  http::server_options o;
+  o.header_limit = 1024;
+  http::server s(o, echo);
+  ASSERT_TRUE(s.start());
+  {
+    client c(s.port());
+    asio::write(c.stream,
+                asio::buffer(std::string("POST /c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                         "Content-Length: 4\r\n\r\n")));
+    bhttp::response<bhttp::empty_body> cont;
+    bhttp::read(c.stream, c.buf, cont);
+    EXPECT_EQ(cont.result_int(), 100);
+    asio::write(c.stream, asio::buffer(std::string("body")));
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(c.stream, c.buf, res);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "/c:body");
+  }
+  {
+    client c(s.port());
+    std::string two =
+        "POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na"
+        "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nbc";
+    asio::write(c.stream, asio::buffer(two));
+    for (std::string want : {"/1:a", "/2:bc"}) {
+      bhttp::response<bhttp::string_body> res;
+      bhttp::read(c.stream, c.buf, res);
+      EXPECT_EQ(res.result_int(), 200);
+      EXPECT_EQ(res.body(), want);
+    }
+    std::string split = "POST /s HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789";
+    for (std::size_t i = 0; i < split.size(); i += 7) {
+      asio::write(c.stream, asio::buffer(split.substr(i, 7)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(c.stream, c.buf, res);
+    EXPECT_EQ(res.body(), "/s:0123456789");
+  }
+  {
+    client c(s.port());
+    asio::write(
+        c.stream,
+        asio::buffer("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2000, 'h') + "\r\n\r\n"));
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(c.stream, c.buf, res);
+    EXPECT_EQ(res.result_int(), 431);
+  }
+  {
+    client c(s.port());
+    asio::write(c.stream, asio::buffer(std::string(
+                              "POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")));
+    c.stream.socket().shutdown(tcp::socket::shutdown_send);
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(c.stream, c.buf, res);
+    EXPECT_EQ(res.result_int(), 400);  // partial message
+    EXPECT_FALSE(res.keep_alive());
+  }
+  client c(s.port());
+  EXPECT_EQ(c.post("/after", "ok").body(), "/after:ok");
+}
+
 // Malformed request lines get a 400 through the protocol's error responder.
 TEST(HttpServer, MalformedRequestGets400FromResponder) {
   http::server s({}, echo, [](unsigned status, std::string_view msg) {
