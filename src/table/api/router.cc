@@ -2,6 +2,7 @@
 // metrics and the per-request log line.
 #include "api/router.h"
 
+#include <fmt/format.h>
 #include <isa-l/crc.h>
 #include <spdlog/spdlog.h>
 
@@ -95,10 +96,25 @@ void log_request(spdlog::level::level_enum level, std::string_view op, std::stri
   auto* logger = spdlog::default_logger_raw();
   if (!logger->should_log(level)) return;
   auto us = static_cast<std::uint64_t>(seconds * 1e6 + 0.5);
-  char frac[4] = {static_cast<char>('0' + us / 100 % 10), static_cast<char>('0' + us / 10 % 10),
-                  static_cast<char>('0' + us % 10), 0};
-  logger->log(level, "op={} table={} status={} duration_ms={}.{}{}", op, table, status, us / 1000,
-              std::string_view(frac, 3), suffix);
+  // Put together by hand: a format string is parsed again on every call, which was a third of
+  // the line's cost.
+  fmt::memory_buffer line;
+  auto add = [&line](std::string_view s) { line.append(s.data(), s.data() + s.size()); };
+  add("op=");
+  add(op);
+  add(" table=");
+  add(table);
+  add(" status=");
+  fmt::format_int code(status);
+  add({code.data(), code.size()});
+  add(" duration_ms=");
+  fmt::format_int ms(us / 1000);
+  add({ms.data(), ms.size()});
+  char frac[4] = {'.', static_cast<char>('0' + us / 100 % 10),
+                  static_cast<char>('0' + us / 10 % 10), static_cast<char>('0' + us % 10)};
+  add({frac, 4});
+  add(suffix);
+  logger->log(level, spdlog::string_view_t(line.data(), line.size()));
 }
 
 std::uint32_t checksum(std::string_view body) {

@@ -3,6 +3,8 @@
 #include "api/router.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <zlib.h>
 
 #include <boost/json/parse.hpp>
@@ -10,6 +12,8 @@
 #include <filesystem>
 #include <future>
 #include <random>
+#include <regex>
+#include <sstream>
 #include <string>
 
 namespace mysfits::table::api {
@@ -21,7 +25,8 @@ struct fixture {
   std::string path;
   std::unique_ptr<storage::table_store> store;
   std::unique_ptr<router> r;
-  explicit fixture(std::optional<sigv4_credentials> creds = std::nullopt) {
+  explicit fixture(std::optional<sigv4_credentials> creds = std::nullopt,
+                   bool log_requests = false) {
     std::random_device rd;
     path = (std::filesystem::temp_directory_path() /
             ("mysfits-router-test-" + std::to_string(rd()) + std::to_string(rd())))
@@ -33,7 +38,7 @@ struct fixture {
     store = storage::table_store::open(o).value();
     router_options ro;
     ro.credentials = std::move(creds);
-    ro.log_requests = false;
+    ro.log_requests = log_requests;
     r = std::make_unique<router>(*store, ro);
   }
   ~fixture() {
@@ -389,6 +394,29 @@ TEST(Router, MetricsCountRequests) {
       res.body().find("mysfits_table_requests_total{operation=\"ListTables\",status=\"200\"}"),
       std::string::npos)
       << res.body();
+}
+
+// Every request gets one log line: operation, table, status and duration in milliseconds with
+// three decimals; an unknown operation is logged as "unknown".
+TEST(Router, LogsALinePerRequest) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%v");
+  auto saved = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("router-test", sink));
+  {
+    fixture f(std::nullopt, true);
+    (void)f.post("GetItem", R"({"TableName":"Nope","Key":{"k":{"S":"x"}}})");
+    (void)f.post("Frobnicate", "{}");
+  }
+  spdlog::set_default_logger(saved);
+  std::string text = out.str();
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex(R"(op=GetItem table=Nope status=400 duration_ms=[0-9]+\.[0-9]{3}\n)")))
+      << text;
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex(R"(op=unknown table=- status=400 duration_ms=[0-9]+\.[0-9]{3}\n)")))
+      << text;
 }
 
 }  // namespace
