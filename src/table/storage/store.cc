@@ -109,7 +109,8 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   // On a machine of few cores, writers that meet in one write group cost more in thread
   // hand-offs than they gain: the group's leader inserts every member's batch into the memtable
   // (no second round of wake-ups for parallel inserts), and followers sleep at once instead of
-  // spinning for up to 100 us on the core the leader needs (bench/README.md, 29 Nov).
+  // spinning for up to 100 us on the core the leader needs (docs/table.md, "Write groups on
+  // two cores").
   o.allow_concurrent_memtable_write = false;
   o.enable_write_thread_adaptive_yield = false;
   rocksdb::BlockBasedTableOptions t;
