@@ -10,6 +10,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev librocksdb-dev libssl-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev libarchive-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev zlib1g-dev libisal-dev libjemalloc-dev
+  # io_uring for Boost.Asio: only the experimental MYSFITS_IO_URING build links it (docs/edge.md)
+  liburing-dev
   # real clients and test tools
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
   # the format check lists files and the pipeline names images with git
