@@ -543,7 +543,10 @@ class parser {
         check_ordered_literal(lhs, op);
         check_ordered_literal(rhs, op);
       }
-      n.operands = {std::move(lhs), std::move(rhs)};
+      // push_back, not `= {…}`: an initializer list's elements can only be copied.
+      n.operands.reserve(2);
+      n.operands.push_back(std::move(lhs));
+      n.operands.push_back(std::move(rhs));
     } else if (at_keyword("BETWEEN")) {
       ++pos_;
       n.k = condition_node::kind::between;
@@ -571,7 +574,10 @@ class parser {
               short_value(*l) + ", upper operand: " + short_value(*h));
         }
       }
-      n.operands = {std::move(lhs), std::move(lo), std::move(hi)};
+      n.operands.reserve(3);
+      n.operands.push_back(std::move(lhs));
+      n.operands.push_back(std::move(lo));
+      n.operands.push_back(std::move(hi));
     } else if (at_keyword("IN")) {
       ++pos_;
       n.k = condition_node::kind::in;
