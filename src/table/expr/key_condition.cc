@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "api/api_error.h"
+#include "expr/lexer.h"
 #include "expr/parse_detail.h"
 #include "types/attribute_value.h"
 
@@ -126,6 +127,30 @@ void check_type(const json_value& v, const std::string& type) {
 }
 
 }  // namespace
+
+std::optional<key_condition> simple_key_condition(std::string_view text, expression_context& ctx,
+                                                  const key_schema_names& schema) {
+  if (text.size() > 256) return std::nullopt;
+  const auto toks = tokenize(text);
+  if (toks.size() != 4 || toks[1].kind != token_kind::eq || toks[2].kind != token_kind::value_ref ||
+      toks[3].kind != token_kind::eof)
+    return std::nullopt;
+  try {
+    if (toks[0].kind == token_kind::name) {
+      if (toks[0].text != schema.hash || is_reserved_word(toks[0].text)) return std::nullopt;
+    } else if (toks[0].kind != token_kind::name_ref ||
+               ctx.resolve_name(toks[0].text) != schema.hash) {
+      return std::nullopt;
+    }
+    const json_value& v = ctx.resolve_value(toks[2].text);
+    if (!schema.hash_type.empty() && attribute_type(v) != schema.hash_type) return std::nullopt;
+    key_condition kc;
+    kc.hash_value = v;
+    return kc;
+  } catch (const std::exception&) {
+    return std::nullopt;  // an undefined placeholder: the full parser says so
+  }
+}
 
 key_condition to_key_condition(const condition& c, const key_schema_names& schema) {
   std::vector<const condition_node*> nodes;

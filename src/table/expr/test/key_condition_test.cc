@@ -1,7 +1,12 @@
 // Unit tests of KeyConditionExpression parsing against a key schema, and range matching.
 #include <gtest/gtest.h>
 
+#include <boost/json/serialize.hpp>
+#include <string>
+#include <vector>
+
 #include "expr/expressions.h"
+#include "expr/parse_detail.h"
 #include "test_util.h"
 
 namespace mysfits::table::expr {
@@ -43,6 +48,77 @@ TEST(KeyConditionExpression, ParsesSupportedShapes) {
   kc = parse(":one < sk AND pk = :h");  // value first flips the operator
   EXPECT_EQ(kc.range->op, key_op::gt);
   EXPECT_TRUE(matches_range(*kc.range, obj(R"({"N": "2"})")));
+}
+
+// The shortcut for `k = :v` answers exactly what the full parser answers — the same key
+// condition, or the same error — and leaves the same placeholders used, for the simple shapes
+// it takes and for the near misses it must leave to the parser.
+TEST(KeyConditionExpression, HashOnlyShortcutMatchesTheFullParser) {
+  const boost::json::object names = obj(R"({"#k": "pk", "#s": "sk", "#x": "other", "#r": "Name"})");
+  const boost::json::object vals = obj(R"({
+    ":h": {"S": "hash"}, ":n": {"N": "7"}, ":b": {"B": "AQ=="}, ":unused": {"S": "u"}
+  })");
+  const std::vector<std::string> texts = {"pk = :h",
+                                          "  pk=:h  ",
+                                          "#k = :h",
+                                          "pk = :n",
+                                          "#k = :b",
+                                          "sk = :h",
+                                          "#s = :n",
+                                          "#x = :h",
+                                          "other = :h",
+                                          "pk = :missing",
+                                          "#missing = :h",
+                                          ":h = pk",
+                                          "pk = pk",
+                                          "pk = :h AND sk = :n",
+                                          "pk == :h",
+                                          "pk <> :h",
+                                          "pk < :h",
+                                          "(pk = :h)",
+                                          "pk.a = :h",
+                                          "pk[0] = :h",
+                                          "Name = :h",
+                                          "#r = :h",
+                                          "pk = :h,",
+                                          "pk = :h)",
+                                          "",
+                                          "   ",
+                                          "pk",
+                                          "pk =",
+                                          "= :h",
+                                          "PK = :h",
+                                          "pk = :H",
+                                          "p$k = :h",
+                                          std::string(300, ' ') + "pk = :h"};
+  for (const key_schema_names& sch :
+       {schema, key_schema_names{"pk", std::nullopt, "S", ""}, key_schema_names{"Name", {}, "S"}}) {
+    for (const auto& text : texts) {
+      auto run = [&](bool shortcut) {
+        expression_context ctx(&names, &vals);
+        std::string out;
+        try {
+          auto kc = shortcut ? parse_key_condition(text, ctx, sch)
+                             : detail::parse_key_condition_fully(text, ctx, sch);
+          out = "ok " + boost::json::serialize(kc.hash_value) + (kc.range ? " +range" : "");
+        } catch (const std::exception& e) {
+          out = std::string("error ") + e.what();
+        }
+        try {
+          ctx.check_all_used();
+        } catch (const std::exception& e) {
+          out += std::string(" | ") + e.what();
+        }
+        return out;
+      };
+      EXPECT_EQ(run(true), run(false)) << "[" << text << "] hash key " << sch.hash;
+    }
+  }
+  // And the shortcut does take the simple shapes.
+  expression_context ctx(&names, &vals);
+  EXPECT_TRUE(detail::simple_key_condition("pk = :h", ctx, schema));
+  EXPECT_TRUE(detail::simple_key_condition("#k = :h", ctx, schema));
+  EXPECT_FALSE(detail::simple_key_condition("pk = :n", ctx, schema));  // type mismatch: parser
 }
 
 // begins_with works on string range keys.
