@@ -35,8 +35,14 @@ if ((!no_build)); then
   echo "== building the release preset in $build (mysfits-table, table_ops_bench)"
   cmake --preset release -B "$build" > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
   cmake --build "$build" -j2 --target mysfits-table table_ops_bench
+fi
+# dynalite from the committed bench/package-lock.json, also with --no-build: a fresh machine has
+# only what the project installs (reinstalled when the lock file changes).
+if ((!skip_dynalite)) && ! cmp -s "$root/bench/package-lock.json" \
+    "$root/bench/node_modules/.mysfits-installed-lock" 2>/dev/null; then
   echo "== installing dynalite from bench/package-lock.json"
-  (cd "$root/bench" && npm ci --no-audit --no-fund --silent)
+  (cd "$root/bench" && npm ci --no-audit --no-fund --silent &&
+    cp package-lock.json node_modules/.mysfits-installed-lock)
 fi
 
 work=$(mktemp -d /tmp/mysfits-bench.XXXXXX)
