@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -68,12 +69,12 @@ class line_formatter final : public spdlog::formatter {
 // buffer and written with one write(2) when it holds 64 KiB, when a warning or error arrives,
 // and at least every 100 ms (flusher thread), instead of one write per line under the sink's
 // lock. A process killed with -9 loses at most the last 100 ms of info lines. A line is
-// formatted by its own thread before the lock (with line_formatter; another formatter is used
-// under the lock), and the lock is held only to append it: the write(2) happens outside, under
+// formatted by its own thread before the lock (with line_formatter; a formatter set later is
+// used under the lock), and the lock is held only to append it: the write(2) happens outside, under
 // a second lock that keeps the batches in order.
 class buffered_stderr_sink final : public spdlog::sinks::sink {
  public:
-  buffered_stderr_sink() : formatter_(std::make_unique<line_formatter>()) {
+  buffered_stderr_sink() {
     pending_.reserve(flush_bytes * 2);
     writing_.reserve(flush_bytes * 2);
   }
@@ -85,12 +86,15 @@ class buffered_stderr_sink final : public spdlog::sinks::sink {
     bool urgent = msg.level >= spdlog::level::warn;
     {
       std::unique_lock lock(mu_, std::defer_lock);
-      if (thread_safe_formatter_) {
-        formatter_->format(msg, formatted);
+      if (use_line_.load(std::memory_order_acquire)) {
+        line_.format(msg, formatted);  // never replaced: safe outside the lock
         lock.lock();
       } else {
         lock.lock();
-        formatter_->format(msg, formatted);
+        if (other_)
+          other_->format(msg, formatted);
+        else
+          line_.format(msg, formatted);  // switched back to line_formatter meanwhile
       }
       pending_.append(formatted.data(), formatted.size());
       if (pending_.size() < flush_bytes && !urgent) return;
@@ -120,15 +124,25 @@ class buffered_stderr_sink final : public spdlog::sinks::sink {
 
   void set_formatter(std::unique_ptr<spdlog::formatter> f) override {
     std::lock_guard lock(mu_);
-    thread_safe_formatter_ = dynamic_cast<line_formatter*>(f.get()) != nullptr;
-    formatter_ = std::move(f);
+    if (dynamic_cast<line_formatter*>(f.get()) != nullptr) {
+      use_line_.store(true, std::memory_order_release);
+      other_.reset();
+    } else {
+      other_ = std::move(f);
+      use_line_.store(false, std::memory_order_release);
+    }
   }
 
  private:
   static constexpr std::size_t flush_bytes = 64 * 1024;
-  std::mutex mu_;  // pending_, formatter_
-  std::unique_ptr<spdlog::formatter> formatter_;
-  bool thread_safe_formatter_ = true;
+  // Lines are formatted by line_ (keeps its date text per thread: any thread may use it at once,
+  // outside the lock) unless a pattern or another formatter was set: other_, used under mu_.
+  // line_ is never replaced, so a thread that read use_line_ just before a switch formats one
+  // more line the old way, never with a formatter being destroyed.
+  line_formatter line_;
+  std::atomic<bool> use_line_{true};
+  std::mutex mu_;  // pending_, other_
+  std::unique_ptr<spdlog::formatter> other_;
   std::string pending_;
   std::mutex write_mu_;  // writing_; one flush at a time, so batches stay in order
   std::string writing_;
