@@ -114,6 +114,9 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   // cheaper too (docs/table.md, "An 8 MiB write buffer").
   o.write_buffer_size = 8u << 20;
   o.min_write_buffer_number_to_merge = 1;
+  // Level sizes derived from the last level's, so most data lands there, compressed: a million
+  // items take 667 MB on disk instead of 951 MB and load and Scan a little faster (same doc).
+  o.level_compaction_dynamic_level_bytes = true;
   // On a machine of few cores, writers that meet in one write group cost more in thread
   // hand-offs than they gain: the group's leader inserts every member's batch into the memtable
   // (no second round of wake-ups for parallel inserts), and followers sleep at once instead of

@@ -108,6 +108,7 @@ TEST(Store, RocksDbOptionsApplyAndBadOnesAreRefused) {
   // The store's own choices for a 2-core machine stay unless overridden.
   EXPECT_NE(recorded.find("allow_concurrent_memtable_write=false"), std::string::npos);
   EXPECT_NE(recorded.find("min_write_buffer_number_to_merge=1"), std::string::npos);
+  EXPECT_NE(recorded.find("level_compaction_dynamic_level_bytes=true"), std::string::npos);
 
   for (std::string bad : {"no_such_option=1", "write_buffer_size=lots", "write_buffer_size"}) {
     auto s = store::open({path, false, 8u << 20, bad});
