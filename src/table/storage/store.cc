@@ -109,8 +109,8 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   // Small memtables, flushed one at a time: every write of an item rewrites its ALL index
   // entries, and a Query walks each older version still in the memtables. With the 128 MiB
   // buffers (flushed in pairs) OptimizeLevelStyleCompaction picks, a Query after a burst of
-  // updates answered half as many requests per second as on fresh data; with 8 MiB ones the
-  // flush drops the old versions early, and a smaller skiplist makes inserts and lookups
+  // updates answered less than half as many requests per second as on fresh data; with 8 MiB ones
+  // the flush drops the old versions early, and a smaller skiplist makes inserts and lookups
   // cheaper too (docs/table.md, "An 8 MiB write buffer").
   o.write_buffer_size = 8u << 20;
   o.min_write_buffer_number_to_merge = 1;

@@ -22,8 +22,7 @@ struct fixture {
   std::unique_ptr<table_store> ts;
   std::uint64_t clock = 1000;
   std::string rocksdb_options;
-  explicit fixture(std::string rocksdb_options_ = {})
-      : rocksdb_options(std::move(rocksdb_options_)) {
+  explicit fixture(std::string options = {}) : rocksdb_options(std::move(options)) {
     std::random_device rd;
     path = (std::filesystem::temp_directory_path() /
             ("mysfits-ts-test-" + std::to_string(rd()) + std::to_string(rd())))
@@ -125,7 +124,8 @@ TEST(TableStore, IndexEntriesFollowTheItem) {
 
 // With a tiny write buffer the memtable is flushed and compacted many times while items move
 // between index keys: the index still holds exactly one entry per item, under its current key,
-// forward and backward, and after a reopen (the engine keeps old versions only until a flush).
+// forward and backward, and after a reopen (flushes drop the entries' older versions, and
+// compactions merge the files that hold them).
 TEST(TableStore, IndexStaysExactThroughFlushesAndCompactions) {
   fixture f("write_buffer_size=65536;level0_file_num_compaction_trigger=2");
   auto t = f.make_table();
