@@ -11,6 +11,9 @@
 #          EDGE_ARGS="--busy-poll-us 0" with EDGE_BASELINE set to the same binary: one option A/B)
 #        HAPROXY_BUSY_POLLING=1: HAProxy with `busy-polling` (its threads poll instead of sleeping;
 #          the counterpart of the edge's --busy-poll-us, off by default in both)
+#        WRK_DELAY_MS=N: each connection waits N ms after every answer before its next request
+#          (a wrk script's delay()), so every proxy gets about the same request rate instead of
+#          as many as it can take: p99 compared at equal load (closed loop with think time)
 #        SCHED=1: also print, per request, the proxy's voluntary and involuntary context switches
 #          and its threads' time runnable but waiting for a CPU (/proc/PID/task/*/status, schedstat)
 #        AUTOGROUP_NICE=-10: run the benchmark in a session of its own and give that session's
@@ -30,11 +33,20 @@ conns=${CONNS:-50}
 wrk_threads=${WRK_THREADS:-1}
 rounds=${ROUNDS:-2}
 threads=${THREADS:-2}
+wrk_delay_ms=${WRK_DELAY_MS:-}
+if [ -n "$wrk_delay_ms" ] && ! [[ $wrk_delay_ms =~ ^[0-9]+$ ]]; then
+  echo "edge_vs_haproxy: WRK_DELAY_MS must be a whole number of milliseconds" >&2; exit 2
+fi
 for tool in wrk nginx haproxy "$edge_bin" ${baseline_bin:+"$baseline_bin"}; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "$tool" ] || { echo "missing $tool" >&2; exit 1; }
 done
 
 work=$(mktemp -d /tmp/edge-bench.XXXXXX)
+wrk_script=()
+if [ -n "$wrk_delay_ms" ]; then
+  printf 'function delay()\n  return %d\nend\n' "$wrk_delay_ms" > "$work/delay.lua"
+  wrk_script=(-s "$work/delay.lua")
+fi
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -144,7 +156,9 @@ run() {
     nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
     [ -n "$nginx_worker" ] && nginx_before=$(sched_sums "$nginx_worker")
   fi
-  local out; out=$(wrk -t"$wrk_threads" -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/")
+  local out
+  out=$(wrk -t"$wrk_threads" -c"$conns" -d"$duration" --latency ${wrk_script[@]+"${wrk_script[@]}"} \
+    "http://127.0.0.1:$port/")
   # The proxy's CPU time per request (user + system): less sensitive to other load than req/s.
   local cpu="-"
   if [ -n "$pid" ]; then
@@ -172,7 +186,7 @@ run() {
   printf "%-14s %12s %10s %10s %12s  %s%s\n" "$name" "$rps" "$p50" "$p99" "$cpu" "$sched" "${errs:-}"
 }
 
-echo "wrk -t$wrk_threads -c$conns -d$duration, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
+echo "wrk -t$wrk_threads -c$conns -d$duration${wrk_delay_ms:+ (delay ${wrk_delay_ms} ms after each answer)}, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
   "$threads proxy threads; $(uptime | sed 's/.*load/load/')${AUTOGROUP_NICE:+; autogroup nice $AUTOGROUP_NICE}" \
   "${EDGE_ARGS:+; edge: $EDGE_ARGS}${BASELINE_ARGS:+; baseline: $BASELINE_ARGS}"
 printf "%-14s %12s %10s %10s %12s\n" "proxy" "req/s" "p50 ms" "p99 ms" "cpu us/req"
