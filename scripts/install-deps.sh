@@ -17,8 +17,9 @@ packages=(
   # the format check lists files and the pipeline names images with git
   git
   # app page tests (chromium driven by playwright-core from npm), benchmarks (load generator,
-  # comparison proxy and static server; instruction and system-call counts in bench/*_cost.sh)
-  chromium nodejs wrk haproxy nginx-light valgrind strace
+  # comparison proxy and static server; instruction and system-call counts in bench/*_cost.sh,
+  # bench/edge_instructions.sh SYSCALLS=1 and the profiles in docs/: valgrind, strace, perf)
+  chromium nodejs wrk haproxy nginx-light valgrind strace linux-perf
 )
 # Debian's nodejs ships npm separately; a nodejs that bundles npm conflicts with that package.
 if ! command -v npm >/dev/null; then packages+=(npm); fi
