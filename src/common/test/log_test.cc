@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +25,35 @@ std::string render(spdlog::formatter& f, const spdlog::details::log_msg& msg, st
   *start = msg.color_range_start;
   *end = msg.color_range_end;
   return std::string(out.data(), out.size());
+}
+
+// Runs `body` with stderr sent to a temporary file and mysfits::log::init(name) installed, then
+// flushes the logger, puts stderr back and returns the lines written.
+template <class Body>
+std::vector<std::string> stderr_lines(const char* name, Body body) {
+  char path[] = "/tmp/mysfits-log-test-XXXXXX";
+  int fd = ::mkstemp(path);
+  int saved = fd >= 0 ? ::dup(STDERR_FILENO) : -1;
+  if (saved < 0 || ::dup2(fd, STDERR_FILENO) < 0) {
+    ADD_FAILURE() << "cannot send stderr to " << path;
+    if (saved >= 0) ::close(saved);
+    if (fd >= 0) {
+      ::close(fd);
+      std::remove(path);
+    }
+    return {};
+  }
+  mysfits::log::init(name);
+  body();
+  spdlog::default_logger()->flush();
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(fd);
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::remove(path);
+  return lines;
 }
 
 }  // namespace
@@ -90,27 +118,11 @@ TEST(LineFormatter, ThreadsFormatAtOnce) {
 
 // With stderr not a terminal, init() buffers lines and a flush writes them, in order, formatted.
 TEST(Log, BufferedStderrLinesInOrder) {
-  char path[] = "/tmp/mysfits-log-test-XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  int saved = ::dup(STDERR_FILENO);
-  ASSERT_GE(saved, 0);
-  ASSERT_GE(::dup2(fd, STDERR_FILENO), 0);
-  mysfits::log::init("logtest");
-  for (int i = 0; i < 3; ++i) spdlog::info("line {}", i);
-  spdlog::warn("a warning");  // written at once
-  spdlog::default_logger()->flush();
-  ::dup2(saved, STDERR_FILENO);
-  ::close(saved);
-  ::close(fd);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::remove(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(text, line)) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 4u) << text.str();
+  auto lines = stderr_lines("logtest", [] {
+    for (int i = 0; i < 3; ++i) spdlog::info("line {}", i);
+    spdlog::warn("a warning");  // written at once
+  });
+  ASSERT_EQ(lines.size(), 4u);
   for (int i = 0; i < 3; ++i) {
     // "YYYY-MM-DDTHH:MM:SS.mmm logtest info line i"
     ASSERT_GT(lines[i].size(), 24u);
@@ -126,39 +138,25 @@ TEST(Log, BufferedStderrLinesInOrder) {
 // must not lose or tear a line, and must not race (ThreadSanitizer: `cmake --build --preset
 // tsan --target common_test`). Lines come out whole in either form.
 TEST(Log, FormatterSwitchWhileThreadsLog) {
-  char path[] = "/tmp/mysfits-log-test-XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
-  int saved = ::dup(STDERR_FILENO);
-  ASSERT_GE(saved, 0);
-  ASSERT_GE(::dup2(fd, STDERR_FILENO), 0);
-  mysfits::log::init("logswitch");
   constexpr int threads = 4, per_thread = 2000;
-  std::atomic<bool> go{false};
-  std::vector<std::thread> loggers;
-  for (int t = 0; t < threads; ++t)
-    loggers.emplace_back([&go, t] {
-      while (!go.load()) std::this_thread::yield();
-      for (int i = 0; i < per_thread; ++i) spdlog::info("t{} n{}", t, i);
-    });
-  go = true;
-  for (int k = 0; k < 200; ++k) {
-    spdlog::set_pattern("%v");
-    spdlog::default_logger()->set_formatter(mysfits::log::make_line_formatter());
-  }
-  for (auto& t : loggers) t.join();
-  spdlog::default_logger()->flush();
-  ::dup2(saved, STDERR_FILENO);
-  ::close(saved);
-  ::close(fd);
-  std::ifstream in(path);
-  std::string line;
-  int count = 0, whole = 0;
-  while (std::getline(in, line)) {
-    ++count;
+  auto lines = stderr_lines("logswitch", [] {
+    std::atomic<bool> go{false};
+    std::vector<std::thread> loggers;
+    for (int t = 0; t < threads; ++t)
+      loggers.emplace_back([&go, t] {
+        while (!go.load()) std::this_thread::yield();
+        for (int i = 0; i < per_thread; ++i) spdlog::info("t{} n{}", t, i);
+      });
+    go = true;
+    for (int k = 0; k < 200; ++k) {
+      spdlog::set_pattern("%v");
+      spdlog::default_logger()->set_formatter(mysfits::log::make_line_formatter());
+    }
+    for (auto& t : loggers) t.join();
+  });
+  int whole = 0;
+  for (const auto& line : lines)
     if (line.rfind("t", 0) == 0 || line.find(" logswitch info t") == 23) ++whole;
-  }
-  std::remove(path);
-  EXPECT_EQ(count, threads * per_thread);
-  EXPECT_EQ(whole, count);
+  EXPECT_EQ(lines.size(), static_cast<std::size_t>(threads * per_thread));
+  EXPECT_EQ(whole, static_cast<int>(lines.size()));
 }
