@@ -22,9 +22,10 @@ DEAD_URL = "http://127.0.0.1:1"  # port 1: connection refused, a cut link
 
 
 class Region:
-    def __init__(self, name, binary, root, extra_args):
+    def __init__(self, name, binary, root, extra_args, prefix=()):
         self.name = name
         self.binary = binary
+        self.prefix = list(prefix)  # a command the engine runs under (e.g. nsenter …)
         self.data_dir = os.path.join(root, name, "data")
         self.regions_file = os.path.join(root, name, "regions.json")
         self.log_path = os.path.join(root, name, "server.log")
@@ -37,18 +38,22 @@ class Region:
     def start(self, wait=60):
         # A restart keeps the port it had, so the peers' regions files stay right.
         listen = f"127.0.0.1:{self.port}"
+        pattern = re.compile(r"mysfits-table listening on (http://127\.0\.0\.1:(\d+))")
+        # The log is appended to across restarts: only a line this start adds counts.
+        earlier = len(pattern.findall(self.output())) if os.path.exists(self.log_path) else 0
+        if getattr(self, "log", None):
+            self.log.close()  # a restart after kill()
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--listen", listen, "--data-dir", self.data_dir,
+            [*self.prefix, self.binary, "serve", "--listen", listen, "--data-dir", self.data_dir,
              "--region", self.name, "--regions-file", self.regions_file,
              "--access-key-id", KEY_ID, "--secret-access-key", SECRET, *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        pattern = re.compile(r"mysfits-table listening on (http://127\.0\.0\.1:(\d+))")
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             with open(self.log_path) as f:
                 found = pattern.findall(f.read())
-            if found and (self.port == 0 or int(found[-1][1]) == self.port):
+            if len(found) > earlier and (self.port == 0 or int(found[-1][1]) == self.port):
                 self.url, port = found[-1]
                 self.port = int(port)
                 return

@@ -5,10 +5,17 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
 
 namespace mysfits::table::storage {
 
@@ -36,6 +43,120 @@ class counters_add final : public rocksdb::AssociativeMergeOperator {
     return true;
   }
   const char* Name() const override { return "mysfits.counters_add"; }
+};
+
+// A failed append to the write-ahead log (a full disk) leaves RocksDB's writer of that file
+// unusable: RocksDB stops writes until it has recovered onto a new file, and syncing the old one
+// again is a misuse that Debian's RocksDB build (assertions on) answers by aborting the process.
+// The group commit fsyncs the log from its own thread while request threads append to it, so the
+// failure is recorded here, by the file system below RocksDB, before RocksDB itself sees it, and
+// under the lock that store::sync_wal holds across its SyncWAL: a sync either ended before the
+// failure or sees it and fails instead. RocksDB's recovery (its listener call) clears it.
+class wal_guard {
+ public:
+  // The lock is held for one fsync at most; the wait is bounded all the same, so that a path
+  // not foreseen here could at worst bring back the abort, never hang a writer.
+  void mark_broken() {
+    std::unique_lock lock(mu_, std::defer_lock);
+    (void)lock.try_lock_for(std::chrono::seconds(5));
+    broken_.store(true);
+  }
+  void mark_recovered() {
+    std::lock_guard lock(mu_);
+    broken_.store(false);
+  }
+  // Runs `sync` unless an append has failed since the last recovery.
+  template <class Sync>
+  rocksdb::Status sync_if_usable(Sync sync) {
+    std::lock_guard lock(mu_);
+    if (broken_.load())
+      return rocksdb::Status::IOError("writes are stopped by a failed write-ahead-log append",
+                                      "is the disk full?");
+    return sync();
+  }
+
+ private:
+  std::timed_mutex mu_;
+  std::atomic<bool> broken_{false};
+};
+
+class guarded_wal_file final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  guarded_wal_file(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<wal_guard> guard)
+      : FSWritableFileOwnerWrapper(std::move(file)), guard_(std::move(guard)) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* dbg) override {
+    return checked(target()->Append(data, o, dbg));
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                           const rocksdb::DataVerificationInfo& v,
+                           rocksdb::IODebugContext* dbg) override {
+    return checked(target()->Append(data, o, v, dbg));
+  }
+  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, std::uint64_t offset,
+                                     const rocksdb::IOOptions& o,
+                                     rocksdb::IODebugContext* dbg) override {
+    return checked(target()->PositionedAppend(data, offset, o, dbg));
+  }
+  rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, std::uint64_t offset,
+                                     const rocksdb::IOOptions& o,
+                                     const rocksdb::DataVerificationInfo& v,
+                                     rocksdb::IODebugContext* dbg) override {
+    return checked(target()->PositionedAppend(data, offset, o, v, dbg));
+  }
+
+ private:
+  rocksdb::IOStatus checked(rocksdb::IOStatus s) {
+    if (!s.ok()) guard_->mark_broken();
+    return s;
+  }
+  std::shared_ptr<wal_guard> guard_;
+};
+
+// The default file system, with write-ahead-log files (NNNNNN.log) wrapped in guarded_wal_file.
+class guarded_file_system final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit guarded_file_system(std::shared_ptr<wal_guard> guard)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), guard_(std::move(guard)) {}
+  const char* Name() const override { return "mysfits.guarded_file_system"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* dbg) override {
+    return wrapped(name, target()->NewWritableFile(name, o, file, dbg), file);
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                       rocksdb::IODebugContext* dbg) override {
+    return wrapped(name, target()->ReopenWritableFile(name, o, file, dbg), file);
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
+                                      const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                      rocksdb::IODebugContext* dbg) override {
+    return wrapped(name, target()->ReuseWritableFile(name, old_name, o, file, dbg), file);
+  }
+
+ private:
+  rocksdb::IOStatus wrapped(const std::string& name, rocksdb::IOStatus s,
+                            std::unique_ptr<rocksdb::FSWritableFile>* file) {
+    if (s.ok() && *file && name.ends_with(".log"))
+      *file = std::make_unique<guarded_wal_file>(std::move(*file), guard_);
+    return s;
+  }
+  std::shared_ptr<wal_guard> guard_;
+};
+
+class recovery_listener final : public rocksdb::EventListener {
+ public:
+  explicit recovery_listener(std::shared_ptr<wal_guard> guard) : guard_(std::move(guard)) {}
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) guard_->mark_recovered();
+  }
+
+ private:
+  std::shared_ptr<wal_guard> guard_;
 };
 
 }  // namespace
@@ -86,8 +207,10 @@ snapshot::~snapshot() {
 }
 
 struct store::impl {
+  std::shared_ptr<wal_guard> guard;
+  std::unique_ptr<rocksdb::Env> env;  // the guarded file system; outlives the database
   std::unique_ptr<rocksdb::DB> db;
-  rocksdb::WriteOptions write_options;
+  bool sync_writes = true;
 };
 
 store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
@@ -139,12 +262,16 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
                                      "\": " + parsed.ToString());
     o = std::move(tuned);
   }
+  auto i = std::make_unique<impl>();
+  i->guard = std::make_shared<wal_guard>();
+  i->env = rocksdb::NewCompositeEnv(std::make_shared<guarded_file_system>(i->guard));
+  o.env = i->env.get();
+  o.listeners.push_back(std::make_shared<recovery_listener>(i->guard));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, options.path, &raw);
   if (!s.ok()) return to_error(s);
-  auto i = std::make_unique<impl>();
   i->db.reset(raw);
-  i->write_options.sync = options.sync_writes;
+  i->sync_writes = options.sync_writes;
   return std::unique_ptr<store>(new store(std::move(i)));
 }
 
@@ -158,22 +285,22 @@ result<std::optional<std::string>> store::get(std::string_view key, const snapsh
   return std::optional<std::string>{std::move(value)};
 }
 
+// A synced write is an unsynced one followed by sync_wal() rather than RocksDB's sync=true: the
+// write-ahead log is then only ever synced under wal_guard (a sync=true write would sync it inside
+// RocksDB, unguarded, and hold the log marked as syncing while it appends).
 result<void> store::write(write_batch& batch) {
-  rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch.impl_->wb);
-  if (!s.ok()) return to_error(s);
-  return ok();
+  if (auto w = write_unsynced(batch); !w) return w;
+  return impl_->sync_writes ? sync_wal() : ok();
 }
 
 result<void> store::write_unsynced(write_batch& batch) {
-  rocksdb::WriteOptions wo = impl_->write_options;
-  wo.sync = false;
-  rocksdb::Status s = impl_->db->Write(wo, &batch.impl_->wb);
+  rocksdb::Status s = impl_->db->Write(rocksdb::WriteOptions(), &batch.impl_->wb);
   if (!s.ok()) return to_error(s);
   return ok();
 }
 
 result<void> store::sync_wal() {
-  rocksdb::Status s = impl_->db->SyncWAL();
+  rocksdb::Status s = impl_->guard->sync_if_usable([&] { return impl_->db->SyncWAL(); });
   if (!s.ok()) return to_error(s);
   return ok();
 }
@@ -220,8 +347,7 @@ std::uint64_t store::approximate_disk_bytes() const {
 namespace mysfits::table::storage {
 
 result<void> store::write_without_wal(write_batch& batch) {
-  rocksdb::WriteOptions o = impl_->write_options;
-  o.sync = false;
+  rocksdb::WriteOptions o;
   o.disableWAL = true;
   rocksdb::Status s = impl_->db->Write(o, &batch.impl_->wb);
   if (!s.ok()) return to_error(s);
