@@ -83,6 +83,39 @@ def test_item_number_rejected(client, test_table_s, number):
     assert error_code(e) == "ValidationException"
 
 
+# Numbers come back in DynamoDB's one canonical form whatever text was written: no exponent, no
+# leading or trailing zeros, no sign on zero, in sets, maps, lists and keys alike (clients that
+# compare the text, or the item with what they wrote, rely on it).
+@pytest.mark.parametrize("written,returned", [
+    ("1.0", "1"),
+    ("00042", "42"),
+    ("-0", "0"),
+    ("-0.000", "0"),
+    ("1.5E2", "150"),
+    ("1.50", "1.5"),
+    ("2.5e-3", "0.0025"),
+    ("1E+20", "100000000000000000000"),
+])
+def test_item_number_canonical_form(client, test_table_s, test_table_sn, written, returned):
+    p = random_string()
+    item = {"p": {"S": p}, "n": {"N": written}, "ns": {"NS": [written, "7"]},
+            "m": {"M": {"l": {"L": [{"N": written}]}}}}
+    got = put_get(client, test_table_s, item)["Item"]
+    assert got["n"] == {"N": returned}
+    assert sorted(got["ns"]["NS"]) == sorted([returned, "7"])
+    assert got["m"] == {"M": {"l": {"L": [{"N": returned}]}}}
+    # A number sort key: the item, Query and LastEvaluatedKey all carry the canonical text.
+    client.put_item(TableName=test_table_sn.name, Item={"p": {"S": p}, "c": {"N": written}})
+    client.put_item(TableName=test_table_sn.name, Item={"p": {"S": p}, "c": {"N": "1E+30"}})
+    got = client.get_item(TableName=test_table_sn.name, Key={"p": {"S": p}, "c": {"N": returned}},
+                          ConsistentRead=True)["Item"]
+    assert got["c"] == {"N": returned}
+    r = client.query(TableName=test_table_sn.name, KeyConditionExpression="p = :p",
+                     ExpressionAttributeValues={":p": {"S": p}}, Limit=1, ConsistentRead=True)
+    assert r["Items"] == [{"p": {"S": p}, "c": {"N": returned}}]
+    assert r["LastEvaluatedKey"]["c"] == {"N": returned}
+
+
 # A missing item reads as a response without "Item".
 def test_get_item_missing(client, test_table_s):
     r = client.get_item(TableName=test_table_s.name, Key={"p": {"S": random_string()}})

@@ -209,6 +209,20 @@ def test_update_return_values(test_table_s, rv, expected):
         assert r["Attributes"] == expected
 
 
+# Numbers an update writes are stored and returned in canonical form too.
+def test_update_number_canonical_form(client, test_table_s):
+    p = {"S": random_string()}
+    r = client.update_item(TableName=test_table_s.name, Key={"p": p},
+                           UpdateExpression="SET a = :a, b = :b ADD s :s",
+                           ExpressionAttributeValues={":a": {"N": "1.50"}, ":b": {"N": "2E3"},
+                                                      ":s": {"NS": ["0.10", "-0"]}},
+                           ReturnValues="ALL_NEW")
+    assert r["Attributes"]["a"] == {"N": "1.5"} and r["Attributes"]["b"] == {"N": "2000"}
+    assert sorted(r["Attributes"]["s"]["NS"]) == ["0", "0.1"]
+    item = client.get_item(TableName=test_table_s.name, Key={"p": p}, ConsistentRead=True)["Item"]
+    assert item == r["Attributes"]
+
+
 # Key attributes cannot be updated.
 def test_update_key_attribute(test_table_s):
     p = new_item(test_table_s)

@@ -693,6 +693,9 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   } else if (!put) {
     keep_record = false;
   }
+  // Numbers are kept as DynamoDB returns them ("1.50" → "1.5", "1e3" → "1000", "-0" → "0"),
+  // whichever write path built the item: GetItem sends the stored text as it is.
+  if (put) canonicalize_item(rec.item);
   const json::object* old_item = old ? &old->item : nullptr;
   // The record is encoded once: stored, and its item's text reused in the stream record.
   std::string rec_bytes = keep_record ? encode_item_record(rec) : std::string();

@@ -196,7 +196,10 @@ void canonicalize_numbers(json::value& v) {
   json::value& inner = v.get_object().begin()->value();
   auto canonical = [](json::value& n) {
     if (!n.is_string()) return;
-    if (auto d = decimal::try_parse(n.get_string())) n = d->to_string();
+    if (auto d = decimal::try_parse(n.get_string())) {
+      std::string text = d->to_string();
+      if (std::string_view(n.get_string()) != text) n = text;  // most numbers are canonical already
+    }
   };
   if (t == "N") {
     canonical(inner);
