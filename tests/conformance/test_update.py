@@ -209,6 +209,25 @@ def test_update_return_values(test_table_s, rv, expected):
         assert r["Attributes"] == expected
 
 
+# UPDATED_OLD / UPDATED_NEW hold only what the update's paths name: a nested SET or REMOVE
+# gives the changed fragment inside its parents (list elements renumbered), not the whole
+# attribute; a REMOVE has nothing for UPDATED_NEW.
+def test_update_return_values_nested(test_table_s):
+    p = new_item(test_table_s, a={"b": "dog", "c": [1, 2, 3]}, d="cat")
+    upd = lambda expr, rv, values=None: test_table_s.update_item(
+        Key={"p": p}, UpdateExpression=expr, ReturnValues=rv,
+        **({"ExpressionAttributeValues": values} if values else {}))
+    assert upd("SET a.b = :v", "UPDATED_OLD", {":v": "hi"})["Attributes"] == {"a": {"b": "dog"}}
+    assert upd("SET a.b = :v", "UPDATED_NEW", {":v": "yo"})["Attributes"] == {"a": {"b": "yo"}}
+    assert upd("SET a.c[1] = :v", "UPDATED_OLD", {":v": 20})["Attributes"] == {"a": {"c": [2]}}
+    assert upd("SET a.c[2] = :v", "UPDATED_NEW", {":v": 30})["Attributes"] == {"a": {"c": [30]}}
+    assert upd("SET a.b = :v, d = :w", "UPDATED_NEW", {":v": "x", ":w": "y"})["Attributes"] == {
+        "a": {"b": "x"}, "d": "y"}
+    assert upd("REMOVE a.c[0]", "UPDATED_OLD")["Attributes"] == {"a": {"c": [1]}}
+    assert "Attributes" not in upd("REMOVE d", "UPDATED_NEW")
+    assert get(test_table_s, p) == {"p": p, "a": {"b": "x", "c": [20, 30]}}
+
+
 # Numbers an update writes are stored and returned in canonical form too.
 def test_update_number_canonical_form(client, test_table_s):
     p = {"S": random_string()}

@@ -3,6 +3,7 @@
 // item's lock in table_store::write_item (one atomic batch).
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
 #include <boost/json/serialize.hpp>
+#include <vector>
 
 #include "api/capacity.h"
 #include "api/ops.h"
@@ -191,11 +192,10 @@ json::object update_item(op_context& ctx, const json::object& req) {
   if (upd) expr::check_update_does_not_touch_keys(*upd, keys);
   auto wc = parse_write_condition(req, ectx, ue.has_value());
   ectx.check_all_used();
-  std::set<std::string> touched;
   auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
     check_write_condition(wc, old);
     json::object item = old ? *old : key;
-    if (upd) touched = expr::apply_update(*upd, item, old != nullptr);
+    if (upd) (void)expr::apply_update(*upd, item, old != nullptr);
     if (item_size(item) > max_item_size)
       throw api_error::validation("Item size to update has exceeded the maximum allowed size");
     (void)key_bytes_of_item(*t, item);  // index key types and lengths, as PutItem
@@ -205,11 +205,26 @@ json::object update_item(op_context& ctx, const json::object& req) {
   });
   json::object resp;
   add_write_capacity(resp, capacity, *t, out);
+  // UPDATED_OLD / UPDATED_NEW hold what the update's own paths name, as DynamoDB does: after
+  // SET a.b = :v, {"a": {"b": …}} rather than all of a (the paths never overlap: the parser
+  // refuses that).
   auto pick = [&](const std::optional<json::object>& from) {
     json::object a;
-    if (!from) return a;
-    for (const auto& name : touched)
-      if (const auto* v = from->if_contains(name)) a[name] = *v;
+    if (!from || !upd) return a;
+    std::vector<const expr::path*> paths;
+    for (const auto& s : upd->set) paths.push_back(&s.target);
+    for (const auto& p : upd->remove) paths.push_back(&p);
+    for (const auto& [p, v] : upd->add) paths.push_back(&p);
+    for (const auto& [p, v] : upd->del) paths.push_back(&p);
+    expr::projection nested;
+    for (const auto* p : paths) {
+      if (p->elements.size() > 1)
+        nested.paths.push_back(*p);
+      else if (const auto* v = from->if_contains(p->root()))
+        a[p->root()] = *v;  // a whole attribute: copied as it is
+    }
+    if (!nested.paths.empty())
+      for (auto& kv : expr::project(*from, nested)) a[kv.key()] = std::move(kv.value());
     return a;
   };
   if (rv == "ALL_OLD" && out.old_item) {
