@@ -116,6 +116,38 @@ def test_item_number_canonical_form(client, test_table_s, test_table_sn, written
     assert r["LastEvaluatedKey"]["c"] == {"N": returned}
 
 
+def nested_map(levels):
+    """A value `levels` deep: levels - 1 maps around a string."""
+    v = {"S": "x"}
+    for _ in range(levels - 1):
+        v = {"M": {"a": v}}
+    return v
+
+
+# Documents nest up to 32 levels (the attribute itself the first), through every write and read
+# path; a 33rd level is a ValidationException, not a parse error.
+def test_item_nesting_limit(client, test_table_s):
+    deep = nested_map(32)
+    deep_list = {"S": "x"}
+    for _ in range(31):
+        deep_list = {"L": [deep_list]}
+    p = random_string()
+    assert put_get(client, test_table_s, {"p": {"S": p}, "a": deep, "b": deep_list})["Item"] == {
+        "p": {"S": p}, "a": deep, "b": deep_list}
+    q = random_string()
+    client.batch_write_item(RequestItems={test_table_s.name: [
+        {"PutRequest": {"Item": {"p": {"S": q}, "a": deep}}}]})
+    got = client.batch_get_item(RequestItems={test_table_s.name: {"Keys": [{"p": {"S": q}}]}})
+    assert got["Responses"][test_table_s.name] == [{"p": {"S": q}, "a": deep}]
+    r = client.scan(TableName=test_table_s.name, FilterExpression="p = :p",
+                    ExpressionAttributeValues={":p": {"S": q}})
+    assert r["Items"] == [{"p": {"S": q}, "a": deep}]
+    with pytest.raises(ClientError) as e:
+        client.put_item(TableName=test_table_s.name,
+                        Item={"p": {"S": random_string()}, "a": nested_map(33)})
+    assert error_code(e) == "ValidationException"
+
+
 # A missing item reads as a response without "Item".
 def test_get_item_missing(client, test_table_s):
     r = client.get_item(TableName=test_table_s.name, Key={"p": {"S": random_string()}})

@@ -242,6 +242,28 @@ def test_update_number_canonical_form(client, test_table_s):
     assert item == r["Attributes"]
 
 
+# An update cannot build an item nested deeper than 32 levels out of shallower parts.
+def test_update_nesting_limit(client, test_table_s):
+    value = {"S": "x"}
+    for _ in range(30):
+        value = {"M": {"a": value}}  # 31 levels
+    p = {"S": random_string()}
+    client.update_item(TableName=test_table_s.name, Key={"p": p}, UpdateExpression="SET m = :v",
+                       ExpressionAttributeValues={":v": value})
+    n = {"M": {"x": {"M": {}}}}
+    client.update_item(TableName=test_table_s.name, Key={"p": p}, UpdateExpression="SET n = :n",
+                       ExpressionAttributeValues={":n": n})
+    client.update_item(TableName=test_table_s.name, Key={"p": p},  # n, then 31: 32 levels
+                       UpdateExpression="SET n.y = :v", ExpressionAttributeValues={":v": value})
+    with pytest.raises(ClientError) as e:  # n, x, then 31: 33 levels
+        client.update_item(TableName=test_table_s.name, Key={"p": p},
+                           UpdateExpression="SET n.x.deeper = :v",
+                           ExpressionAttributeValues={":v": value})
+    assert error_code(e) == "ValidationException"
+    item = client.get_item(TableName=test_table_s.name, Key={"p": p}, ConsistentRead=True)["Item"]
+    assert item == {"p": p, "m": value, "n": {"M": {"x": {"M": {}}, "y": value}}}
+
+
 # Key attributes cannot be updated.
 def test_update_key_attribute(test_table_s):
     p = new_item(test_table_s)

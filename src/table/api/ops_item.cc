@@ -196,6 +196,7 @@ json::object update_item(op_context& ctx, const json::object& req) {
     check_write_condition(wc, old);
     json::object item = old ? *old : key;
     if (upd) (void)expr::apply_update(*upd, item, old != nullptr);
+    if (upd) validate_item_nesting(item);  // SET a.b = :v can nest :v deeper than it was
     if (item_size(item) > max_item_size)
       throw api_error::validation("Item size to update has exceeded the maximum allowed size");
     (void)key_bytes_of_item(*t, item);  // index key types and lengths, as PutItem

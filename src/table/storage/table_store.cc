@@ -242,7 +242,7 @@ namespace {
 std::optional<json::object> stream_record_object(std::string_view value) {
   boost::system::error_code ec;
   if (is_json_stream_record(value)) {
-    auto v = json::parse(value, ec);
+    auto v = json::parse(value, ec, {}, json_parse_options());
     if (ec || !v.is_object()) return std::nullopt;
     return std::move(v.as_object());
   }
@@ -257,7 +257,7 @@ std::optional<json::object> stream_record_object(std::string_view value) {
   for (auto [name, text] : {std::pair{"keys", r->keys}, std::pair{"old", r->old_item},
                             std::pair{"new", r->new_item}, std::pair{"deltas", r->deltas}}) {
     if (text.empty()) continue;
-    auto v = json::parse(text, ec);
+    auto v = json::parse(text, ec, {}, json_parse_options());
     if (ec || !v.is_object()) return std::nullopt;
     o[name] = std::move(v.as_object());
   }

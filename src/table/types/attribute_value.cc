@@ -97,10 +97,14 @@ void validate_set(std::string_view type, const json::array& a) {
   }
 }
 
+api_error nesting_error() {
+  return api_error::validation(
+      "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels "
+      "beyond supported limit");
+}
+
 void validate(const json::value& v, int depth) {
-  if (depth > max_nesting_depth) {
-    throw api_error::validation("Nesting Levels have exceeded supported limits");
-  }
+  if (depth >= max_nesting_depth) throw nesting_error();  // depth 0: the top-level attribute
   if (!v.is_object()) fail_serialization("Unexpected value type in payload");
   const auto& o = v.get_object();
   if (o.empty()) {
@@ -158,6 +162,36 @@ std::size_t binary_size(std::string_view b64) {
 }  // namespace
 
 void validate_attribute_value(const json::value& v) { validate(v, 0); }
+
+namespace {
+
+void check_nesting(const json::value& v, int depth) {
+  if (depth >= max_nesting_depth) throw nesting_error();
+  const std::string_view t = attribute_type(v);
+  if (t == "M") {
+    for (const auto& [k, e] : v.get_object().begin()->value().get_object()) {
+      (void)k;
+      check_nesting(e, depth + 1);
+    }
+  } else if (t == "L") {
+    for (const auto& e : v.get_object().begin()->value().get_array()) check_nesting(e, depth + 1);
+  }
+}
+
+}  // namespace
+
+void validate_item_nesting(const json::object& item) {
+  for (const auto& [k, v] : item) {
+    (void)k;
+    check_nesting(v, 0);
+  }
+}
+
+json::parse_options json_parse_options() {
+  json::parse_options o;
+  o.max_depth = max_json_depth;
+  return o;
+}
 
 void validate_item(const json::object& item) {
   for (const auto& [name, v] : item) {
