@@ -148,6 +148,29 @@ def test_item_nesting_limit(client, test_table_s):
     assert error_code(e) == "ValidationException"
 
 
+# A write's ReturnItemCollectionMetrics is SIZE or NONE; another value is a ValidationException.
+def test_return_item_collection_metrics(client, test_table_s):
+    p = {"S": random_string()}
+    client.put_item(TableName=test_table_s.name, Item={"p": p}, ReturnItemCollectionMetrics="SIZE")
+    client.update_item(TableName=test_table_s.name, Key={"p": p},
+                       ReturnItemCollectionMetrics="NONE")
+    for call in (
+        lambda: client.put_item(TableName=test_table_s.name, Item={"p": p},
+                                ReturnItemCollectionMetrics="ALL"),
+        lambda: client.update_item(TableName=test_table_s.name, Key={"p": p},
+                                   ReturnItemCollectionMetrics="ALL"),
+        lambda: client.delete_item(TableName=test_table_s.name, Key={"p": p},
+                                   ReturnItemCollectionMetrics="ALL"),
+        lambda: client.batch_write_item(
+            RequestItems={test_table_s.name: [{"DeleteRequest": {"Key": {"p": p}}}]},
+            ReturnItemCollectionMetrics="ALL"),
+    ):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_code(e) == "ValidationException"
+    assert "Item" in client.get_item(TableName=test_table_s.name, Key={"p": p}, ConsistentRead=True)
+
+
 # A missing item reads as a response without "Item".
 def test_get_item_missing(client, test_table_s):
     r = client.get_item(TableName=test_table_s.name, Key={"p": {"S": random_string()}})

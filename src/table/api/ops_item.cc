@@ -90,6 +90,7 @@ json::object put_item(op_context& ctx, const json::object& req) {
   std::string pk = key_bytes_of_item(*t, item);
   auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
   auto capacity = get_return_consumed_capacity(req);
+  check_return_item_collection_metrics(req);
   auto ectx = make_context(req);
   auto wc = parse_write_condition(req, ectx, false);
   ectx.check_all_used();
@@ -156,6 +157,7 @@ json::object delete_item(op_context& ctx, const json::object& req) {
   std::string pk = key_bytes_of_key(*t, get_object(req, "Key"));
   auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
   auto capacity = get_return_consumed_capacity(req);
+  check_return_item_collection_metrics(req);
   auto ectx = make_context(req);
   auto wc = parse_write_condition(req, ectx, false);
   ectx.check_all_used();
@@ -176,6 +178,7 @@ json::object update_item(op_context& ctx, const json::object& req) {
   std::string pk = key_bytes_of_key(*t, key);
   auto rv = get_return_values(req, {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"});
   auto capacity = get_return_consumed_capacity(req);
+  check_return_item_collection_metrics(req);
   auto ectx = make_context(req);
   std::optional<expr::update> upd;
   auto ue = find_string(req, "UpdateExpression");
