@@ -126,6 +126,11 @@ def test_query_select_count(test_table_sn, numbers):
     r = test_table_sn.query(KeyConditionExpression=Key("p").eq(p), Select="COUNT",
                             FilterExpression=Attr("odd").eq(True))
     assert r["Count"] == 2 and r["ScannedCount"] == len(values)
+    # With a ProjectionExpression, Select may only be SPECIFIC_ATTRIBUTES.
+    with pytest.raises(ClientError) as e:
+        test_table_sn.query(KeyConditionExpression=Key("p").eq(p), Select="COUNT",
+                            ProjectionExpression="odd")
+    assert error_code(e) == "ValidationException"
 
 
 # FilterExpression drops items after reading; Limit counts items read, not returned.

@@ -90,6 +90,10 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
   auto select = find_string(req, "Select");
   if (select) {
     if (*select == "COUNT") {
+      // With a projection only SPECIFIC_ATTRIBUTES is allowed (API_Query.html, Select).
+      if (p.projection)
+        throw api_error::validation(
+            "Cannot specify the AttributesToGet when choosing to get only the Count");
       p.count_only = true;
     } else if (*select == "SPECIFIC_ATTRIBUTES") {
       if (!p.projection)
