@@ -215,6 +215,9 @@ def indexed_table(dynamodb):
             {"IndexName": "local", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
                                                   {"AttributeName": "n", "KeyType": "RANGE"}],
              "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "local_keys", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
+                                                       {"AttributeName": "g", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"}},
         ])
     yield table
     util.delete_table_quietly(table)
@@ -276,6 +279,21 @@ def test_query_lsi(indexed_table):
     got = full_query(indexed_table, IndexName="local", KeyConditionExpression=Key("p").eq(p),
                      ScanIndexForward=False)
     assert [i["n"] for i in got] == [10, 9, 8, 7, 6]
+
+
+# An LSI fetches from the table what it does not project: a ProjectionExpression or a filter
+# naming such an attribute sees the table's item; without a projection the answer keeps the
+# index's attributes, unless Select is ALL_ATTRIBUTES.
+def test_query_lsi_fetches_unprojected(indexed_table):
+    _, p, items = put_indexed(indexed_table)
+    q = lambda **kw: sorted(full_query(indexed_table, IndexName="local_keys",
+                                       KeyConditionExpression=Key("p").eq(p), **kw),
+                            key=lambda i: sorted(i.items()))
+    assert q(ProjectionExpression="c, x") == [{"c": f"c{i}", "x": i} for i in range(5)]
+    keys = [{"p": p, "c": f"c{i}", "g": items[i]["g"]} for i in range(5)]
+    assert q(FilterExpression=Attr("y").lt(-2)) == keys[3:]
+    assert q(Select="ALL_ATTRIBUTES", FilterExpression=Attr("x").eq(1)) == [items[1]]
+    assert q(ProjectionExpression="y", FilterExpression=Attr("x").gte(3)) == [{"y": -4}, {"y": -3}]
 
 
 # ConsistentRead is not allowed on a GSI; an unknown index is a ValidationException.

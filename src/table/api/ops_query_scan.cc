@@ -2,6 +2,7 @@
 // filters, projections, Select, Limit, ExclusiveStartKey / LastEvaluatedKey, the 1 MB page
 // limit, and Scan's parallel segments.
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
+#include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <set>
@@ -30,6 +31,7 @@ struct read_plan {
   std::optional<expr::projection> projection;
   bool count_only = false;
   bool fetch_from_table = false;  // LSI queried for attributes it does not project
+  bool whole_table_item = false;  // Select ALL_ATTRIBUTES on such an LSI: answer the table's item
   std::int64_t limit = 0;         // 0: none
   std::optional<json::object> exclusive_start_key;
   bool consistent = false;  // ConsistentRead: counts full read units instead of half
@@ -37,6 +39,18 @@ struct read_plan {
 };
 
 const key_schema& keys_of(const read_plan& p) { return p.index ? p.index->keys : p.table->keys; }
+
+void collect_roots(const expr::condition& c, std::set<std::string>& out);
+
+// Whether index `i` holds attribute `name` (top level) of the table's items.
+bool index_projects(const table_info& t, const index_info& i, const std::string& name) {
+  if (i.projection == storage::projection_type::all) return true;
+  for (const auto* ks : {&t.keys, &i.keys})
+    if (name == ks->hash_name || (ks->range_name && name == *ks->range_name)) return true;
+  return i.projection == storage::projection_type::include &&
+         std::find(i.non_key_attributes.begin(), i.non_key_attributes.end(), name) !=
+             i.non_key_attributes.end();
+}
 
 // Parses what Query and Scan share.
 read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_context& ectx,
@@ -112,6 +126,7 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
               "supported for global secondary index " +
               p.index->name + " because its projection type is not ALL");
         p.fetch_from_table = true;
+        p.whole_table_item = true;
       }
     } else if (*select == "ALL_PROJECTED_ATTRIBUTES") {
       if (!p.index)
@@ -127,6 +142,18 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
           "' at 'select' failed to satisfy constraint: Member must satisfy enum value set: "
           "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]");
     }
+  }
+  // A local secondary index fetches from the table whatever it does not project: a projection
+  // or filter naming such an attribute reads the table's item (a global index cannot; those
+  // attributes are simply absent).
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/LSI.html
+  if (p.index && !p.index->is_global && !p.fetch_from_table) {
+    std::set<std::string> named;
+    if (p.projection)
+      for (const auto& path : p.projection->paths) named.insert(path.root());
+    if (p.filter) collect_roots(*p.filter, named);
+    for (const auto& name : named)
+      if (!index_projects(*p.table, *p.index, name)) p.fetch_from_table = true;
   }
   if (const auto* esk = find_object(req, "ExclusiveStartKey")) p.exclusive_start_key = *esk;
   return p;
@@ -190,7 +217,6 @@ struct pager {
   bool offer(json::object& item) {
     ++out.scanned;
     bytes += page_size_of(item);
-    bool keep = !plan.filter || expr::evaluate_condition(*plan.filter, &item);
     bool full = (plan.limit > 0 && out.scanned >= plan.limit) || bytes >= page_limit_bytes;
     if (full) {
       json::object lk = key_of(plan.table->keys, item);
@@ -198,22 +224,23 @@ struct pager {
         for (const auto& kv : key_of(plan.index->keys, item)) lk[kv.key()] = kv.value();
       out.last_key = std::move(lk);
     }
-    if (keep) {
-      ++out.count;
-      if (!plan.count_only) {
-        if (plan.fetch_from_table) {
-          std::string pk = storage::primary_key_bytes(item, plan.table->keys);
-          auto found = ctx.store.get_item(*plan.table, pk);
-          if (found && *found) {
-            out.items.emplace_back(plan.projection ? expr::project(**found, *plan.projection)
-                                                   : json::value(std::move(**found)));
-          }
-        } else {
-          out.items.emplace_back(plan.projection ? expr::project(item, *plan.projection)
-                                                 : json::value(std::move(item)));
-        }
-      }
+    // An LSI read for attributes it lacks: the filter and projection see the table's item.
+    json::object* subject = &item;
+    std::optional<json::object> whole;
+    if (plan.fetch_from_table) {
+      auto found =
+          ctx.store.get_item(*plan.table, storage::primary_key_bytes(item, plan.table->keys));
+      if (!found || !*found) return !full;  // deleted since the index entry was read
+      whole = std::move(**found);
+      subject = &*whole;
     }
+    if (plan.filter && !expr::evaluate_condition(*plan.filter, subject)) return !full;
+    ++out.count;
+    if (plan.count_only) return !full;
+    if (plan.projection)
+      out.items.emplace_back(expr::project(*subject, *plan.projection));
+    else  // the index's attributes unless ALL_ATTRIBUTES was asked for
+      out.items.emplace_back(std::move(plan.whole_table_item ? *subject : item));
     return !full;
   }
 };
