@@ -133,6 +133,29 @@ def test_query_select_count(test_table_sn, numbers):
     assert error_code(e) == "ValidationException"
 
 
+# ExclusiveStartKey names exactly the key attributes, and on Query lies inside the key
+# condition: a cursor with other attributes, from another partition or outside the sort-key
+# range is a ValidationException, not a silent restart (or an empty page).
+def test_query_exclusive_start_key_errors(test_table_sn, numbers):
+    p, values = numbers
+    r = test_table_sn.query(KeyConditionExpression=Key("p").eq(p),
+                            ExclusiveStartKey={"p": p, "c": values[0]})
+    assert [i["c"] for i in r["Items"]] == values[1:]
+    bad = [
+        (Key("p").eq(p), {"p": p}),
+        (Key("p").eq(p), {"p": p, "c": values[0], "odd": False}),
+        (Key("p").eq(p), {"p": "other" + p, "c": values[0]}),
+        (Key("p").eq(p) & Key("c").gt(10), {"p": p, "c": 5}),
+    ]
+    for cond, esk in bad:
+        with pytest.raises(ClientError) as e:
+            test_table_sn.query(KeyConditionExpression=cond, ExclusiveStartKey=esk)
+        assert error_code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        test_table_sn.scan(ExclusiveStartKey={"p": p, "c": values[0], "odd": False})
+    assert error_code(e) == "ValidationException"
+
+
 # FilterExpression drops items after reading; Limit counts items read, not returned.
 def test_query_filter(test_table_sn, numbers):
     p, values = numbers

@@ -176,12 +176,21 @@ std::string start_key_bytes(const read_plan& p, const json::object& esk) {
   const auto& tk = p.table->keys;
   check(tk.hash_name, tk.hash_type);
   if (tk.range_name) check(*tk.range_name, *tk.range_type);
+  std::set<std::string_view> names{tk.hash_name};
+  if (tk.range_name) names.insert(*tk.range_name);
   std::string out;
   if (p.index) {
     check(p.index->keys.hash_name, p.index->keys.hash_type);
     if (p.index->keys.range_name) check(*p.index->keys.range_name, *p.index->keys.range_type);
+    names.insert(p.index->keys.hash_name);
+    if (p.index->keys.range_name) names.insert(*p.index->keys.range_name);
     out = *storage::index_key_bytes(esk, p.index->keys);
   }
+  // Exactly the key attributes: DynamoDB refuses a start key with others (say, a whole item).
+  if (esk.size() != names.size())
+    throw api_error::validation(
+        "The provided starting key is invalid: The provided key element does not match the "
+        "schema");
   out += storage::primary_key_bytes(esk, tk);
   return out;
 }
@@ -413,6 +422,15 @@ json::object query(op_context& ctx, const json::object& req) {
   }
   if (p.exclusive_start_key) {
     std::string start = start_key_bytes(p, *p.exclusive_start_key);
+    // The start key must lie inside the key condition: a cursor from another partition (or
+    // outside the sort-key range) is an error, not a silent restart from the beginning.
+    const auto& esk = *p.exclusive_start_key;
+    if (cond.range && !expr::matches_range(*cond.range, esk.at(*ks.range_name)))
+      throw api_error::validation(
+          "The provided starting key does not match the range key predicate");
+    if (!attribute_values_equal(esk.at(ks.hash_name), cond.hash_value))
+      throw api_error::validation(
+          "The provided starting key is outside query boundaries based on provided condition");
     if (forward) {
       // The smallest key after `start` (keys are prefix-free).
       std::string after = start + std::string(1, '\0');
