@@ -148,6 +148,25 @@ def test_item_nesting_limit(client, test_table_s):
     assert error_code(e) == "ValidationException"
 
 
+# Attribute names, top-level or map keys, are at most 65535 bytes, however the item is written.
+def test_attribute_name_length(client, test_table_s):
+    longest, too_long = "n" * 65535, "n" * 65536
+    p = {"S": random_string()}
+    item = {"p": p, longest: {"S": "x"}, "m": {"M": {longest: {"N": "1"}}}}
+    assert put_get(client, test_table_s, item)["Item"] == item
+    for bad in ({"p": p, too_long: {"S": "x"}}, {"p": p, "m": {"M": {too_long: {"N": "1"}}}}):
+        with pytest.raises(ClientError) as e:
+            client.put_item(TableName=test_table_s.name, Item=bad)
+        assert error_code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        client.update_item(TableName=test_table_s.name, Key={"p": p}, UpdateExpression="SET #n = :v",
+                           ExpressionAttributeNames={"#n": too_long},
+                           ExpressionAttributeValues={":v": {"S": "x"}})
+    assert error_code(e) == "ValidationException"
+    assert client.get_item(TableName=test_table_s.name, Key={"p": p},
+                           ConsistentRead=True)["Item"] == item
+
+
 # A write's ReturnItemCollectionMetrics is SIZE or NONE; another value is a ValidationException.
 def test_return_item_collection_metrics(client, test_table_s):
     p = {"S": random_string()}

@@ -199,10 +199,11 @@ json::object update_item(op_context& ctx, const json::object& req) {
     check_write_condition(wc, old);
     json::object item = old ? *old : key;
     if (upd) (void)expr::apply_update(*upd, item, old != nullptr);
-    if (upd) validate_item_nesting(item);  // SET a.b = :v can nest :v deeper than it was
     if (item_size(item) > max_item_size)
       throw api_error::validation("Item size to update has exceeded the maximum allowed size");
-    (void)key_bytes_of_item(*t, item);  // index key types and lengths, as PutItem
+    // As PutItem: the whole item's validity (SET a.b = :v can nest :v too deep, SET #n = :v
+    // bring a name too long), index key types and lengths.
+    (void)key_bytes_of_item(*t, item);
     write_decision d{write_decision::action::put, std::move(item), {}};
     if (upd && t->is_counter_merge()) d.counter_deltas = counter_deltas(*upd, old);
     return d;

@@ -103,6 +103,12 @@ api_error nesting_error() {
       "beyond supported limit");
 }
 
+void check_name_size(std::string_view name) {
+  if (name.size() > max_attribute_name_size)
+    throw api_error::validation(
+        "1 validation error detected: Attribute name is too large, must be less than 65536 bytes");
+}
+
 void validate(const json::value& v, int depth) {
   if (depth >= max_nesting_depth) throw nesting_error();  // depth 0: the top-level attribute
   if (!v.is_object()) fail_serialization("Unexpected value type in payload");
@@ -135,7 +141,7 @@ void validate(const json::value& v, int depth) {
   } else if (type == "M") {
     if (!inner.is_object()) fail_serialization("Unexpected value type in payload");
     for (const auto& [k, e] : inner.get_object()) {
-      (void)k;
+      check_name_size(k);
       validate(e, depth + 1);
     }
   } else if (type == "L") {
@@ -163,30 +169,6 @@ std::size_t binary_size(std::string_view b64) {
 
 void validate_attribute_value(const json::value& v) { validate(v, 0); }
 
-namespace {
-
-void check_nesting(const json::value& v, int depth) {
-  if (depth >= max_nesting_depth) throw nesting_error();
-  const std::string_view t = attribute_type(v);
-  if (t == "M") {
-    for (const auto& [k, e] : v.get_object().begin()->value().get_object()) {
-      (void)k;
-      check_nesting(e, depth + 1);
-    }
-  } else if (t == "L") {
-    for (const auto& e : v.get_object().begin()->value().get_array()) check_nesting(e, depth + 1);
-  }
-}
-
-}  // namespace
-
-void validate_item_nesting(const json::object& item) {
-  for (const auto& [k, v] : item) {
-    (void)k;
-    check_nesting(v, 0);
-  }
-}
-
 json::parse_options json_parse_options() {
   json::parse_options o;
   o.max_depth = max_json_depth;
@@ -198,6 +180,7 @@ void validate_item(const json::object& item) {
     if (name.empty()) {
       throw api_error::validation(invalid + "An AttributeValue may not contain an empty string");
     }
+    check_name_size(name);
     validate(v, 0);
   }
   if (item_size(item) > max_item_size) {
