@@ -120,6 +120,14 @@ call_result<json::array> paginate(table_api& t, std::string_view op, json::objec
 
 namespace {
 
+// DynamoDB items nest 32 levels of M/L, two JSON levels each, inside the response's envelope;
+// Boost.JSON's default depth (32) would refuse a Scan page holding an item nested 14 deep.
+json::parse_options response_parse_options() {
+  json::parse_options o;
+  o.max_depth = 128;
+  return o;
+}
+
 using plain_stream = beast::tcp_stream;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -451,8 +459,9 @@ call_result<json::object> client::call(std::string_view op, const json::object& 
   boost::system::error_code jec;
   // One arena for the whole response (a Scan page is hundreds of small values); it is
   // reference-counted, so whatever the caller keeps keeps it alive.
-  auto v = json::parse(
-      *text, jec, json::make_shared_resource<json::monotonic_resource>(text->size() * 2 + 512));
+  auto v = json::parse(*text, jec,
+                       json::make_shared_resource<json::monotonic_resource>(text->size() * 2 + 512),
+                       response_parse_options());
   if (jec || !v.is_object()) {
     return api_error{"SerializationException", "response is not a JSON object", 200};
   }

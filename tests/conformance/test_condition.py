@@ -11,7 +11,7 @@ from util import error_code, error_type, random_string, raw_request
 
 ITEM = {"n": 5, "s": "hello", "b": b"\x02\x03", "bool": True, "nothing": None,
         "l": [1, "two", 3], "m": {"x": 1, "y": {"z": "deep"}}, "ss": {"a", "b"},
-        "ns": {1, 2, 3}, "bs": {b"\x01"}}
+        "ns": {1, 2, 3}, "bs": {b"\x01"}, "u": "\u00e9\U0001d11e"}
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,8 @@ def test_condition_between_in(test_table_s, item_key, cond, values, expected):
     ("size(m) = :v", {":v": 2}, True), ("size(ss) = :v", {":v": 2}, True),
     ("size(b) = :v", {":v": 2}, True), ("size(s) > :v", {":v": 4}, True),
     ("size(nope) = :v", {":v": 0}, False),
+    # A string's size counts UTF-16 code units: "é𝄞" is 3 (𝄞 is a surrogate pair), not 6 bytes.
+    ("size(u) = :v", {":v": 3}, True), ("size(u) = :v", {":v": 6}, False),
 ])
 def test_condition_functions(test_table_s, item_key, cond, values, expected):
     assert holds(test_table_s, item_key, cond, values) is expected

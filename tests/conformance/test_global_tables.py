@@ -164,6 +164,23 @@ def test_delete_replicates(regions, global_table):
     assert '{"S": "doomed"}' not in final
 
 
+# An item nested to DynamoDB's 32-level limit, with numbers in any spelling, replicates like any
+# other: every parser on the way (stream records, replication frames) accepts that depth, and
+# every replica holds the canonical numbers.
+def test_deeply_nested_item_replicates(regions, global_table):
+    deep = {"N": "1.50"}
+    for _ in range(31):
+        deep = {"M": {"a": deep}}
+    stored = json.loads(json.dumps(deep).replace('"1.50"', '"1.5"'))
+    west, eu = regions[WEST].client(), regions[EU].client()
+    west.put_item(TableName=global_table, Item={"p": {"S": "deep"}, "d": deep})
+    wait_until(lambda: eu.get_item(TableName=global_table, Key={"p": {"S": "deep"}}).get("Item")
+               == {"p": {"S": "deep"}, "d": stored}, what="the nested item reaches eu")
+    eu.delete_item(TableName=global_table, Key={"p": {"S": "deep"}})
+    final = wait_converged(regions, global_table)
+    assert '{"S": "deep"}' not in final
+
+
 # Last writer wins, as DynamoDB documents: two regions that each ADD 1 to the same counter
 # while they cannot see each other end with the counter at 1, not 2 — one increment is lost.
 # Conditional writes are checked against the local replica only, so both ADDs succeed.

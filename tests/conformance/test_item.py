@@ -83,6 +83,113 @@ def test_item_number_rejected(client, test_table_s, number):
     assert error_code(e) == "ValidationException"
 
 
+# Numbers come back in DynamoDB's one canonical form whatever text was written: no exponent, no
+# leading or trailing zeros, no sign on zero, in sets, maps, lists and keys alike (clients that
+# compare the text, or the item with what they wrote, rely on it).
+@pytest.mark.parametrize("written,returned", [
+    ("1.0", "1"),
+    ("00042", "42"),
+    ("-0", "0"),
+    ("-0.000", "0"),
+    ("1.5E2", "150"),
+    ("1.50", "1.5"),
+    ("2.5e-3", "0.0025"),
+    ("1E+20", "100000000000000000000"),
+])
+def test_item_number_canonical_form(client, test_table_s, test_table_sn, written, returned):
+    p = random_string()
+    item = {"p": {"S": p}, "n": {"N": written}, "ns": {"NS": [written, "7"]},
+            "m": {"M": {"l": {"L": [{"N": written}]}}}}
+    got = put_get(client, test_table_s, item)["Item"]
+    assert got["n"] == {"N": returned}
+    assert sorted(got["ns"]["NS"]) == sorted([returned, "7"])
+    assert got["m"] == {"M": {"l": {"L": [{"N": returned}]}}}
+    # A number sort key: the item, Query and LastEvaluatedKey all carry the canonical text.
+    client.put_item(TableName=test_table_sn.name, Item={"p": {"S": p}, "c": {"N": written}})
+    client.put_item(TableName=test_table_sn.name, Item={"p": {"S": p}, "c": {"N": "1E+30"}})
+    got = client.get_item(TableName=test_table_sn.name, Key={"p": {"S": p}, "c": {"N": returned}},
+                          ConsistentRead=True)["Item"]
+    assert got["c"] == {"N": returned}
+    r = client.query(TableName=test_table_sn.name, KeyConditionExpression="p = :p",
+                     ExpressionAttributeValues={":p": {"S": p}}, Limit=1, ConsistentRead=True)
+    assert r["Items"] == [{"p": {"S": p}, "c": {"N": returned}}]
+    assert r["LastEvaluatedKey"]["c"] == {"N": returned}
+
+
+def nested_map(levels):
+    """A value `levels` deep: levels - 1 maps around a string."""
+    v = {"S": "x"}
+    for _ in range(levels - 1):
+        v = {"M": {"a": v}}
+    return v
+
+
+# Documents nest up to 32 levels (the attribute itself the first), through every write and read
+# path; a 33rd level is a ValidationException, not a parse error.
+def test_item_nesting_limit(client, test_table_s):
+    deep = nested_map(32)
+    deep_list = {"S": "x"}
+    for _ in range(31):
+        deep_list = {"L": [deep_list]}
+    p = random_string()
+    assert put_get(client, test_table_s, {"p": {"S": p}, "a": deep, "b": deep_list})["Item"] == {
+        "p": {"S": p}, "a": deep, "b": deep_list}
+    q = random_string()
+    client.batch_write_item(RequestItems={test_table_s.name: [
+        {"PutRequest": {"Item": {"p": {"S": q}, "a": deep}}}]})
+    got = client.batch_get_item(RequestItems={test_table_s.name: {"Keys": [{"p": {"S": q}}]}})
+    assert got["Responses"][test_table_s.name] == [{"p": {"S": q}, "a": deep}]
+    r = client.scan(TableName=test_table_s.name, FilterExpression="p = :p",
+                    ExpressionAttributeValues={":p": {"S": q}})
+    assert r["Items"] == [{"p": {"S": q}, "a": deep}]
+    with pytest.raises(ClientError) as e:
+        client.put_item(TableName=test_table_s.name,
+                        Item={"p": {"S": random_string()}, "a": nested_map(33)})
+    assert error_code(e) == "ValidationException"
+
+
+# Attribute names, top-level or map keys, are at most 65535 bytes, however the item is written.
+def test_attribute_name_length(client, test_table_s):
+    longest, too_long = "n" * 65535, "n" * 65536
+    p = {"S": random_string()}
+    item = {"p": p, longest: {"S": "x"}, "m": {"M": {longest: {"N": "1"}}}}
+    assert put_get(client, test_table_s, item)["Item"] == item
+    for bad in ({"p": p, too_long: {"S": "x"}}, {"p": p, "m": {"M": {too_long: {"N": "1"}}}}):
+        with pytest.raises(ClientError) as e:
+            client.put_item(TableName=test_table_s.name, Item=bad)
+        assert error_code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        client.update_item(TableName=test_table_s.name, Key={"p": p}, UpdateExpression="SET #n = :v",
+                           ExpressionAttributeNames={"#n": too_long},
+                           ExpressionAttributeValues={":v": {"S": "x"}})
+    assert error_code(e) == "ValidationException"
+    assert client.get_item(TableName=test_table_s.name, Key={"p": p},
+                           ConsistentRead=True)["Item"] == item
+
+
+# A write's ReturnItemCollectionMetrics is SIZE or NONE; another value is a ValidationException.
+def test_return_item_collection_metrics(client, test_table_s):
+    p = {"S": random_string()}
+    client.put_item(TableName=test_table_s.name, Item={"p": p}, ReturnItemCollectionMetrics="SIZE")
+    client.update_item(TableName=test_table_s.name, Key={"p": p},
+                       ReturnItemCollectionMetrics="NONE")
+    for call in (
+        lambda: client.put_item(TableName=test_table_s.name, Item={"p": p},
+                                ReturnItemCollectionMetrics="ALL"),
+        lambda: client.update_item(TableName=test_table_s.name, Key={"p": p},
+                                   ReturnItemCollectionMetrics="ALL"),
+        lambda: client.delete_item(TableName=test_table_s.name, Key={"p": p},
+                                   ReturnItemCollectionMetrics="ALL"),
+        lambda: client.batch_write_item(
+            RequestItems={test_table_s.name: [{"DeleteRequest": {"Key": {"p": p}}}]},
+            ReturnItemCollectionMetrics="ALL"),
+    ):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_code(e) == "ValidationException"
+    assert "Item" in client.get_item(TableName=test_table_s.name, Key={"p": p}, ConsistentRead=True)
+
+
 # A missing item reads as a response without "Item".
 def test_get_item_missing(client, test_table_s):
     r = client.get_item(TableName=test_table_s.name, Key={"p": {"S": random_string()}})

@@ -126,6 +126,34 @@ def test_query_select_count(test_table_sn, numbers):
     r = test_table_sn.query(KeyConditionExpression=Key("p").eq(p), Select="COUNT",
                             FilterExpression=Attr("odd").eq(True))
     assert r["Count"] == 2 and r["ScannedCount"] == len(values)
+    # With a ProjectionExpression, Select may only be SPECIFIC_ATTRIBUTES.
+    with pytest.raises(ClientError) as e:
+        test_table_sn.query(KeyConditionExpression=Key("p").eq(p), Select="COUNT",
+                            ProjectionExpression="odd")
+    assert error_code(e) == "ValidationException"
+
+
+# ExclusiveStartKey names exactly the key attributes, and on Query lies inside the key
+# condition: a cursor with other attributes, from another partition or outside the sort-key
+# range is a ValidationException, not a silent restart (or an empty page).
+def test_query_exclusive_start_key_errors(test_table_sn, numbers):
+    p, values = numbers
+    r = test_table_sn.query(KeyConditionExpression=Key("p").eq(p),
+                            ExclusiveStartKey={"p": p, "c": values[0]})
+    assert [i["c"] for i in r["Items"]] == values[1:]
+    bad = [
+        (Key("p").eq(p), {"p": p}),
+        (Key("p").eq(p), {"p": p, "c": values[0], "odd": False}),
+        (Key("p").eq(p), {"p": "other" + p, "c": values[0]}),
+        (Key("p").eq(p) & Key("c").gt(10), {"p": p, "c": 5}),
+    ]
+    for cond, esk in bad:
+        with pytest.raises(ClientError) as e:
+            test_table_sn.query(KeyConditionExpression=cond, ExclusiveStartKey=esk)
+        assert error_code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        test_table_sn.scan(ExclusiveStartKey={"p": p, "c": values[0], "odd": False})
+    assert error_code(e) == "ValidationException"
 
 
 # FilterExpression drops items after reading; Limit counts items read, not returned.
@@ -210,6 +238,9 @@ def indexed_table(dynamodb):
             {"IndexName": "local", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
                                                   {"AttributeName": "n", "KeyType": "RANGE"}],
              "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "local_keys", "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
+                                                       {"AttributeName": "g", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"}},
         ])
     yield table
     util.delete_table_quietly(table)
@@ -271,6 +302,21 @@ def test_query_lsi(indexed_table):
     got = full_query(indexed_table, IndexName="local", KeyConditionExpression=Key("p").eq(p),
                      ScanIndexForward=False)
     assert [i["n"] for i in got] == [10, 9, 8, 7, 6]
+
+
+# An LSI fetches from the table what it does not project: a ProjectionExpression or a filter
+# naming such an attribute sees the table's item; without a projection the answer keeps the
+# index's attributes, unless Select is ALL_ATTRIBUTES.
+def test_query_lsi_fetches_unprojected(indexed_table):
+    _, p, items = put_indexed(indexed_table)
+    q = lambda **kw: sorted(full_query(indexed_table, IndexName="local_keys",
+                                       KeyConditionExpression=Key("p").eq(p), **kw),
+                            key=lambda i: sorted(i.items()))
+    assert q(ProjectionExpression="c, x") == [{"c": f"c{i}", "x": i} for i in range(5)]
+    keys = [{"p": p, "c": f"c{i}", "g": items[i]["g"]} for i in range(5)]
+    assert q(FilterExpression=Attr("y").lt(-2)) == keys[3:]
+    assert q(Select="ALL_ATTRIBUTES", FilterExpression=Attr("x").eq(1)) == [items[1]]
+    assert q(ProjectionExpression="y", FilterExpression=Attr("x").gte(3)) == [{"y": -4}, {"y": -3}]
 
 
 # ConsistentRead is not allowed on a GSI; an unknown index is a ValidationException.

@@ -115,6 +115,17 @@ def test_create_with_indexes(client):
         drop(client, name)
 
 
+# Key attribute names may be up to 255 bytes long.
+def test_create_table_longest_key_name(client):
+    name = create(client, key_schema=[{"AttributeName": "k" * 255, "KeyType": "HASH"}],
+                  attrs=[{"AttributeName": "k" * 255, "AttributeType": "S"}])
+    try:
+        client.put_item(TableName=name, Item={"k" * 255: {"S": "x"}})
+        assert "Item" in client.get_item(TableName=name, Key={"k" * 255: {"S": "x"}})
+    finally:
+        drop(client, name)
+
+
 # Creating an existing table is ResourceInUseException.
 def test_create_existing_table(client, test_table_s):
     with pytest.raises(ClientError) as e:
@@ -141,6 +152,9 @@ def test_create_existing_table(client, test_table_s):
      "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}},
     # illegal characters in the name
     {"TableName": "bad name!"},
+    # a key attribute name over 255 bytes
+    {"KeySchema": [{"AttributeName": "k" * 256, "KeyType": "HASH"}],
+     "AttributeDefinitions": [{"AttributeName": "k" * 256, "AttributeType": "S"}]},
     # LSI on a hash-only table
     {"LocalSecondaryIndexes": [{"IndexName": "lsi1", "KeySchema": [
         {"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "p", "KeyType": "RANGE"}],

@@ -209,6 +209,61 @@ def test_update_return_values(test_table_s, rv, expected):
         assert r["Attributes"] == expected
 
 
+# UPDATED_OLD / UPDATED_NEW hold only what the update's paths name: a nested SET or REMOVE
+# gives the changed fragment inside its parents (list elements renumbered), not the whole
+# attribute; a REMOVE has nothing for UPDATED_NEW.
+def test_update_return_values_nested(test_table_s):
+    p = new_item(test_table_s, a={"b": "dog", "c": [1, 2, 3]}, d="cat")
+    upd = lambda expr, rv, values=None: test_table_s.update_item(
+        Key={"p": p}, UpdateExpression=expr, ReturnValues=rv,
+        **({"ExpressionAttributeValues": values} if values else {}))
+    assert upd("SET a.b = :v", "UPDATED_OLD", {":v": "hi"})["Attributes"] == {"a": {"b": "dog"}}
+    assert upd("SET a.b = :v", "UPDATED_NEW", {":v": "yo"})["Attributes"] == {"a": {"b": "yo"}}
+    assert upd("SET a.c[1] = :v", "UPDATED_OLD", {":v": 20})["Attributes"] == {"a": {"c": [2]}}
+    assert upd("SET a.c[2] = :v", "UPDATED_NEW", {":v": 30})["Attributes"] == {"a": {"c": [30]}}
+    assert upd("SET a.b = :v, d = :w", "UPDATED_NEW", {":v": "x", ":w": "y"})["Attributes"] == {
+        "a": {"b": "x"}, "d": "y"}
+    assert upd("REMOVE a.c[0]", "UPDATED_OLD")["Attributes"] == {"a": {"c": [1]}}
+    assert "Attributes" not in upd("REMOVE d", "UPDATED_NEW")
+    assert get(test_table_s, p) == {"p": p, "a": {"b": "x", "c": [20, 30]}}
+
+
+# Numbers an update writes are stored and returned in canonical form too.
+def test_update_number_canonical_form(client, test_table_s):
+    p = {"S": random_string()}
+    r = client.update_item(TableName=test_table_s.name, Key={"p": p},
+                           UpdateExpression="SET a = :a, b = :b ADD s :s",
+                           ExpressionAttributeValues={":a": {"N": "1.50"}, ":b": {"N": "2E3"},
+                                                      ":s": {"NS": ["0.10", "-0"]}},
+                           ReturnValues="ALL_NEW")
+    assert r["Attributes"]["a"] == {"N": "1.5"} and r["Attributes"]["b"] == {"N": "2000"}
+    assert sorted(r["Attributes"]["s"]["NS"]) == ["0", "0.1"]
+    item = client.get_item(TableName=test_table_s.name, Key={"p": p}, ConsistentRead=True)["Item"]
+    assert item == r["Attributes"]
+
+
+# An update cannot build an item nested deeper than 32 levels out of shallower parts.
+def test_update_nesting_limit(client, test_table_s):
+    value = {"S": "x"}
+    for _ in range(30):
+        value = {"M": {"a": value}}  # 31 levels
+    p = {"S": random_string()}
+    client.update_item(TableName=test_table_s.name, Key={"p": p}, UpdateExpression="SET m = :v",
+                       ExpressionAttributeValues={":v": value})
+    n = {"M": {"x": {"M": {}}}}
+    client.update_item(TableName=test_table_s.name, Key={"p": p}, UpdateExpression="SET n = :n",
+                       ExpressionAttributeValues={":n": n})
+    client.update_item(TableName=test_table_s.name, Key={"p": p},  # n, then 31: 32 levels
+                       UpdateExpression="SET n.y = :v", ExpressionAttributeValues={":v": value})
+    with pytest.raises(ClientError) as e:  # n, x, then 31: 33 levels
+        client.update_item(TableName=test_table_s.name, Key={"p": p},
+                           UpdateExpression="SET n.x.deeper = :v",
+                           ExpressionAttributeValues={":v": value})
+    assert error_code(e) == "ValidationException"
+    item = client.get_item(TableName=test_table_s.name, Key={"p": p}, ConsistentRead=True)["Item"]
+    assert item == {"p": p, "m": value, "n": {"M": {"x": {"M": {}}, "y": value}}}
+
+
 # Key attributes cannot be updated.
 def test_update_key_attribute(test_table_s):
     p = new_item(test_table_s)

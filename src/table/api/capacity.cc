@@ -29,6 +29,14 @@ capacity_mode get_return_consumed_capacity(const json::object& req) {
                               "must satisfy enum value set: [INDEXES, TOTAL, NONE]");
 }
 
+void check_return_item_collection_metrics(const json::object& req) {
+  auto v = find_string(req, "ReturnItemCollectionMetrics");
+  if (!v || *v == "NONE" || *v == "SIZE") return;
+  throw api_error::validation("1 validation error detected: Value '" + std::string(*v) +
+                              "' at 'returnItemCollectionMetrics' failed to satisfy constraint: "
+                              "Member must satisfy enum value set: [SIZE, NONE]");
+}
+
 double read_units(std::size_t bytes, bool consistent) {
   double units = std::max<double>(1, std::ceil(static_cast<double>(bytes) / 4096.0));
   return consistent ? units : units / 2;

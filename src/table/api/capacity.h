@@ -20,6 +20,10 @@ enum class capacity_mode { none, total, indexes };
 // The request's ReturnConsumedCapacity (absent: none); ValidationException for another value.
 [[nodiscard]] capacity_mode get_return_consumed_capacity(const boost::json::object& req);
 
+// Checks a write's ReturnItemCollectionMetrics (SIZE or NONE; ValidationException otherwise).
+// Item collections exist only on tables with local secondary indexes; no metrics are returned.
+void check_return_item_collection_metrics(const boost::json::object& req);
+
 // Read units for `bytes` read at once: ceil(bytes / 4 KB), at least 1, halved when eventually
 // consistent.
 [[nodiscard]] double read_units(std::size_t bytes, bool consistent);

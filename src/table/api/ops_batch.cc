@@ -119,6 +119,7 @@ json::object batch_write_item(op_context& ctx, const json::object& req) {
   };
   std::vector<one_write> writes;
   auto capacity = get_return_consumed_capacity(req);
+  check_return_item_collection_metrics(req);
   for (const auto& kv : ri) {
     if (!kv.value().is_array())
       throw api_error::serialization("Unexpected value type in RequestItems");

@@ -3,6 +3,7 @@
 // item's lock in table_store::write_item (one atomic batch).
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
 #include <boost/json/serialize.hpp>
+#include <vector>
 
 #include "api/capacity.h"
 #include "api/ops.h"
@@ -89,6 +90,7 @@ json::object put_item(op_context& ctx, const json::object& req) {
   std::string pk = key_bytes_of_item(*t, item);
   auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
   auto capacity = get_return_consumed_capacity(req);
+  check_return_item_collection_metrics(req);
   auto ectx = make_context(req);
   auto wc = parse_write_condition(req, ectx, false);
   ectx.check_all_used();
@@ -155,6 +157,7 @@ json::object delete_item(op_context& ctx, const json::object& req) {
   std::string pk = key_bytes_of_key(*t, get_object(req, "Key"));
   auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
   auto capacity = get_return_consumed_capacity(req);
+  check_return_item_collection_metrics(req);
   auto ectx = make_context(req);
   auto wc = parse_write_condition(req, ectx, false);
   ectx.check_all_used();
@@ -175,6 +178,7 @@ json::object update_item(op_context& ctx, const json::object& req) {
   std::string pk = key_bytes_of_key(*t, key);
   auto rv = get_return_values(req, {"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"});
   auto capacity = get_return_consumed_capacity(req);
+  check_return_item_collection_metrics(req);
   auto ectx = make_context(req);
   std::optional<expr::update> upd;
   auto ue = find_string(req, "UpdateExpression");
@@ -191,25 +195,41 @@ json::object update_item(op_context& ctx, const json::object& req) {
   if (upd) expr::check_update_does_not_touch_keys(*upd, keys);
   auto wc = parse_write_condition(req, ectx, ue.has_value());
   ectx.check_all_used();
-  std::set<std::string> touched;
   auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
     check_write_condition(wc, old);
     json::object item = old ? *old : key;
-    if (upd) touched = expr::apply_update(*upd, item, old != nullptr);
+    if (upd) (void)expr::apply_update(*upd, item, old != nullptr);
     if (item_size(item) > max_item_size)
       throw api_error::validation("Item size to update has exceeded the maximum allowed size");
-    (void)key_bytes_of_item(*t, item);  // index key types and lengths, as PutItem
+    // As PutItem: the whole item's validity (SET a.b = :v can nest :v too deep, SET #n = :v
+    // bring a name too long), index key types and lengths.
+    (void)key_bytes_of_item(*t, item);
     write_decision d{write_decision::action::put, std::move(item), {}};
     if (upd && t->is_counter_merge()) d.counter_deltas = counter_deltas(*upd, old);
     return d;
   });
   json::object resp;
   add_write_capacity(resp, capacity, *t, out);
+  // UPDATED_OLD / UPDATED_NEW hold what the update's own paths name, as DynamoDB does: after
+  // SET a.b = :v, {"a": {"b": …}} rather than all of a (the paths never overlap: the parser
+  // refuses that).
   auto pick = [&](const std::optional<json::object>& from) {
     json::object a;
-    if (!from) return a;
-    for (const auto& name : touched)
-      if (const auto* v = from->if_contains(name)) a[name] = *v;
+    if (!from || !upd) return a;
+    std::vector<const expr::path*> paths;
+    for (const auto& s : upd->set) paths.push_back(&s.target);
+    for (const auto& p : upd->remove) paths.push_back(&p);
+    for (const auto& [p, v] : upd->add) paths.push_back(&p);
+    for (const auto& [p, v] : upd->del) paths.push_back(&p);
+    expr::projection nested;
+    for (const auto* p : paths) {
+      if (p->elements.size() > 1)
+        nested.paths.push_back(*p);
+      else if (const auto* v = from->if_contains(p->root()))
+        a[p->root()] = *v;  // a whole attribute: copied as it is
+    }
+    if (!nested.paths.empty())
+      for (auto& kv : expr::project(*from, nested)) a[kv.key()] = std::move(kv.value());
     return a;
   };
   if (rv == "ALL_OLD" && out.old_item) {

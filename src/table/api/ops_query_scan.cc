@@ -2,6 +2,7 @@
 // filters, projections, Select, Limit, ExclusiveStartKey / LastEvaluatedKey, the 1 MB page
 // limit, and Scan's parallel segments.
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
+#include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <set>
@@ -30,6 +31,7 @@ struct read_plan {
   std::optional<expr::projection> projection;
   bool count_only = false;
   bool fetch_from_table = false;  // LSI queried for attributes it does not project
+  bool whole_table_item = false;  // Select ALL_ATTRIBUTES on such an LSI: answer the table's item
   std::int64_t limit = 0;         // 0: none
   std::optional<json::object> exclusive_start_key;
   bool consistent = false;  // ConsistentRead: counts full read units instead of half
@@ -37,6 +39,18 @@ struct read_plan {
 };
 
 const key_schema& keys_of(const read_plan& p) { return p.index ? p.index->keys : p.table->keys; }
+
+void collect_roots(const expr::condition& c, std::set<std::string>& out);
+
+// Whether index `i` holds attribute `name` (top level) of the table's items.
+bool index_projects(const table_info& t, const index_info& i, const std::string& name) {
+  if (i.projection == storage::projection_type::all) return true;
+  for (const auto* ks : {&t.keys, &i.keys})
+    if (name == ks->hash_name || (ks->range_name && name == *ks->range_name)) return true;
+  return i.projection == storage::projection_type::include &&
+         std::find(i.non_key_attributes.begin(), i.non_key_attributes.end(), name) !=
+             i.non_key_attributes.end();
+}
 
 // Parses what Query and Scan share.
 read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_context& ectx,
@@ -90,6 +104,10 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
   auto select = find_string(req, "Select");
   if (select) {
     if (*select == "COUNT") {
+      // With a projection only SPECIFIC_ATTRIBUTES is allowed (API_Query.html, Select).
+      if (p.projection)
+        throw api_error::validation(
+            "Cannot specify the AttributesToGet when choosing to get only the Count");
       p.count_only = true;
     } else if (*select == "SPECIFIC_ATTRIBUTES") {
       if (!p.projection)
@@ -108,6 +126,7 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
               "supported for global secondary index " +
               p.index->name + " because its projection type is not ALL");
         p.fetch_from_table = true;
+        p.whole_table_item = true;
       }
     } else if (*select == "ALL_PROJECTED_ATTRIBUTES") {
       if (!p.index)
@@ -123,6 +142,18 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
           "' at 'select' failed to satisfy constraint: Member must satisfy enum value set: "
           "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]");
     }
+  }
+  // A local secondary index fetches from the table whatever it does not project: a projection
+  // or filter naming such an attribute reads the table's item (a global index cannot; those
+  // attributes are simply absent).
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/LSI.html
+  if (p.index && !p.index->is_global && !p.fetch_from_table) {
+    std::set<std::string> named;
+    if (p.projection)
+      for (const auto& path : p.projection->paths) named.insert(path.root());
+    if (p.filter) collect_roots(*p.filter, named);
+    for (const auto& name : named)
+      if (!index_projects(*p.table, *p.index, name)) p.fetch_from_table = true;
   }
   if (const auto* esk = find_object(req, "ExclusiveStartKey")) p.exclusive_start_key = *esk;
   return p;
@@ -145,12 +176,21 @@ std::string start_key_bytes(const read_plan& p, const json::object& esk) {
   const auto& tk = p.table->keys;
   check(tk.hash_name, tk.hash_type);
   if (tk.range_name) check(*tk.range_name, *tk.range_type);
+  std::set<std::string_view> names{tk.hash_name};
+  if (tk.range_name) names.insert(*tk.range_name);
   std::string out;
   if (p.index) {
     check(p.index->keys.hash_name, p.index->keys.hash_type);
     if (p.index->keys.range_name) check(*p.index->keys.range_name, *p.index->keys.range_type);
+    names.insert(p.index->keys.hash_name);
+    if (p.index->keys.range_name) names.insert(*p.index->keys.range_name);
     out = *storage::index_key_bytes(esk, p.index->keys);
   }
+  // Exactly the key attributes: DynamoDB refuses a start key with others (say, a whole item).
+  if (esk.size() != names.size())
+    throw api_error::validation(
+        "The provided starting key is invalid: The provided key element does not match the "
+        "schema");
   out += storage::primary_key_bytes(esk, tk);
   return out;
 }
@@ -186,7 +226,6 @@ struct pager {
   bool offer(json::object& item) {
     ++out.scanned;
     bytes += page_size_of(item);
-    bool keep = !plan.filter || expr::evaluate_condition(*plan.filter, &item);
     bool full = (plan.limit > 0 && out.scanned >= plan.limit) || bytes >= page_limit_bytes;
     if (full) {
       json::object lk = key_of(plan.table->keys, item);
@@ -194,22 +233,23 @@ struct pager {
         for (const auto& kv : key_of(plan.index->keys, item)) lk[kv.key()] = kv.value();
       out.last_key = std::move(lk);
     }
-    if (keep) {
-      ++out.count;
-      if (!plan.count_only) {
-        if (plan.fetch_from_table) {
-          std::string pk = storage::primary_key_bytes(item, plan.table->keys);
-          auto found = ctx.store.get_item(*plan.table, pk);
-          if (found && *found) {
-            out.items.emplace_back(plan.projection ? expr::project(**found, *plan.projection)
-                                                   : json::value(std::move(**found)));
-          }
-        } else {
-          out.items.emplace_back(plan.projection ? expr::project(item, *plan.projection)
-                                                 : json::value(std::move(item)));
-        }
-      }
+    // An LSI read for attributes it lacks: the filter and projection see the table's item.
+    json::object* subject = &item;
+    std::optional<json::object> whole;
+    if (plan.fetch_from_table) {
+      auto found =
+          ctx.store.get_item(*plan.table, storage::primary_key_bytes(item, plan.table->keys));
+      if (!found || !*found) return !full;  // deleted since the index entry was read
+      whole = std::move(**found);
+      subject = &*whole;
     }
+    if (plan.filter && !expr::evaluate_condition(*plan.filter, subject)) return !full;
+    ++out.count;
+    if (plan.count_only) return !full;
+    if (plan.projection)
+      out.items.emplace_back(expr::project(*subject, *plan.projection));
+    else  // the index's attributes unless ALL_ATTRIBUTES was asked for
+      out.items.emplace_back(std::move(plan.whole_table_item ? *subject : item));
     return !full;
   }
 };
@@ -382,6 +422,15 @@ json::object query(op_context& ctx, const json::object& req) {
   }
   if (p.exclusive_start_key) {
     std::string start = start_key_bytes(p, *p.exclusive_start_key);
+    // The start key must lie inside the key condition: a cursor from another partition (or
+    // outside the sort-key range) is an error, not a silent restart from the beginning.
+    const auto& esk = *p.exclusive_start_key;
+    if (cond.range && !expr::matches_range(*cond.range, esk.at(*ks.range_name)))
+      throw api_error::validation(
+          "The provided starting key does not match the range key predicate");
+    if (!attribute_values_equal(esk.at(ks.hash_name), cond.hash_value))
+      throw api_error::validation(
+          "The provided starting key is outside query boundaries based on provided condition");
     if (forward) {
       // The smallest key after `start` (keys are prefix-free).
       std::string after = start + std::string(1, '\0');

@@ -31,10 +31,20 @@ std::string join(const std::set<std::string>& s) {
 // Reads AttributeDefinitions into name → type.
 std::map<std::string, key_type> parse_attribute_definitions(const json::array& defs) {
   std::map<std::string, key_type> out;
+  std::size_t n = 0;
   for (const auto& d : defs) {
+    ++n;
     if (!d.is_object())
       throw api_error::serialization("Unexpected value type in AttributeDefinitions");
     auto name = get_string(d.as_object(), "AttributeName");
+    // Key attribute names (the only ones defined here) are 1..255 bytes.
+    if (name.empty() || name.size() > 255)
+      throw api_error::validation(
+          "1 validation error detected: Value '" + std::string(name) +
+          "' at 'attributeDefinitions." + std::to_string(n) +
+          ".member.attributeName' failed to satisfy constraint: Member must " +
+          (name.empty() ? "have length greater than or equal to 1"
+                        : "have length less than or equal to 255"));
     auto type = get_string(d.as_object(), "AttributeType");
     auto t = parse_key_type(type);
     if (!t)

@@ -23,6 +23,7 @@
 
 #include "mysfits/common/metrics.h"
 #include "mysfits/common/request_deadline.h"
+#include "types/attribute_value.h"
 
 namespace mysfits::table::api {
 
@@ -178,7 +179,7 @@ std::string error_body(const api_error& e) {
   json::object o{{"__type", e.wire_type()}, {"message", e.message()}};
   if (!e.item_json().empty()) {
     boost::system::error_code ec;
-    auto item = json::parse(e.item_json(), ec);
+    auto item = json::parse(e.item_json(), ec, {}, json_parse_options());
     if (!ec) o["Item"] = std::move(item);
   }
   return json::serialize(o);
@@ -232,7 +233,8 @@ std::pair<unsigned, std::string> router::dispatch(std::string_view operation, st
     // two. The arena is reference-counted, so a value an operation keeps beyond the request (a
     // table's attribute definitions) keeps its block alive.
     json::value v = json::parse(
-        body, ec, json::make_shared_resource<json::monotonic_resource>(body.size() * 2 + 512));
+        body, ec, json::make_shared_resource<json::monotonic_resource>(body.size() * 2 + 512),
+        json_parse_options());
     if (ec) throw api_error::serialization("Start of structure or map found where not expected.");
     if (!v.is_object()) throw api_error::serialization("Unexpected JSON structure");
     (void)take_preformatted_response();  // nothing left over from an earlier request
@@ -258,7 +260,7 @@ std::pair<unsigned, std::string> router::dispatch_internal(std::string_view oper
   try {
     if (!options_.replication) throw api_error::unknown_operation();
     boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
+    json::value v = json::parse(body, ec, {}, json_parse_options());
     if (ec || !v.is_object()) throw api_error::serialization("Unexpected JSON structure");
     json::object resp = options_.replication->handle_internal(operation, v.as_object());
     if (operation == "CreateReplica") register_table_metrics();

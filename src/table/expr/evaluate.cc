@@ -17,10 +17,21 @@ namespace {
 
 const json_value& inner(const json_value& v) { return v.get_object().begin()->value(); }
 
+// A string's length as DynamoDB's size() counts it: UTF-16 code units (a character outside the
+// Basic Multilingual Plane, four bytes of UTF-8, counts two), not UTF-8 bytes.
+std::size_t utf16_length(std::string_view utf8) {
+  std::size_t n = 0;
+  for (unsigned char c : utf8) {
+    if ((c & 0xC0) != 0x80) ++n;  // not a continuation byte: a character starts here
+    if (c >= 0xF0) ++n;           // a 4-byte sequence: a surrogate pair in UTF-16
+  }
+  return n;
+}
+
 std::optional<std::size_t> size_of(const json_value& v) {
   const std::string_view t = attribute_type(v);
   const json_value& x = inner(v);
-  if (t == "S") return x.get_string().size();
+  if (t == "S") return utf16_length(x.get_string());
   if (t == "B") {
     auto d = base64_decode(x.get_string());
     return d ? std::optional<std::size_t>(d->size()) : std::nullopt;

@@ -25,6 +25,7 @@
 #include "mysfits/ddbclient/client.h"
 #include "replication/regions.h"
 #include "replication/wire.h"
+#include "types/attribute_value.h"
 
 namespace mysfits::table::replication {
 
@@ -497,7 +498,7 @@ struct replicator::impl {
     // changes keep it alive.
     auto arena = json::make_shared_resource<json::monotonic_resource>(text->size() * 2 + 512);
     boost::system::error_code ec;
-    auto v = json::parse(*text, ec, arena);
+    auto v = json::parse(*text, ec, arena, json_parse_options());
     if (ec || !v.is_object()) {
       out.resp =
           ddbclient::api_error{"MalformedAnswer", "PullChanges answer is not an object", 200};

@@ -4,6 +4,8 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/parse.hpp>
 
+#include "types/attribute_value.h"
+
 namespace mysfits::table::replication::wire {
 
 namespace base64 = boost::beast::detail::base64;
@@ -82,7 +84,7 @@ result<std::vector<storage::remote_change>> decode_changes(std::string_view text
     if (origin.empty() || static_cast<unsigned char>(head[16]) > 1)
       return error::invalid_argument("Records: malformed frame header");
     boost::system::error_code ec;
-    json::value v = json::parse(item, ec, arena);
+    json::value v = json::parse(item, ec, arena, json_parse_options());
     if (ec || !v.is_object()) return error::invalid_argument("Records: item is not a JSON object");
     storage::remote_change c{.timestamp_us = read_be(head.substr(8), 8),
                              .origin = std::string(origin),
@@ -91,7 +93,7 @@ result<std::vector<storage::remote_change>> decode_changes(std::string_view text
                              .deltas = json::object(arena),
                              .item_json = item};
     if (!deltas.empty()) {
-      json::value d = json::parse(deltas, ec, arena);
+      json::value d = json::parse(deltas, ec, arena, json_parse_options());
       if (ec || !d.is_object())
         return error::invalid_argument("Records: deltas are not a JSON object");
       c.deltas = std::move(d.as_object());

@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "types/attribute_value.h"
+
 namespace mysfits::table::storage {
 
 void append_u64(std::string& out, std::uint64_t v) {
@@ -134,7 +136,7 @@ std::optional<item_record> decode_item_record(std::string_view bytes, boost::jso
   if (bytes.size() < 11u + origin_len) return std::nullopt;
   std::string_view json = bytes.substr(11 + origin_len);
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec, std::move(sp));
+  boost::json::value v = boost::json::parse(json, ec, std::move(sp), json_parse_options());
   if (ec || !v.is_object()) return std::nullopt;
   // Move-constructed, so the item keeps the storage it was parsed into (an assignment to a
   // default-constructed member would copy it to the heap).

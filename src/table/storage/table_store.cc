@@ -242,7 +242,7 @@ namespace {
 std::optional<json::object> stream_record_object(std::string_view value) {
   boost::system::error_code ec;
   if (is_json_stream_record(value)) {
-    auto v = json::parse(value, ec);
+    auto v = json::parse(value, ec, {}, json_parse_options());
     if (ec || !v.is_object()) return std::nullopt;
     return std::move(v.as_object());
   }
@@ -257,7 +257,7 @@ std::optional<json::object> stream_record_object(std::string_view value) {
   for (auto [name, text] : {std::pair{"keys", r->keys}, std::pair{"old", r->old_item},
                             std::pair{"new", r->new_item}, std::pair{"deltas", r->deltas}}) {
     if (text.empty()) continue;
-    auto v = json::parse(text, ec);
+    auto v = json::parse(text, ec, {}, json_parse_options());
     if (ec || !v.is_object()) return std::nullopt;
     o[name] = std::move(v.as_object());
   }
@@ -693,6 +693,9 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   } else if (!put) {
     keep_record = false;
   }
+  // Numbers are kept as DynamoDB returns them ("1.50" → "1.5", "1e3" → "1000", "-0" → "0"),
+  // whichever write path built the item: GetItem sends the stored text as it is.
+  if (put) canonicalize_item(rec.item);
   const json::object* old_item = old ? &old->item : nullptr;
   // The record is encoded once: stored, and its item's text reused in the stream record.
   std::string rec_bytes = keep_record ? encode_item_record(rec) : std::string();

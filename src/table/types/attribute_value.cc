@@ -97,10 +97,20 @@ void validate_set(std::string_view type, const json::array& a) {
   }
 }
 
+api_error nesting_error() {
+  return api_error::validation(
+      "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels "
+      "beyond supported limit");
+}
+
+void check_name_size(std::string_view name) {
+  if (name.size() > max_attribute_name_size)
+    throw api_error::validation(
+        "1 validation error detected: Attribute name is too large, must be less than 65536 bytes");
+}
+
 void validate(const json::value& v, int depth) {
-  if (depth > max_nesting_depth) {
-    throw api_error::validation("Nesting Levels have exceeded supported limits");
-  }
+  if (depth >= max_nesting_depth) throw nesting_error();  // depth 0: the top-level attribute
   if (!v.is_object()) fail_serialization("Unexpected value type in payload");
   const auto& o = v.get_object();
   if (o.empty()) {
@@ -131,7 +141,7 @@ void validate(const json::value& v, int depth) {
   } else if (type == "M") {
     if (!inner.is_object()) fail_serialization("Unexpected value type in payload");
     for (const auto& [k, e] : inner.get_object()) {
-      (void)k;
+      check_name_size(k);
       validate(e, depth + 1);
     }
   } else if (type == "L") {
@@ -159,11 +169,18 @@ std::size_t binary_size(std::string_view b64) {
 
 void validate_attribute_value(const json::value& v) { validate(v, 0); }
 
+json::parse_options json_parse_options() {
+  json::parse_options o;
+  o.max_depth = max_json_depth;
+  return o;
+}
+
 void validate_item(const json::object& item) {
   for (const auto& [name, v] : item) {
     if (name.empty()) {
       throw api_error::validation(invalid + "An AttributeValue may not contain an empty string");
     }
+    check_name_size(name);
     validate(v, 0);
   }
   if (item_size(item) > max_item_size) {
@@ -196,7 +213,10 @@ void canonicalize_numbers(json::value& v) {
   json::value& inner = v.get_object().begin()->value();
   auto canonical = [](json::value& n) {
     if (!n.is_string()) return;
-    if (auto d = decimal::try_parse(n.get_string())) n = d->to_string();
+    if (auto d = decimal::try_parse(n.get_string())) {
+      std::string text = d->to_string();
+      if (std::string_view(n.get_string()) != text) n = text;  // most numbers are canonical already
+    }
   };
   if (t == "N") {
     canonical(inner);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 #include <compare>
 #include <cstddef>
@@ -16,14 +17,25 @@ namespace mysfits::table {
 
 // Largest item DynamoDB stores (400 KB, names included).
 inline constexpr std::size_t max_item_size = 400 * 1024;
-// Deepest nesting of M/L that DynamoDB accepts.
+// Longest attribute name DynamoDB accepts, top-level or a map key (bytes).
+inline constexpr std::size_t max_attribute_name_size = 65535;
+// DynamoDB's document nesting limit: 32 levels, the top-level attribute being the first (31
+// M/L wrappers around a scalar are accepted, 32 are not).
 inline constexpr int max_nesting_depth = 32;
+
+// JSON nesting every parser of requests, stored items and records must accept: each M or L level
+// takes two JSON levels, and the deepest envelope (BatchWriteItem's, a stream or replication
+// record) adds a handful more. Boost.JSON's default (32) would refuse items nested 15 deep.
+inline constexpr std::size_t max_json_depth = 2 * max_nesting_depth + 64;
+[[nodiscard]] boost::json::parse_options json_parse_options();
 
 // Throws api_error::validation unless `v` is one well-formed attribute value: exactly one type
 // key, right JSON types, valid numbers and base64, non-empty duplicate-free sets, depth ≤ 32.
 void validate_attribute_value(const boost::json::value& v);
-// Validates every attribute of an item (names non-empty, values as above, total ≤ 400 KB).
+// Validates every attribute of an item (names 1..max_attribute_name_size bytes, values as above,
+// total ≤ 400 KB).
 void validate_item(const boost::json::object& item);
+
 // As validate_attribute_value, plus the key rules: type S, N or B only (matching `expected_type`
 // when given) and no empty string/binary. `name` is used in the messages.
 void validate_key_attribute(std::string_view name, const boost::json::value& v,

@@ -58,14 +58,16 @@ TEST(AttributeValue, RejectsMalformedValues) {
   EXPECT_NE(validation_error(R"({"X":"1"})"), "");
 }
 
-// DynamoDB refuses documents nested deeper than 32 levels.
+// DynamoDB refuses documents nested deeper than 32 levels, the attribute itself being the first:
+// 31 lists around a scalar are fine, 32 are not.
 TEST(AttributeValue, LimitsNesting) {
   std::string deep = R"({"S":"x"})";
-  for (int i = 0; i < 32; ++i) deep = R"({"L":[)" + deep + "]}";
+  for (int i = 0; i < 31; ++i) deep = R"({"L":[)" + deep + "]}";
   EXPECT_EQ(validation_error(deep), "");
   deep = R"({"L":[)" + deep + "]}";
   EXPECT_EQ(validation_error(deep),
-            "ValidationException: Nesting Levels have exceeded supported limits");
+            "ValidationException: Nesting Levels have exceeded supported limits: Attributes in "
+            "the item have nested levels beyond supported limit");
 }
 
 // Keys must be S/N/B of the declared type and not empty.
