@@ -207,12 +207,34 @@ void validate_key_attribute(std::string_view name, const json::value& v,
   }
 }
 
+namespace {
+
+// Whether `s` is already written as decimal::to_string() writes it: plain digits, no exponent or
+// '+', no leading zeros, no trailing zeros after the point, no negative zero. Most numbers
+// clients send are; this spares them the parse and the rendering.
+bool written_canonically(std::string_view s) {
+  auto digits_from = [&](std::size_t i) {
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i;
+  };
+  const std::size_t whole = s.starts_with('-') ? 1 : 0;
+  const std::size_t point = digits_from(whole);
+  const std::size_t whole_digits = point - whole;
+  if (whole_digits == 0 || (whole_digits > 1 && s[whole] == '0')) return false;
+  if (point == s.size()) return !(whole == 1 && s[whole] == '0');  // "-0"
+  if (s[point] != '.') return false;
+  const std::size_t end = digits_from(point + 1);
+  return end == s.size() && end > point + 1 && s.back() != '0';
+}
+
+}  // namespace
+
 void canonicalize_numbers(json::value& v) {
   const std::string_view t = attribute_type(v);
   if (t.empty()) return;
   json::value& inner = v.get_object().begin()->value();
   auto canonical = [](json::value& n) {
-    if (!n.is_string()) return;
+    if (!n.is_string() || written_canonically(n.get_string())) return;
     if (auto d = decimal::try_parse(n.get_string())) {
       std::string text = d->to_string();
       if (std::string_view(n.get_string()) != text) n = text;  // most numbers are canonical already

@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 
 #include "api/api_error.h"
+#include "types/decimal.h"
 
 namespace mysfits::table {
 namespace {
@@ -96,6 +97,22 @@ TEST(AttributeValue, CanonicalizesNumbers) {
   EXPECT_EQ(item, j(R"({"n": {"N": "1.5"}, "s": {"NS": ["1000", "0"]},
                         "m": {"M": {"l": {"L": [{"N": "7"}, {"S": "1.50"}]}}}})")
                       .as_object());
+}
+
+// Texts already in canonical form are kept without a parse; every other form is rewritten to
+// what the decimal renders, at each boundary of the canonical shape.
+TEST(AttributeValue, CanonicalFormIsRecognisedExactly) {
+  for (std::string text :
+       {"0",   "7",    "-7",   "10",    "0.1",  "-0.05", "123.456", "1000", "-0",
+        "00",  "-00",  "007",  "0.10",  "1.0",  "1.",    ".5",      "-.5",  "+5",
+        "1e3", "1E+2", "5e-1", "0.000", "-0.0", "12a",   "",        "-",    "1.2.3"}) {
+    boost::json::object item{{"n", boost::json::object{{"N", text}}}};
+    canonicalize_item(item);
+    auto parsed = decimal::try_parse(text);
+    EXPECT_EQ(std::string_view(item["n"].as_object()["N"].as_string()),
+              parsed ? parsed->to_string() : text)
+        << text;
+  }
 }
 
 // Sizes follow DynamoDB's accounting: name + value bytes.
