@@ -101,9 +101,11 @@ class Region:
 
 
 class Deployment:
-    """Engines for `names`, each started with its own regions file naming all of them."""
+    """Engines for `names`, each started with its own regions file naming all of them.
+    `prepare(region)`, if given, runs for each region before its first start (it may set
+    region.prefix, e.g. to run that engine in a namespace of its own)."""
 
-    def __init__(self, binary, names, extra_args=()):
+    def __init__(self, binary, names, extra_args=(), prepare=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="mysfits-global-")
         self.regions = {n: Region(n, binary, self.tmp.name, extra_args) for n in names}
         self.cut = set()
@@ -111,6 +113,8 @@ class Deployment:
             self._write(r, {n: DEAD_URL for n in names})
         try:
             for r in self.regions.values():
+                if prepare:
+                    prepare(r)
                 r.start()
             self.write_regions_files()
         except Exception:

@@ -9,7 +9,8 @@
 #   - once the ballast is deleted, writes succeed again without a restart;
 #   - after kill -9 and a restart, every acknowledged write is there with its value, the item
 #     count and the index agree with the items.
-# Once with group commit (fsync) and once with --no-sync.
+# Once with group commit (fsync) and once with --no-sync. A second test fills a global table
+# replica's disk: replication pauses without losing anything and catches up once there is room.
 # Bounded: the fill stops at the first run of refusals or after MAX_ITEMS, every wait has a
 # timeout, and the holder is killed at the end.
 import os
@@ -21,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "conformance"))
-from multiregion import Region, scan_all, wait_until  # noqa: E402
+from multiregion import Deployment, Region, scan_all, wait_converged, wait_until  # noqa: E402
 
 REGION = "us-west-2"
 DISK_MB = 32  # RocksDB resumes once a write buffer's flush (8 MiB) and compaction fit again
@@ -173,4 +174,51 @@ def test_full_disk_refuses_writes_keeps_data_and_recovers(mode):
             raise
         finally:
             engine.stop()
+            ns.close()
+
+
+def test_full_replica_disk_pauses_replication_and_catches_up():
+    west, east = "us-west-2", "us-east-1"
+    namespaces = []
+
+    def on_tmpfs(region):  # east's data directory is a tmpfs of its own
+        if region.name == east:
+            os.makedirs(region.data_dir)
+            namespaces.append(Namespace(region.data_dir))
+            region.prefix = namespaces[0].enter
+
+    d = Deployment(os.environ["MYSFITS_TABLE_BIN"], [west, east],
+                   ["--replication-poll-wait-ms", "200"], prepare=on_tmpfs)
+    try:
+        ns = namespaces[0]
+        w, e = d[west].client(), d[east].client()
+        w.create_table(TableName="ReplicaFull", BillingMode="PAY_PER_REQUEST",
+                       AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+                       KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}])
+        w.update_table(TableName="ReplicaFull",
+                       ReplicaUpdates=[{"Create": {"RegionName": east}}])
+        wait_until(lambda: [r["ReplicaStatus"] for r in
+                            w.describe_table(TableName="ReplicaFull")["Table"]["Replicas"]]
+                   == ["ACTIVE"], timeout=60, what="replica ACTIVE")
+        ns.fill_leaving(ROOM_MB << 20)
+        written = {}
+        for n in range(1500):  # ~4.5 MB: more than east has room for
+            written[n] = value(n)
+            w.put_item(TableName="ReplicaFull",
+                       Item={"p": {"S": f"item{n:05d}"}, "v": {"S": written[n]}})
+        wait_until(lambda: "applying us-west-2's changes to ReplicaFull failed" in
+                   d[east].output(), timeout=60, what="east's disk full")
+        assert d[east].proc.poll() is None, "the replica died of a full disk"
+        assert e.describe_table(TableName="ReplicaFull")["Table"]["ItemCount"] < len(written)
+        ns.free_ballast()
+        final = wait_converged(d, "ReplicaFull", timeout=120)
+        assert {int(k[len('{"S": "item'):-2]) for k in final} == set(written)
+        for item in scan_all(e, "ReplicaFull"):
+            assert item["v"]["S"] == written[int(item["p"]["S"][4:])]
+    except BaseException:
+        print(d[east].output()[-8000:])
+        raise
+    finally:
+        d.stop()
+        for ns in namespaces:
             ns.close()
