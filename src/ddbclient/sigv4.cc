@@ -197,8 +197,14 @@ std::string canonical_value(std::string_view v) {
 }  // namespace
 
 canonical canonical_request(const signable_request& req) {
+  return canonical_request(req.method, req.path, req.query, req.headers, sha256_hex(req.body));
+}
+
+canonical canonical_request(std::string_view method, std::string_view path, std::string_view query,
+                            const std::vector<std::pair<std::string, std::string>>& req_headers,
+                            std::string_view payload_hash) {
   std::map<std::string, std::string> headers;
-  for (const auto& [name, value] : req.headers) {
+  for (const auto& [name, value] : req_headers) {
     std::string lname = name;
     std::transform(lname.begin(), lname.end(), lname.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -213,9 +219,9 @@ canonical canonical_request(const signable_request& req) {
     out.signed_headers += name;
   }
   // Non-S3 services encode each path segment of the (already encoded) path once more.
-  std::string path = req.path.empty() ? "/" : uri_encode(req.path, true);
-  out.request = req.method + "\n" + path + "\n" + canonical_query(req.query) + "\n" + header_block +
-                "\n" + out.signed_headers + "\n" + sha256_hex(req.body);
+  out.request = std::string(method) + "\n" + (path.empty() ? "/" : uri_encode(path, true)) + "\n" +
+                canonical_query(query) + "\n" + header_block + "\n" + out.signed_headers + "\n" +
+                std::string(payload_hash);
   return out;
 }
 

@@ -1,117 +1,26 @@
-// SigV4 verification with OpenSSL's HMAC-SHA256 and SHA-256 (sigv4_verify.h).
+// SigV4 verification (sigv4_verify.h) on the signer's own canonicalisation, hashing and key
+// derivation (ddbclient::sigv4): our client and server share one implementation of the rules.
 #include "api/sigv4_verify.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <ctime>
-#include <map>
 #include <optional>
 
 #include "api/api_error.h"
+#include "mysfits/ddbclient/sigv4.h"
 
 namespace mysfits::table::api {
 
+namespace sigv4 = ddbclient::sigv4;
+
 namespace {
-
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(digits[p[i] >> 4]);
-    out.push_back(digits[p[i] & 15]);
-  }
-  return out;
-}
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return hex(md, sizeof md);
-}
-
-std::string hmac(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return std::string(reinterpret_cast<const char*>(md), len);
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// Trims and collapses runs of spaces, as the canonical headers require.
-std::string trim_value(std::string_view v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    if (c == ' ' || c == '\t') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
-  return out;
-}
-
-bool unreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-std::string uri_encode(std::string_view s, bool keep_slash) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (unreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::string canonical_query(std::string_view q) {
-  std::vector<std::pair<std::string, std::string>> params;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    std::string_view part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    std::string k = percent_decode(part.substr(0, eq));
-    std::string v = eq == std::string_view::npos ? "" : percent_decode(part.substr(eq + 1));
-    params.emplace_back(uri_encode(k, false), uri_encode(v, false));
-  }
-  std::sort(params.begin(), params.end());
-  std::string out;
-  for (const auto& [k, v] : params) out += (out.empty() ? "" : "&") + k + "=" + v;
   return out;
 }
 
@@ -130,38 +39,34 @@ const std::string* find_header(const sigv4_request& req, std::string_view name) 
 
 }  // namespace
 
+// The signer's canonical request (ddbclient::sigv4, the same rules) over the headers the
+// request says it signed; one it names but lacks counts with an empty value.
 std::string sigv4_canonical_request(const sigv4_request& req,
                                     const std::vector<std::string>& signed_headers) {
-  std::map<std::string, std::string> values;
-  for (const auto& [k, v] : req.headers) {
-    auto& slot = values[lower(k)];
-    slot += (slot.empty() ? "" : ",") + trim_value(v);
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& name : signed_headers) {
+    bool present = false;
+    for (const auto& [k, v] : req.headers) {
+      if (lower(k) != name) continue;
+      headers.emplace_back(name, v);
+      present = true;
+    }
+    if (!present) headers.emplace_back(name, "");
   }
-  std::string out = req.method + "\n" + uri_encode(req.path.empty() ? "/" : req.path, true) + "\n" +
-                    canonical_query(req.query) + "\n";
-  std::string names;
-  for (const auto& h : signed_headers) {
-    out += h + ":" + values[h] + "\n";
-    names += (names.empty() ? "" : ";") + h;
-  }
-  out += "\n" + names + "\n" + sha256_hex(req.body);
-  return out;
+  return sigv4::canonical_request(req.method, req.path, req.query, headers,
+                                  sigv4::sha256_hex(req.body))
+      .request;
 }
 
 std::string sigv4_string_to_sign(std::string_view amz_date, std::string_view scope,
                                  std::string_view canonical_request) {
-  return "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + std::string(scope) + "\n" +
-         sha256_hex(canonical_request);
+  return sigv4::string_to_sign(amz_date, scope, canonical_request);
 }
 
 std::string sigv4_signature(std::string_view secret, std::string_view date, std::string_view region,
                             std::string_view service, std::string_view string_to_sign) {
-  std::string k = hmac("AWS4" + std::string(secret), date);
-  k = hmac(k, region);
-  k = hmac(k, service);
-  k = hmac(k, "aws4_request");
-  std::string sig = hmac(k, string_to_sign);
-  return hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+  return sigv4::hex(
+      sigv4::hmac_sha256(sigv4::signing_key(secret, date, region, service), string_to_sign));
 }
 
 namespace {

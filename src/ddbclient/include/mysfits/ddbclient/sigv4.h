@@ -42,6 +42,11 @@ struct canonical {
   std::string signed_headers;
 };
 [[nodiscard]] canonical canonical_request(const signable_request& req);
+// The same from parts, with the payload's hex SHA-256 given (a verifier hashes the body it
+// received without copying it into a signable_request).
+[[nodiscard]] canonical canonical_request(
+    std::string_view method, std::string_view path, std::string_view query,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view payload_hash);
 
 // "<date>/<region>/<service>/aws4_request"
 [[nodiscard]] std::string credential_scope(std::string_view date8, std::string_view region,
