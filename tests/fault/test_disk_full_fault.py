@@ -145,7 +145,7 @@ def test_full_disk_refuses_writes_keeps_data_and_recovers(mode):
                 acknowledged[k] = value(k)
                 put(c, k, acknowledged[k])
 
-            # kill -9 and a restart: every acknowledged write, nothing refused.
+            # kill -9 and a restart: every acknowledged write, nothing nobody wrote.
             engine.kill()
             engine.start()
             c = engine.client()
@@ -187,9 +187,10 @@ def test_full_replica_disk_pauses_replication_and_catches_up():
             namespaces.append(Namespace(region.data_dir))
             region.prefix = namespaces[0].enter
 
-    d = Deployment(os.environ["MYSFITS_TABLE_BIN"], [west, east],
-                   ["--replication-poll-wait-ms", "200"], prepare=on_tmpfs)
+    d = None
     try:
+        d = Deployment(os.environ["MYSFITS_TABLE_BIN"], [west, east],
+                       ["--replication-poll-wait-ms", "200"], prepare=on_tmpfs)
         ns = namespaces[0]
         w, e = d[west].client(), d[east].client()
         w.create_table(TableName="ReplicaFull", BillingMode="PAY_PER_REQUEST",
@@ -216,9 +217,11 @@ def test_full_replica_disk_pauses_replication_and_catches_up():
         for item in scan_all(e, "ReplicaFull"):
             assert item["v"]["S"] == written[int(item["p"]["S"][4:])]
     except BaseException:
-        print(d[east].output()[-8000:])
+        if d:
+            print(d[east].output()[-8000:])
         raise
     finally:
-        d.stop()
+        if d:
+            d.stop()
         for ns in namespaces:
             ns.close()
