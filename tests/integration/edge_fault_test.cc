@@ -120,6 +120,37 @@ TEST(EdgeFaults, RetriesOnlySafeRequests) {
   EXPECT_EQ((*keyed)["X-Upstream"], "east");
 }
 
+// Request smuggling: a Transfer-Encoding other than chunked is refused (400, or 501 for codings
+// before chunked) and the connection closed; neither the request nor the bytes after its header
+// (here a second request) reach the upstream. Nor does a request with two Host fields.
+TEST(EdgeFaults, TransferCodingsOtherThanChunkedAreRefused) {
+  upstream west("west");
+  proxy p(one_region({west.port()}));
+  ASSERT_TRUE(p.start());
+  const auto port = p.ports()[0];
+  {
+    client c(port);
+    auto r = c.raw(
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+        "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result_int(), 400);
+    EXPECT_FALSE(r->keep_alive());
+  }
+  auto coded = client(port).raw(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n");
+  ASSERT_TRUE(coded);
+  EXPECT_EQ(coded->result_int(), 501);
+  auto two_hosts = client(port).raw("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  ASSERT_TRUE(two_hosts);
+  EXPECT_EQ(two_hosts->result_int(), 400);
+  EXPECT_EQ(west.hits(), 0);
+  auto ok = get_once(port, "/ok");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result_int(), 200);
+}
+
 // After all that abuse, connections are all closed and the proxy still serves.
 TEST(EdgeFaults, NoConnectionLeaksAfterBadInput) {
   upstream west("west");

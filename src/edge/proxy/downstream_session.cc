@@ -259,6 +259,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       } else if (ec == bhttp::error::header_limit) {
         status = 431;
         message = "request headers too large";
+      } else if (parser.unsupported_coding()) {
+        status = 501;
+        message = "transfer coding not implemented (only chunked is)";
       } else if (ec == beast::error::timeout) {
         if (!started) break;  // idle keep-alive: just close
         status = 408;
