@@ -120,6 +120,25 @@ TEST(EdgeFaults, RetriesOnlySafeRequests) {
   EXPECT_EQ((*keyed)["X-Upstream"], "east");
 }
 
+// Interim responses (100, 103) before an upstream's final answer are skipped: the client gets
+// the final response, and the connection, pooled again, answers the next request with that
+// request's own response (taking a 1xx for the answer would leave the final one on the
+// connection for whoever is next).
+TEST(EdgeFaults, InterimResponsesAreSkippedAndAnswersStayInStep) {
+  raw_upstream interim(raw_upstream::behaviour::interim);
+  auto o = one_region({interim.port()}, fast_health("TCP"));
+  o.upstream_timeout = std::chrono::seconds(10);
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  for (std::string target : {"/first", "/second", "/third"}) {
+    auto r = c.get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->result_int(), 200) << target;
+    EXPECT_EQ(r->body(), "final " + target);
+  }
+}
+
 // Request smuggling: a Transfer-Encoding other than chunked is refused (400, or 501 for codings
 // before chunked) and the connection closed; neither the request nor the bytes after its header
 // (here a second request) reach the upstream. Nor does a request with two Host fields.

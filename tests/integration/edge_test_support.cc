@@ -103,8 +103,38 @@ asio::awaitable<void> raw_upstream::accept_loop() {
           std::array<char, 4096> buf;
           auto [rec, n] =
               co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-          (void)n;
           if (rec) co_return;
+          if (b == behaviour::interim) {
+            std::string in(buf.data(), n);
+            for (;;) {
+              auto end = in.find("\r\n\r\n");
+              while (end == std::string::npos) {
+                auto [e, m] = co_await s.async_read_some(asio::buffer(buf),
+                                                         asio::as_tuple(asio::use_awaitable));
+                if (e) co_return;
+                in.append(buf.data(), m);
+                end = in.find("\r\n\r\n");
+              }
+              const auto line = in.substr(0, in.find("\r\n"));
+              const auto from = line.find(' ') + 1;
+              const auto target = line.substr(from, line.find(' ', from) - from);
+              in.erase(0, end + 4);
+              std::string interim =
+                  "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n";
+              auto [we, wn] = co_await asio::async_write(s, asio::buffer(interim),
+                                                         asio::as_tuple(asio::use_awaitable));
+              if (we) co_return;
+              asio::steady_timer t(s.get_executor(), std::chrono::milliseconds(100));
+              co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              const std::string body = "final " + target;
+              std::string final_response =
+                  "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                  body;
+              auto [fe, fn] = co_await asio::async_write(s, asio::buffer(final_response),
+                                                         asio::as_tuple(asio::use_awaitable));
+              if (fe) co_return;
+            }
+          }
           if (b == behaviour::silent) {
             asio::steady_timer t(s.get_executor(), std::chrono::seconds(30));
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -69,9 +69,11 @@ class upstream {
 class raw_upstream {
  public:
   enum class behaviour {
-    silent,        // reads the request and never answers
-    cut,           // reads the request and closes without a byte
-    half_response  // sends part of a response, then closes
+    silent,         // reads the request and never answers
+    cut,            // reads the request and closes without a byte
+    half_response,  // sends part of a response, then closes
+    interim         // per request on a keep-alive connection: a 100 and a 103, then, after
+                    // 100 ms and in a write of its own, a 200 whose body is "final <target>"
   };
   explicit raw_upstream(behaviour b);
   ~raw_upstream();

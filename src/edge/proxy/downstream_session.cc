@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "balance/endpoint_group.h"
 #include "mysfits/common/request_deadline.h"
@@ -405,17 +406,36 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         if (!send_now(conn->socket, head, body, ec) && !ec) {
           ec = co_await send_rest(conn->socket, head, body);
         }
-        downstream_response_parser rp(res_head, res_body, version, is_head);
-        rp.set_limits(64 * 1024, o.body_limit);
-        rp.eager(true);
+        // A parser per response: interim (1xx) responses before the final one are read and
+        // dropped — each is a whole message to the parser, and taking one for the answer
+        // would leave the final response on the connection for the next request.
+        std::optional<downstream_response_parser> rpo;
+        auto new_response = [&] {
+          rpo.emplace(res_head, res_body, version, is_head);
+          rpo->set_limits(64 * 1024, o.body_limit);
+          rpo->eager(true);
+        };
+        new_response();
+        bool interim_seen = false;
         while (!ec) {
-          if (parse_buffered(rp, conn->buffer, false, ec) != parse_state::need_more) break;
+          const auto st = parse_buffered(*rpo, conn->buffer, false, ec);
+          if (st == parse_state::done && rpo->status() / 100 == 1) {
+            if (rpo->status() == 101) {
+              // The edge forwards no Upgrade, so a switch of protocols is the upstream's error.
+              ec = bhttp::error::bad_status;
+              break;
+            }
+            interim_seen = true;
+            new_response();
+            continue;
+          }
+          if (st != parse_state::need_more) break;
           auto [rec, n] = co_await conn->socket.async_read_some(
               conn->buffer.prepare(beast::read_size(conn->buffer, read_chunk)),
               asio::as_tuple(asio::use_awaitable));
           if (rec) {
-            ec = rec == asio::error::eof ? at_eof(rp) : rec;
-            if (!ec && !rp.is_done()) ec = bhttp::error::partial_message;
+            ec = rec == asio::error::eof ? at_eof(*rpo) : rec;
+            if (!ec && !rpo->is_done()) ec = bhttp::error::partial_message;
             break;
           }
           conn->buffer.commit(n);
@@ -426,6 +446,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
+        auto& rp = *rpo;
         if (!ec && is_unrouted_response(rp.status(), res_head)) {
           // The target is an edge with nothing behind it (a region whose services are scaled
           // to zero): nothing was processed, so any request may go to another endpoint.
@@ -469,7 +490,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           break;
         }
-        const bool nothing_received = !rp.got_some() && conn->buffer.size() == 0;
+        const bool nothing_received = !interim_seen && !rp.got_some() && conn->buffer.size() == 0;
         if (ec == beast::error::timeout && awaiting_first_byte && nothing_received) {
           // No response byte within the first-byte timeout: a frozen or cut-off target (or a
           // very slow request). This connection is closed (it goes out of scope); passive

@@ -12,7 +12,8 @@
 //  - downstream_response_parser: an upstream's response → the response for the client: the
 //    client's HTTP version, hop-by-hop headers (and those Connection names) removed,
 //    Connection as the client's keep-alive needs, the body de-chunked (trailer fields dropped)
-//    and Content-Length recomputed (kept as sent for HEAD and 304).
+//    and Content-Length recomputed (kept as sent for HEAD and 304). A 1xx is a whole message
+//    to it: the session skips interim responses.
 //
 // Fast path: parse_whole() takes a whole message of the common, simple shape that is already
 // in the buffer (start line, fields of plain ASCII, at most one Content-Length, no
