@@ -55,11 +55,6 @@ listener_stats::listener_stats(const std::string& n) : name(n) {
 
 namespace {
 
-std::string_view path_of(std::string_view target) {
-  auto q = target.find_first_of("?#");
-  return q == std::string_view::npos ? target : target.substr(0, q);
-}
-
 // One sendmsg of `head` + `body` on a non-blocking socket. True when all of it went (the usual
 // case for a small message); otherwise `head` / `body` are left with what remains, and `ec` is
 // set if the socket failed (rather than being full).
@@ -292,7 +287,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // Room for the X-Edge-Deadline field each attempt writes (write_deadline_field), so writing
     // it never moves the head that `path` points into.
     up_head.reserve(up_head.size() + deadline_field_room);
-    const std::string_view path = path_of(parser.target());
+    const std::string_view path = routing_path(parser.target());
     // The deadline the client (or the edge in front) sent: it is passed on, is never extended,
     // and once it has passed the request is refused here instead of forwarded.
     const std::int64_t received_deadline = parser.deadline_ms();

@@ -311,6 +311,21 @@ bool is_retryable_request(bhttp::verb method, bool has_idempotency_key) {
   }
 }
 
+std::string_view routing_path(std::string_view target) {
+  if (target.empty() || target.front() != '/') {
+    // absolute-form (RFC 9112 §3.2.2): scheme "://" authority, then the path. Routed on that
+    // path, so a rule cannot be sidestepped by writing the target in full.
+    const auto scheme_end = target.find("://");
+    if (scheme_end != std::string_view::npos && target.find_first_of("/?#") == scheme_end + 1) {
+      const auto path = target.find_first_of("/?#", scheme_end + 3);
+      if (path == std::string_view::npos || target[path] != '/') return "/";
+      target.remove_prefix(path);
+    }
+  }
+  const auto q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
 // upstream_request_parser ------------------------------------------------------------------------
 
 upstream_request_parser::upstream_request_parser(std::string& head, std::string& body)

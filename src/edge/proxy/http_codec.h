@@ -169,6 +169,10 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
 void write_error_response(std::string& head, std::string& body, unsigned status,
                           std::string_view message, unsigned client_version, bool keep_alive);
 
+// The path a request-target is routed on: origin-form up to the query, or the path of an
+// absolute-form target ("http://host/a/b?q" → "/a/b"; "/" when it has none).
+std::string_view routing_path(std::string_view target);
+
 // Whether a failed request may be sent again to another target: idempotent methods always,
 // others only with an Idempotency-Key header.
 bool is_retryable_request(boost::beast::http::verb method, bool has_idempotency_key);

@@ -541,6 +541,19 @@ TEST(DownstreamResponse, RefusesTransferCodingsOtherThanChunked) {
   }
 }
 
+// Rules match the path: of an origin-form target up to the query, and of an absolute-form one
+// (so writing the target in full does not sidestep a rule).
+TEST(RoutingPath, OriginAndAbsoluteForm) {
+  EXPECT_EQ(routing_path("/mysfits/1/like?x=1"), "/mysfits/1/like");
+  EXPECT_EQ(routing_path("/a#f"), "/a");
+  EXPECT_EQ(routing_path("http://edge.test/mysfits/1/like?x=1"), "/mysfits/1/like");
+  EXPECT_EQ(routing_path("HTTPS://edge.test:8443/a/b"), "/a/b");
+  EXPECT_EQ(routing_path("http://edge.test"), "/");
+  EXPECT_EQ(routing_path("http://edge.test?q=/mysfits/1/like"), "/");
+  EXPECT_EQ(routing_path("*"), "*");
+  EXPECT_EQ(routing_path("edge.test:443"), "edge.test:443");  // authority-form (CONNECT)
+}
+
 TEST(Retry, OnlyIdempotentOrKeyed) {
   EXPECT_TRUE(is_retryable_request(bhttp::verb::get, false));
   EXPECT_TRUE(is_retryable_request(bhttp::verb::put, false));
