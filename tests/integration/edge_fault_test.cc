@@ -139,6 +139,34 @@ TEST(EdgeFaults, InterimResponsesAreSkippedAndAnswersStayInStep) {
   }
 }
 
+// An upstream that sends a body after its answer to a HEAD (here one that looks like a whole
+// response), late, when the connection is back in the pool: the next request — a GET, which
+// goes out on a pooled connection without a peek — does not take those bytes for its answer.
+TEST(EdgeFaults, BodyAfterAHeadResponseIsNotTakenForTheNextAnswer) {
+  raw_upstream upstream(raw_upstream::behaviour::head_body);
+  auto o = one_region({upstream.port()}, fast_health("TCP"));
+  o.threads = 1;  // one worker: one pool, so the GET is offered the HEAD's connection
+  o.upstream_timeout = std::chrono::seconds(10);
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  bhttp::request<bhttp::string_body> head{bhttp::verb::head, "/first", 11};
+  head.set(bhttp::field::host, "edge.test");
+  // Beast's client reads no body after a HEAD response.
+  bhttp::write(c.stream(), head);
+  bhttp::response_parser<bhttp::string_body> hp;
+  hp.skip(true);
+  boost::beast::flat_buffer buf;
+  bhttp::read(c.stream(), buf, hp);
+  EXPECT_EQ(hp.get().result_int(), 200);
+  // Once the late body is on the idle connection, the next request.
+  ASSERT_TRUE(eventually([&] { return upstream.unasked() >= 1; }));
+  auto second = c.get("/second");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->result_int(), 200);
+  EXPECT_EQ(second->body(), "final /second");
+}
+
 // Request smuggling: a Transfer-Encoding other than chunked is refused (400, or 501 for codings
 // before chunked) and the connection closed; neither the request nor the bytes after its header
 // (here a second request) reach the upstream. Nor does a request with two Host fields.

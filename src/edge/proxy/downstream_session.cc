@@ -442,6 +442,10 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
         auto& rp = *rpo;
+        // Where an upstream that breaks HTTP most often sends bytes nobody asked for (a body
+        // after a bodiless response), which the next request would take for its answer.
+        conn->peek_before_reuse =
+            is_head || interim_seen || rp.status() == 204 || rp.status() == 304;
         if (!ec && is_unrouted_response(rp.status(), res_head)) {
           // The target is an edge with nothing behind it (a region whose services are scaled
           // to zero): nothing was processed, so any request may go to another endpoint.
