@@ -167,6 +167,32 @@ TEST(EdgeFaults, BodyAfterAHeadResponseIsNotTakenForTheNextAnswer) {
   EXPECT_EQ(second->body(), "final /second");
 }
 
+// A chunk's extensions and the trailer section are bounded by the header limit (Beast bounds
+// neither): an endless chunk line cannot make the proxy buffer without end. Each line here is
+// one byte over the limit and never ends, so the proxy has read all of it when it refuses.
+TEST(EdgeFaults, OverlongChunkLineOrTrailerGets400) {
+  upstream west("west");
+  auto o = one_region({west.port()});
+  o.header_limit = 1024;
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  auto extension = client(p.ports()[0]).raw(head + "3;" + std::string(1023, 'x'));
+  ASSERT_TRUE(extension);
+  EXPECT_EQ(extension->result_int(), 400);
+  auto trailer = client(p.ports()[0]).raw(head + "3\r\nabc\r\n0\r\nX-T: " + std::string(1017, 'x'));
+  ASSERT_TRUE(trailer);
+  EXPECT_EQ(trailer->result_int(), 400);
+  EXPECT_EQ(west.hits(), 0);
+  // Within the limit, both are fine (dropped on the way).
+  auto ok = client(p.ports()[0])
+                .raw(head + "3;" + std::string(500, 'x') +
+                     "\r\nabc\r\n0\r\nX-T: " + std::string(500, 'x') + "\r\n\r\n");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result_int(), 200);
+  EXPECT_EQ(ok->body(), "west / abc");
+}
+
 // Request smuggling: a Transfer-Encoding other than chunked is refused (400, or 501 for codings
 // before chunked) and the connection closed; neither the request nor the bytes after its header
 // (here a second request) reach the upstream. Nor does a request with two Host fields.

@@ -129,6 +129,16 @@ beast::error_code at_eof(Parser& p) {
 }
 
 constexpr std::size_t read_chunk = 65536;
+constexpr std::uint32_t response_header_limit = 64 * 1024;
+
+// Beast bounds a message's header (header_limit) and its body (body_limit), but not a chunk's
+// header line (its extensions) or the trailer section: a peer could make the read buffer grow
+// without end. Once the header is in, what the buffer holds unparsed while more is needed is
+// one incomplete line or trailer section; past `limit` bytes, it is refused.
+template <class Parser>
+bool chunk_line_over_limit(const Parser& p, const beast::flat_buffer& buf, std::size_t limit) {
+  return buf.size() > limit && p.is_header_done();
+}
 
 // The field an edge adds to its own 503 when it had no target to send a request to: whoever is
 // in front of it (the accelerator in front of a region's load balancer) knows that no
@@ -213,6 +223,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     dl.expires_after(started ? o.request_timeout : o.idle_timeout);
     ec = {};
     bool header_only = true;
+    bool chunk_line_too_long = false;
     for (;;) {
       auto st = parse_buffered(parser, buffer, header_only, ec);
       if (st == parse_state::failed) break;
@@ -226,6 +237,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (ec) break;
         }
         continue;
+      }
+      if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
+        ec = bhttp::error::bad_chunk;
+        chunk_line_too_long = true;
+        break;
       }
       auto [rec, n] =
           co_await client.async_read_some(buffer.prepare(beast::read_size(buffer, read_chunk)),
@@ -262,6 +278,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         if (!started) break;  // idle keep-alive: just close
         status = 408;
         message = "request not received in time";
+      } else if (chunk_line_too_long) {
+        message =
+            "chunk header or trailer section over " + std::to_string(o.header_limit) + " bytes";
       } else {
         message = "malformed HTTP request: " + ec.message();
       }
@@ -407,7 +426,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         std::optional<downstream_response_parser> rpo;
         auto new_response = [&] {
           rpo.emplace(res_head, res_body, version, is_head);
-          rpo->set_limits(64 * 1024, o.body_limit);
+          rpo->set_limits(response_header_limit, o.body_limit);
           rpo->eager(true);
         };
         new_response();
@@ -425,6 +444,10 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             continue;
           }
           if (st != parse_state::need_more) break;
+          if (chunk_line_over_limit(*rpo, conn->buffer, response_header_limit)) {
+            ec = bhttp::error::bad_chunk;
+            break;
+          }
           auto [rec, n] = co_await conn->socket.async_read_some(
               conn->buffer.prepare(beast::read_size(conn->buffer, read_chunk)),
               asio::as_tuple(asio::use_awaitable));
