@@ -81,6 +81,8 @@ coding classify_transfer_coding(std::string_view v) {
 // options close, keep-alive and upgrade (whose fields go anyway): connection-specific fields
 // that must not be forwarded (RFC 9110 §7.6.1).
 void collect_connection_options(std::string_view v, std::string& listed) {
+  // The usual values, at the price of a length compare.
+  if (beast::iequals(v, "keep-alive") || beast::iequals(v, "close")) return;
   while (!v.empty()) {
     const auto comma = v.find(',');
     const auto item = trim_ows(v.substr(0, comma));
@@ -167,9 +169,16 @@ bhttp::field classify(std::string_view n) {
     case 2:
       if (is("TE")) return bhttp::field::te;
       break;
-    case 4:
-      if (is("Host")) return bhttp::field::host;
+    case 4: {
+      // Every request has one: four bytes compared at once, ASCII letters folded to lower case
+      // (no other bytes of a token become "host" that way).
+      std::uint32_t w;
+      std::memcpy(&w, n.data(), 4);
+      std::uint32_t host;
+      std::memcpy(&host, "host", 4);
+      if ((w | 0x20202020U) == host) return bhttp::field::host;
       break;
+    }
     case 6:
       if (is("Expect")) return bhttp::field::expect;
       break;
@@ -271,7 +280,8 @@ const char* parse_fields_fast(const char* p, const char* end, fast_head& h, Emit
       case bhttp::field::connection:
       case bhttp::field::proxy_connection:
         if (!scan_connection(v, h)) return nullptr;
-        break;
+        // Not emitted: the callbacks drop it (hop-by-hop), and it names no field to remove.
+        continue;
       case bhttp::field::host:
         if (h.host) return nullptr;  // a second one: refused on Beast's path
         h.host = true;
@@ -311,16 +321,14 @@ bool is_retryable_request(bhttp::verb method, bool has_idempotency_key) {
   }
 }
 
-std::string_view routing_path(std::string_view target) {
-  if (target.empty() || target.front() != '/') {
-    // absolute-form (RFC 9112 §3.2.2): scheme "://" authority, then the path. Routed on that
-    // path, so a rule cannot be sidestepped by writing the target in full.
-    const auto scheme_end = target.find("://");
-    if (scheme_end != std::string_view::npos && target.find_first_of("/?#") == scheme_end + 1) {
-      const auto path = target.find_first_of("/?#", scheme_end + 3);
-      if (path == std::string_view::npos || target[path] != '/') return "/";
-      target.remove_prefix(path);
-    }
+std::string_view absolute_form_path(std::string_view target) {
+  // absolute-form (RFC 9112 §3.2.2): scheme "://" authority, then the path. Routed on that
+  // path, so a rule cannot be sidestepped by writing the target in full.
+  const auto scheme_end = target.find("://");
+  if (scheme_end != std::string_view::npos && target.find_first_of("/?#") == scheme_end + 1) {
+    const auto path = target.find_first_of("/?#", scheme_end + 3);
+    if (path == std::string_view::npos || target[path] != '/') return "/";
+    target.remove_prefix(path);
   }
   const auto q = target.find_first_of("?#");
   return q == std::string_view::npos ? target : target.substr(0, q);

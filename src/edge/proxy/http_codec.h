@@ -169,9 +169,15 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
 void write_error_response(std::string& head, std::string& body, unsigned status,
                           std::string_view message, unsigned client_version, bool keep_alive);
 
-// The path a request-target is routed on: origin-form up to the query, or the path of an
-// absolute-form target ("http://host/a/b?q" → "/a/b"; "/" when it has none).
-std::string_view routing_path(std::string_view target);
+// The path a request-target is routed on: origin-form up to the query (inline: every request),
+// or, by absolute_form_path, the path of an absolute-form target ("http://host/a/b?q" → "/a/b";
+// "/" when it has none; any other target as origin-form).
+std::string_view absolute_form_path(std::string_view target);
+inline std::string_view routing_path(std::string_view target) {
+  if (target.empty() || target.front() != '/') return absolute_form_path(target);
+  const auto q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
 
 // Whether a failed request may be sent again to another target: idempotent methods always,
 // others only with an Idempotency-Key header.
