@@ -120,6 +120,110 @@ TEST(EdgeFaults, RetriesOnlySafeRequests) {
   EXPECT_EQ((*keyed)["X-Upstream"], "east");
 }
 
+// Interim responses (100, 103) before an upstream's final answer are skipped: the client gets
+// the final response, and the connection, pooled again, answers the next request with that
+// request's own response (taking a 1xx for the answer would leave the final one on the
+// connection for whoever is next).
+TEST(EdgeFaults, InterimResponsesAreSkippedAndAnswersStayInStep) {
+  raw_upstream interim(raw_upstream::behaviour::interim);
+  auto o = one_region({interim.port()}, fast_health("TCP"));
+  o.upstream_timeout = std::chrono::seconds(10);
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  for (std::string target : {"/first", "/second", "/third"}) {
+    auto r = c.get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->result_int(), 200) << target;
+    EXPECT_EQ(r->body(), "final " + target);
+  }
+}
+
+// An upstream that sends a body after its answer to a HEAD (here one that looks like a whole
+// response), late, when the connection is back in the pool: the next request — a GET, which
+// goes out on a pooled connection without a peek — does not take those bytes for its answer.
+TEST(EdgeFaults, BodyAfterAHeadResponseIsNotTakenForTheNextAnswer) {
+  raw_upstream upstream(raw_upstream::behaviour::head_body);
+  auto o = one_region({upstream.port()}, fast_health("TCP"));
+  o.threads = 1;  // one worker: one pool, so the GET is offered the HEAD's connection
+  o.upstream_timeout = std::chrono::seconds(10);
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  bhttp::request<bhttp::string_body> head{bhttp::verb::head, "/first", 11};
+  head.set(bhttp::field::host, "edge.test");
+  // Beast's client reads no body after a HEAD response.
+  bhttp::write(c.stream(), head);
+  bhttp::response_parser<bhttp::string_body> hp;
+  hp.skip(true);
+  boost::beast::flat_buffer buf;
+  bhttp::read(c.stream(), buf, hp);
+  EXPECT_EQ(hp.get().result_int(), 200);
+  // Once the late body is on the idle connection, the next request.
+  ASSERT_TRUE(eventually([&] { return upstream.unasked() >= 1; }));
+  auto second = c.get("/second");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->result_int(), 200);
+  EXPECT_EQ(second->body(), "final /second");
+}
+
+// A chunk's extensions and the trailer section are bounded by the header limit (Beast bounds
+// neither): an endless chunk line cannot make the proxy buffer without end. Each line here is
+// one byte over the limit and never ends, so the proxy has read all of it when it refuses.
+TEST(EdgeFaults, OverlongChunkLineOrTrailerGets400) {
+  upstream west("west");
+  auto o = one_region({west.port()});
+  o.header_limit = 1024;
+  proxy p(o);
+  ASSERT_TRUE(p.start());
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  auto extension = client(p.ports()[0]).raw(head + "3;" + std::string(1023, 'x'));
+  ASSERT_TRUE(extension);
+  EXPECT_EQ(extension->result_int(), 400);
+  auto trailer = client(p.ports()[0]).raw(head + "3\r\nabc\r\n0\r\nX-T: " + std::string(1017, 'x'));
+  ASSERT_TRUE(trailer);
+  EXPECT_EQ(trailer->result_int(), 400);
+  EXPECT_EQ(west.hits(), 0);
+  // Within the limit, both are fine (dropped on the way).
+  auto ok = client(p.ports()[0])
+                .raw(head + "3;" + std::string(500, 'x') +
+                     "\r\nabc\r\n0\r\nX-T: " + std::string(500, 'x') + "\r\n\r\n");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result_int(), 200);
+  EXPECT_EQ(ok->body(), "west / abc");
+}
+
+// Request smuggling: a Transfer-Encoding other than chunked is refused (400, or 501 for codings
+// before chunked) and the connection closed; neither the request nor the bytes after its header
+// (here a second request) reach the upstream. Nor does a request with two Host fields.
+TEST(EdgeFaults, TransferCodingsOtherThanChunkedAreRefused) {
+  upstream west("west");
+  proxy p(one_region({west.port()}));
+  ASSERT_TRUE(p.start());
+  const auto port = p.ports()[0];
+  {
+    client c(port);
+    auto r = c.raw(
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+        "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result_int(), 400);
+    EXPECT_FALSE(r->keep_alive());
+  }
+  auto coded = client(port).raw(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n");
+  ASSERT_TRUE(coded);
+  EXPECT_EQ(coded->result_int(), 501);
+  auto two_hosts = client(port).raw("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  ASSERT_TRUE(two_hosts);
+  EXPECT_EQ(two_hosts->result_int(), 400);
+  EXPECT_EQ(west.hits(), 0);
+  auto ok = get_once(port, "/ok");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result_int(), 200);
+}
+
 // After all that abuse, connections are all closed and the proxy still serves.
 TEST(EdgeFaults, NoConnectionLeaksAfterBadInput) {
   upstream west("west");

@@ -54,6 +54,20 @@ TEST(EdgeLoadBalancer, RoutesLikePathsToLikeGroupAndTheRestToCore) {
   EXPECT_EQ(served_by(c.get("/")), "core");
 }
 
+// An absolute-form request-target is routed on its path like an origin-form one: writing the
+// target in full does not sidestep a rule.
+TEST(EdgeLoadBalancer, RoutesAbsoluteFormTargetsOnTheirPath) {
+  upstream core("core"), like("like");
+  proxy p(load_balancer_options({core.port()}, {like.port()}));
+  ASSERT_TRUE(p.start());
+  client c(p.ports()[0]);
+  auto r =
+      c.raw("GET http://edge.test/mysfits/4e53920c/like?x=1 HTTP/1.1\r\nHost: edge.test\r\n\r\n");
+  EXPECT_EQ(served_by(r), "like");
+  EXPECT_EQ(served_by(c.raw("GET http://edge.test/mysfits HTTP/1.1\r\nHost: edge.test\r\n\r\n")),
+            "core");
+}
+
 // Requests alternate between the group's targets, also on one keep-alive connection.
 TEST(EdgeLoadBalancer, RoundRobinsAcrossTargets) {
   upstream a("a"), b("b"), like("like");

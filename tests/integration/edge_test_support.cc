@@ -99,12 +99,55 @@ asio::awaitable<void> raw_upstream::accept_loop() {
     ++connections_;
     asio::co_spawn(
         io_,
-        [](tcp::socket s, behaviour b) -> asio::awaitable<void> {
+        [](tcp::socket s, behaviour b, std::atomic<int>& unasked) -> asio::awaitable<void> {
           std::array<char, 4096> buf;
           auto [rec, n] =
               co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-          (void)n;
           if (rec) co_return;
+          if (b == behaviour::interim || b == behaviour::head_body) {
+            std::string in(buf.data(), n);
+            for (;;) {
+              auto end = in.find("\r\n\r\n");
+              while (end == std::string::npos) {
+                auto [e, m] = co_await s.async_read_some(asio::buffer(buf),
+                                                         asio::as_tuple(asio::use_awaitable));
+                if (e) co_return;
+                in.append(buf.data(), m);
+                end = in.find("\r\n\r\n");
+              }
+              const auto line = in.substr(0, in.find("\r\n"));
+              const bool head_request = line.starts_with("HEAD ");
+              const auto from = line.find(' ') + 1;
+              const auto target = line.substr(from, line.find(' ', from) - from);
+              in.erase(0, end + 4);
+              if (b == behaviour::interim) {
+                std::string interim =
+                    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: "
+                    "</a.css>\r\n\r\n";
+                auto [we, wn] = co_await asio::async_write(s, asio::buffer(interim),
+                                                           asio::as_tuple(asio::use_awaitable));
+                if (we) co_return;
+                asio::steady_timer t(s.get_executor(), std::chrono::milliseconds(100));
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              }
+              const std::string body = "final " + target;
+              std::string final_response =
+                  "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                  (head_request ? "" : body);  // a HEAD's body comes later, if at all
+              auto [fe, fn] = co_await asio::async_write(s, asio::buffer(final_response),
+                                                         asio::as_tuple(asio::use_awaitable));
+              if (fe) co_return;
+              if (b == behaviour::head_body && head_request) {
+                asio::steady_timer t(s.get_executor(), std::chrono::milliseconds(100));
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                std::string stale = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale";
+                auto [se, sn] = co_await asio::async_write(s, asio::buffer(stale),
+                                                           asio::as_tuple(asio::use_awaitable));
+                if (se) co_return;
+                ++unasked;
+              }
+            }
+          }
           if (b == behaviour::silent) {
             asio::steady_timer t(s.get_executor(), std::chrono::seconds(30));
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -115,7 +158,7 @@ asio::awaitable<void> raw_upstream::accept_loop() {
           beast::error_code ignored;
           s.shutdown(tcp::socket::shutdown_both, ignored);
           s.close(ignored);
-        }(std::move(sock), b_),
+        }(std::move(sock), b_, unasked_),
         asio::detached);
   }
 }

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "balance/endpoint_group.h"
 #include "mysfits/common/request_deadline.h"
@@ -53,11 +54,6 @@ listener_stats::listener_stats(const std::string& n) : name(n) {
 }
 
 namespace {
-
-std::string_view path_of(std::string_view target) {
-  auto q = target.find_first_of("?#");
-  return q == std::string_view::npos ? target : target.substr(0, q);
-}
 
 // One sendmsg of `head` + `body` on a non-blocking socket. True when all of it went (the usual
 // case for a small message); otherwise `head` / `body` are left with what remains, and `ec` is
@@ -133,6 +129,16 @@ beast::error_code at_eof(Parser& p) {
 }
 
 constexpr std::size_t read_chunk = 65536;
+constexpr std::uint32_t response_header_limit = 64 * 1024;
+
+// Beast bounds a message's header (header_limit) and its body (body_limit), but not a chunk's
+// header line (its extensions) or the trailer section: a peer could make the read buffer grow
+// without end. Once the header is in, what the buffer holds unparsed while more is needed is
+// one incomplete line or trailer section; past `limit` bytes, it is refused.
+template <class Parser>
+bool chunk_line_over_limit(const Parser& p, const beast::flat_buffer& buf, std::size_t limit) {
+  return buf.size() > limit && p.is_header_done();
+}
 
 // The field an edge adds to its own 503 when it had no target to send a request to: whoever is
 // in front of it (the accelerator in front of a region's load balancer) knows that no
@@ -217,6 +223,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     dl.expires_after(started ? o.request_timeout : o.idle_timeout);
     ec = {};
     bool header_only = true;
+    bool chunk_line_too_long = false;
     for (;;) {
       auto st = parse_buffered(parser, buffer, header_only, ec);
       if (st == parse_state::failed) break;
@@ -230,6 +237,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (ec) break;
         }
         continue;
+      }
+      if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
+        ec = bhttp::error::bad_chunk;
+        chunk_line_too_long = true;
+        break;
       }
       auto [rec, n] =
           co_await client.async_read_some(buffer.prepare(beast::read_size(buffer, read_chunk)),
@@ -259,10 +271,16 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       } else if (ec == bhttp::error::header_limit) {
         status = 431;
         message = "request headers too large";
+      } else if (parser.unsupported_coding()) {
+        status = 501;
+        message = "transfer coding not implemented (only chunked is)";
       } else if (ec == beast::error::timeout) {
         if (!started) break;  // idle keep-alive: just close
         status = 408;
         message = "request not received in time";
+      } else if (chunk_line_too_long) {
+        message =
+            "chunk header or trailer section over " + std::to_string(o.header_limit) + " bytes";
       } else {
         message = "malformed HTTP request: " + ec.message();
       }
@@ -288,7 +306,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // Room for the X-Edge-Deadline field each attempt writes (write_deadline_field), so writing
     // it never moves the head that `path` points into.
     up_head.reserve(up_head.size() + deadline_field_room);
-    const std::string_view path = path_of(parser.target());
+    const std::string_view path = routing_path(parser.target());
     // The deadline the client (or the edge in front) sent: it is passed on, is never extended,
     // and once it has passed the request is refused here instead of forwarded.
     const std::int64_t received_deadline = parser.deadline_ms();
@@ -402,17 +420,40 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         if (!send_now(conn->socket, head, body, ec) && !ec) {
           ec = co_await send_rest(conn->socket, head, body);
         }
-        downstream_response_parser rp(res_head, res_body, version, is_head);
-        rp.set_limits(64 * 1024, o.body_limit);
-        rp.eager(true);
+        // A parser per response: interim (1xx) responses before the final one are read and
+        // dropped — each is a whole message to the parser, and taking one for the answer
+        // would leave the final response on the connection for the next request.
+        std::optional<downstream_response_parser> rpo;
+        auto new_response = [&] {
+          rpo.emplace(res_head, res_body, version, is_head);
+          rpo->set_limits(response_header_limit, o.body_limit);
+          rpo->eager(true);
+        };
+        new_response();
+        bool interim_seen = false;
         while (!ec) {
-          if (parse_buffered(rp, conn->buffer, false, ec) != parse_state::need_more) break;
+          const auto st = parse_buffered(*rpo, conn->buffer, false, ec);
+          if (st == parse_state::done && rpo->status() / 100 == 1) {
+            if (rpo->status() == 101) {
+              // The edge forwards no Upgrade, so a switch of protocols is the upstream's error.
+              ec = bhttp::error::bad_status;
+              break;
+            }
+            interim_seen = true;
+            new_response();
+            continue;
+          }
+          if (st != parse_state::need_more) break;
+          if (chunk_line_over_limit(*rpo, conn->buffer, response_header_limit)) {
+            ec = bhttp::error::bad_chunk;
+            break;
+          }
           auto [rec, n] = co_await conn->socket.async_read_some(
               conn->buffer.prepare(beast::read_size(conn->buffer, read_chunk)),
               asio::as_tuple(asio::use_awaitable));
           if (rec) {
-            ec = rec == asio::error::eof ? at_eof(rp) : rec;
-            if (!ec && !rp.is_done()) ec = bhttp::error::partial_message;
+            ec = rec == asio::error::eof ? at_eof(*rpo) : rec;
+            if (!ec && !rpo->is_done()) ec = bhttp::error::partial_message;
             break;
           }
           conn->buffer.commit(n);
@@ -423,6 +464,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
+        auto& rp = *rpo;
+        // Where an upstream that breaks HTTP most often sends bytes nobody asked for (a body
+        // after a bodiless response), which the next request would take for its answer.
+        conn->peek_before_reuse =
+            is_head || interim_seen || rp.status() == 204 || rp.status() == 304;
         if (!ec && is_unrouted_response(rp.status(), res_head)) {
           // The target is an edge with nothing behind it (a region whose services are scaled
           // to zero): nothing was processed, so any request may go to another endpoint.
@@ -466,7 +512,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           break;
         }
-        const bool nothing_received = !rp.got_some() && conn->buffer.size() == 0;
+        const bool nothing_received = !interim_seen && !rp.got_some() && conn->buffer.size() == 0;
         if (ec == beast::error::timeout && awaiting_first_byte && nothing_received) {
           // No response byte within the first-byte timeout: a frozen or cut-off target (or a
           // very slow request). This connection is closed (it goes out of scope); passive

@@ -57,6 +57,73 @@ void append_number(std::string& out, std::uint64_t n) {
 
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
+std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// What a Transfer-Encoding value asks of the proxy, which decodes only chunked (and forwards
+// the body without any transfer coding).
+enum class coding { chunked, unsupported, unframed };
+
+coding classify_transfer_coding(std::string_view v) {
+  v = trim_ows(v);
+  if (beast::iequals(v, "chunked")) return coding::chunked;
+  // A list: chunked last frames the body, but the codings before it (gzip, ...) would reach
+  // the other side undone and unannounced.
+  const auto comma = v.rfind(',');
+  const auto last = trim_ows(comma == std::string_view::npos ? v : v.substr(comma + 1));
+  return beast::iequals(last, "chunked") ? coding::unsupported : coding::unframed;
+}
+
+// Adds to `listed` (comma-separated) the field names a Connection value lists besides the
+// options close, keep-alive and upgrade (whose fields go anyway): connection-specific fields
+// that must not be forwarded (RFC 9110 §7.6.1).
+void collect_connection_options(std::string_view v, std::string& listed) {
+  // The usual values, at the price of a length compare.
+  if (beast::iequals(v, "keep-alive") || beast::iequals(v, "close")) return;
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    const auto item = trim_ows(v.substr(0, comma));
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    if (item.empty() || beast::iequals(item, "close") || beast::iequals(item, "keep-alive") ||
+        beast::iequals(item, "upgrade")) {
+      continue;
+    }
+    if (!listed.empty()) listed.push_back(',');
+    listed.append(item);
+  }
+}
+
+bool is_listed(std::string_view name, std::string_view listed) {
+  while (!listed.empty()) {
+    const auto comma = listed.find(',');
+    if (beast::iequals(name, listed.substr(0, comma))) return true;
+    listed = comma == std::string_view::npos ? std::string_view() : listed.substr(comma + 1);
+  }
+  return false;
+}
+
+// Removes from `head` (a start line, then fields each ending in CRLF, not yet the blank line)
+// the fields `listed` names — except Host, without which the request would be invalid.
+void remove_listed_fields(std::string& head, std::string_view listed) {
+  auto pos = head.find("\r\n");
+  if (pos == std::string::npos) return;
+  pos += 2;
+  while (pos < head.size()) {
+    auto eol = head.find("\r\n", pos);
+    if (eol == std::string::npos) return;
+    const std::string_view line(head.data() + pos, eol - pos);
+    const auto name = line.substr(0, line.find(':'));
+    if (is_listed(name, listed) && !beast::iequals(name, "Host")) {
+      head.erase(pos, eol + 2 - pos);
+    } else {
+      pos = eol + 2;
+    }
+  }
+}
+
 // Fast path -------------------------------------------------------------------------------------
 // Strict subsets of RFC 9112's grammar, each also accepted by Beast's parser: anything outside
 // them makes the fast path give the message to Beast.
@@ -102,6 +169,16 @@ bhttp::field classify(std::string_view n) {
     case 2:
       if (is("TE")) return bhttp::field::te;
       break;
+    case 4: {
+      // Every request has one: four bytes compared at once, ASCII letters folded to lower case
+      // (no other bytes of a token become "host" that way).
+      std::uint32_t w;
+      std::memcpy(&w, n.data(), 4);
+      std::uint32_t host;
+      std::memcpy(&host, "host", 4);
+      if ((w | 0x20202020U) == host) return bhttp::field::host;
+      break;
+    }
     case 6:
       if (is("Expect")) return bhttp::field::expect;
       break;
@@ -133,10 +210,11 @@ struct fast_head {
   std::uint64_t length = 0;
   bool close = false;       // Connection: close
   bool keep_alive = false;  // Connection: keep-alive
+  bool host = false;        // a Host field was seen
 };
 
-// A Connection (or Proxy-Connection) list of plain tokens; false for anything else (empty
-// elements, an upgrade).
+// A Connection (or Proxy-Connection) list of close / keep-alive; false for anything else (empty
+// elements, an upgrade, connection options naming fields to remove).
 bool scan_connection(std::string_view v, fast_head& h) {
   while (!v.empty()) {
     auto comma = v.find(',');
@@ -152,8 +230,8 @@ bool scan_connection(std::string_view v, fast_head& h) {
       h.close = true;
     } else if (beast::iequals(item, "keep-alive")) {
       h.keep_alive = true;
-    } else if (beast::iequals(item, "upgrade")) {
-      return false;
+    } else {
+      return false;  // an upgrade, or a field to remove (Beast's path does that)
     }
   }
   return true;
@@ -202,6 +280,11 @@ const char* parse_fields_fast(const char* p, const char* end, fast_head& h, Emit
       case bhttp::field::connection:
       case bhttp::field::proxy_connection:
         if (!scan_connection(v, h)) return nullptr;
+        // Not emitted: the callbacks drop it (hop-by-hop), and it names no field to remove.
+        continue;
+      case bhttp::field::host:
+        if (h.host) return nullptr;  // a second one: refused on Beast's path
+        h.host = true;
         break;
       default:
         break;
@@ -238,6 +321,19 @@ bool is_retryable_request(bhttp::verb method, bool has_idempotency_key) {
   }
 }
 
+std::string_view absolute_form_path(std::string_view target) {
+  // absolute-form (RFC 9112 §3.2.2): scheme "://" authority, then the path. Routed on that
+  // path, so a rule cannot be sidestepped by writing the target in full.
+  const auto scheme_end = target.find("://");
+  if (scheme_end != std::string_view::npos && target.find_first_of("/?#") == scheme_end + 1) {
+    const auto path = target.find_first_of("/?#", scheme_end + 3);
+    if (path == std::string_view::npos || target[path] != '/') return "/";
+    target.remove_prefix(path);
+  }
+  const auto q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
 // upstream_request_parser ------------------------------------------------------------------------
 
 upstream_request_parser::upstream_request_parser(std::string& head, std::string& body)
@@ -260,12 +356,52 @@ void upstream_request_parser::on_request_impl(bhttp::verb method, beast::string_
 }
 
 void upstream_request_parser::on_field_impl(bhttp::field name, beast::string_view name_string,
-                                            beast::string_view value, beast::error_code&) {
+                                            beast::string_view value, beast::error_code& ec) {
+  // Trailer fields of a chunked body are dropped, not merged into the forwarded header (RFC
+  // 9110 §6.5.1; the body goes on de-chunked, without a trailer section).
+  if (basic_parser::is_header_done()) return;
+  switch (name) {
+    case bhttp::field::transfer_encoding:
+      // Only chunked is decoded; anything else would reach the upstream with its body framed
+      // differently than here (a coding not ending in chunked: no length at all, RFC 9112
+      // §6.3) or still coded. Nor in HTTP/1.0, which has no chunked (§6.1).
+      if (version_ < 11) {
+        ec = bhttp::error::bad_transfer_encoding;
+        return;
+      }
+      switch (classify_transfer_coding(sv(value))) {
+        case coding::chunked:
+          return;
+        case coding::unsupported:
+          unsupported_coding_ = true;
+          [[fallthrough]];
+        case coding::unframed:
+          ec = bhttp::error::bad_transfer_encoding;
+          return;
+      }
+      return;
+    case bhttp::field::connection:
+      collect_connection_options(sv(value), connection_listed_);
+      return;
+    case bhttp::field::host:
+      // More than one Host: which one names the resource is ambiguous (RFC 9112 §3.2: 400).
+      if (host_seen_) {
+        ec = bhttp::error::bad_value;
+        return;
+      }
+      host_seen_ = true;
+      break;
+    default:
+      break;
+  }
   if (is_hop_by_hop(name)) return;
   switch (name) {
     case bhttp::field::expect:
-      // The proxy answers 100-continue itself; the upstream gets the whole request.
-      if (!expect_seen_) expect_continue_ = beast::iequals(value, "100-continue");
+      // The proxy answers 100-continue itself; the upstream gets the whole request. An HTTP/1.0
+      // client's expectation is ignored (RFC 9110 §10.1.1): it gets no 100.
+      if (!expect_seen_) {
+        expect_continue_ = version_ >= 11 && beast::iequals(value, "100-continue");
+      }
       expect_seen_ = true;
       return;
     case bhttp::field::content_length:
@@ -273,7 +409,9 @@ void upstream_request_parser::on_field_impl(bhttp::field name, beast::string_vie
       return;
     case bhttp::field::unknown:
       if (beast::iequals(name_string, "X-Forwarded-For")) {
-        if (!xff_seen_) xff_.assign(value.data(), value.size());
+        // Several lines are one list (RFC 9110 §5.3), kept in order.
+        if (xff_seen_) xff_.append(", ", 2);
+        xff_.append(value.data(), value.size());
         xff_seen_ = true;
         return;
       }
@@ -360,6 +498,8 @@ std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t s
     version_ = 11;
     target_pos_ = target_len_ = 0;
     idempotency_key_ = expect_seen_ = expect_continue_ = content_length_seen_ = xff_seen_ = false;
+    host_seen_ = unsupported_coding_ = false;
+    connection_listed_.clear();
     deadline_malformed_ = false;
     deadline_ms_ = 0;
     xff_.clear();
@@ -373,6 +513,10 @@ std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t s
 
 void upstream_request_parser::finish(std::string_view client_ip, std::uint16_t listener_port) {
   auto& h = *head_;
+  if (!connection_listed_.empty()) {
+    remove_listed_fields(h, connection_listed_);
+    if (is_listed("X-Forwarded-For", connection_listed_)) xff_.clear();
+  }
   h.append("X-Forwarded-For: ", 17);
   if (!xff_.empty()) {
     h.append(xff_);
@@ -416,7 +560,19 @@ void downstream_response_parser::on_response_impl(int code, beast::string_view r
 }
 
 void downstream_response_parser::on_field_impl(bhttp::field name, beast::string_view name_string,
-                                               beast::string_view value, beast::error_code&) {
+                                               beast::string_view value, beast::error_code& ec) {
+  if (basic_parser::is_header_done()) return;  // trailer fields: dropped, as for requests
+  if (name == bhttp::field::transfer_encoding &&
+      classify_transfer_coding(sv(value)) != coding::chunked) {
+    // A coding other than chunked (gzip, ...) cannot be passed on: the client would get the
+    // coded bytes without the field that says so.
+    ec = bhttp::error::bad_transfer_encoding;
+    return;
+  }
+  if (name == bhttp::field::connection) {
+    collect_connection_options(sv(value), connection_listed_);
+    return;
+  }
   if (is_hop_by_hop(name)) return;
   // A HEAD response's and a 304's Content-Length describe the body not sent: passed on as is.
   if (name == bhttp::field::content_length && !head_request_ && status_ != 304) return;
@@ -482,6 +638,7 @@ std::size_t downstream_response_parser::parse_whole(const char* data, std::size_
     head_->clear();  // undo what the callbacks wrote (Beast's state was never touched)
     body_->clear();
     status_ = 0;
+    connection_listed_.clear();
     return 0;
   }
   if (h.length > 0) body_->assign(body, static_cast<std::size_t>(h.length));
@@ -492,6 +649,7 @@ std::size_t downstream_response_parser::parse_whole(const char* data, std::size_
 
 void downstream_response_parser::finish(bool client_keep_alive) {
   auto& h = *head_;
+  if (!connection_listed_.empty()) remove_listed_fields(h, connection_listed_);
   const bool bodiless_status = status_ / 100 == 1 || status_ == 204 || status_ == 304;
   if (!head_request_ && !bodiless_status) {
     h.append("Content-Length: ", 16);

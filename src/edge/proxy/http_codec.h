@@ -1,15 +1,19 @@
 // Streaming HTTP/1.1 parsers for the HTTP-aware proxy path. Both derive from Beast's
-// basic_parser, so they accept and reject exactly what beast::http::parser does (same grammar,
-// header and body limits, error codes), but instead of building a message — one allocation per
-// field — and rewriting it afterwards, they write the message to forward while they parse, into
-// strings the connection owns and reuses for every request:
+// basic_parser, so they accept and reject what beast::http::parser does (same grammar, header
+// and body limits, error codes) — and refuse, on top of that, what a proxy must not pass on:
+// a Transfer-Encoding other than chunked (or any in HTTP/1.0) and a second Host in requests,
+// a transfer coding other than chunked in responses. Instead of building a message — one
+// allocation per field — and rewriting it afterwards, they write the message to forward while
+// they parse, into strings the connection owns and reuses for every request:
 //  - upstream_request_parser: a client's request → the request for the upstream: HTTP/1.1
-//    keep-alive, X-Forwarded-For / -Proto / -Port, hop-by-hop headers, Expect and X-Edge-Deadline
-//    removed (the session writes the deadline again per attempt), the body de-chunked and
-//    Content-Length recomputed;
+//    keep-alive, X-Forwarded-For / -Proto / -Port, hop-by-hop headers (and those Connection
+//    names), Expect and X-Edge-Deadline removed (the session writes the deadline again per
+//    attempt), the body de-chunked (trailer fields dropped) and Content-Length recomputed;
 //  - downstream_response_parser: an upstream's response → the response for the client: the
-//    client's HTTP version, hop-by-hop headers removed, Connection as the client's keep-alive
-//    needs, the body de-chunked and Content-Length recomputed (kept as sent for HEAD and 304).
+//    client's HTTP version, hop-by-hop headers (and those Connection names) removed,
+//    Connection as the client's keep-alive needs, the body de-chunked (trailer fields dropped)
+//    and Content-Length recomputed (kept as sent for HEAD and 304). A 1xx is a whole message
+//    to it: the session skips interim responses.
 //
 // Fast path: parse_whole() takes a whole message of the common, simple shape that is already
 // in the buffer (start line, fields of plain ASCII, at most one Content-Length, no
@@ -63,6 +67,9 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
   std::int64_t deadline_ms() const { return deadline_ms_; }
   bool deadline_malformed() const { return deadline_malformed_; }
   bool expects_continue() const { return expect_continue_; }
+  // The request was refused for a Transfer-Encoding that ends in chunked but has other codings
+  // too (gzip, chunked): the proxy cannot undo them (501 rather than 400).
+  bool unsupported_coding() const { return unsupported_coding_; }
 
  private:
   void on_request_impl(boost::beast::http::verb method, boost::beast::string_view method_str,
@@ -93,8 +100,11 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
   bool content_length_seen_ = false;
   bool xff_seen_ = false;
   bool deadline_malformed_ = false;
+  bool host_seen_ = false;
+  bool unsupported_coding_ = false;
   std::int64_t deadline_ms_ = 0;
-  std::string xff_;                      // the first X-Forwarded-For value received
+  std::string xff_;                      // the X-Forwarded-For values received, joined
+  std::string connection_listed_;        // fields the Connection field names (removed)
   std::uint32_t fast_header_limit_ = 0;  // 0: fast path off
   std::uint64_t fast_body_limit_ = 0;
   bool fast_done_ = false;
@@ -147,6 +157,7 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
   unsigned client_version_;
   bool head_request_;
   unsigned status_ = 0;
+  std::string connection_listed_;        // fields the Connection field names (removed)
   std::uint32_t fast_header_limit_ = 0;  // 0: fast path off
   std::uint64_t fast_body_limit_ = 0;
   bool fast_done_ = false;
@@ -157,6 +168,16 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
 // <message>\n", Server: mysfits-edge) for an HTTP/1.`client_version` client.
 void write_error_response(std::string& head, std::string& body, unsigned status,
                           std::string_view message, unsigned client_version, bool keep_alive);
+
+// The path a request-target is routed on: origin-form up to the query (inline: every request),
+// or, by absolute_form_path, the path of an absolute-form target ("http://host/a/b?q" → "/a/b";
+// "/" when it has none; any other target as origin-form).
+std::string_view absolute_form_path(std::string_view target);
+inline std::string_view routing_path(std::string_view target) {
+  if (target.empty() || target.front() != '/') return absolute_form_path(target);
+  const auto q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
 
 // Whether a failed request may be sent again to another target: idempotent methods always,
 // others only with an Idempotency-Key header.

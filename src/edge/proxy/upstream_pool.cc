@@ -31,7 +31,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(std::size_t worker,
   while (!stack.empty()) {
     auto c = std::move(stack.back());
     stack.pop_back();
-    if (now - c->idle_since <= max_idle && is_reusable(*c, check_alive)) {
+    if (now - c->idle_since <= max_idle && is_reusable(*c, check_alive || c->peek_before_reuse)) {
       c->reused = true;
       return c;
     }

@@ -18,6 +18,10 @@ struct upstream_connection {
   boost::beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since{};
   bool reused = false;  // served an earlier request (so a failure may be a stale connection)
+  // Its last response had no body by rule (to a HEAD; a 204 or 304; after an interim one): an
+  // upstream that breaks HTTP sends one anyway, maybe after the connection went back to the
+  // pool, so take() peeks before reusing it even when the caller does not ask for a check.
+  bool peek_before_reuse = false;
 };
 
 class upstream_pool {
@@ -25,9 +29,10 @@ class upstream_pool {
   explicit upstream_pool(std::size_t workers) : idle_(workers) {}
 
   // An idle connection of this worker, or null. Drops connections idle longer than `max_idle`.
-  // With `check_alive`, also drops ones the target has closed (one non-blocking peek per
-  // connection, a syscall); without it, the caller must treat a failure before any response
-  // byte on a reused connection as a stale connection. Worker thread only.
+  // With `check_alive`, also drops ones the target has closed or sent bytes on unasked (one
+  // non-blocking peek per connection, a syscall; also done without it on a connection marked
+  // `peek_before_reuse`); without it, the caller must treat a failure before any response byte
+  // on a reused connection as a stale connection. Worker thread only.
   std::unique_ptr<upstream_connection> take(std::size_t worker, std::chrono::milliseconds max_idle,
                                             bool check_alive = true);
   // Keeps a connection for reuse (at most `max_per_worker`; extra ones are closed).

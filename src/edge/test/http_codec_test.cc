@@ -406,6 +406,162 @@ TEST(UpstreamRequest, DeadlineIsTakenOutAndTheEarliestKept) {
   }
 }
 
+// Request smuggling: a body framed by anything but chunked (or Content-Length) is refused, not
+// read as length 0 with its bytes taken for the next request — a Transfer-Encoding whose last
+// coding is not chunked (RFC 9112 §6.3: 400), one with codings before chunked the proxy cannot
+// undo (flagged for 501), two Transfer-Encoding lines, and any in HTTP/1.0. Content-Length with
+// Transfer-Encoding stays refused (Beast).
+TEST(UpstreamRequest, RefusesTransferCodingsOtherThanChunked) {
+  struct refused {
+    std::string in;
+    bool unsupported_coding;
+  };
+  const refused cases[] = {
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n", false},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", false},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", false},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", true},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3\r\nabc\r\n0\r\n\r\n",
+       false},
+      {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", false},
+      {"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       false},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n",
+       false},
+  };
+  for (const auto& c : cases) {
+    std::string head, body;
+    upstream_request_parser p(head, body);
+    p.set_limits(16 * 1024, 1024);
+    EXPECT_EQ(p.parse_whole(c.in.data(), c.in.size()), 0u) << c.in;
+    auto ec = feed(p, c.in);
+    EXPECT_TRUE(ec && ec != bhttp::error::need_more) << c.in;
+    EXPECT_FALSE(p.is_done()) << c.in;
+    EXPECT_EQ(p.unsupported_coding(), c.unsupported_coding) << c.in;
+  }
+  // chunked alone, in any case, with white space around it, is decoded.
+  for (std::string te : {"chunked", "CHUNKED", " chunked "}) {
+    auto r =
+        rewrite("POST / HTTP/1.1\r\nTransfer-Encoding:" + te + "\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    EXPECT_EQ(parse_request(r.head + r.body).body(), "abc") << te;
+  }
+}
+
+// Two Host fields are ambiguous (RFC 9112 §3.2): 400 on both parse paths.
+TEST(UpstreamRequest, RefusesASecondHost) {
+  for (std::string in : {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                         "GET / HTTP/1.1\r\nhost: a\r\nX-Hos: c\r\nHOST: b\r\n\r\n"}) {
+    std::string head, body;
+    upstream_request_parser p(head, body);
+    p.set_limits(16 * 1024, 1024);
+    EXPECT_EQ(p.parse_whole(in.data(), in.size()), 0u) << in;
+    auto ec = feed(p, in);
+    EXPECT_EQ(ec, bhttp::error::bad_value) << in;
+  }
+  // Four-letter fields that are not Host, next to one, take the fast path.
+  const std::string date = "GET / HTTP/1.1\r\nDate: x\r\nHost: a\r\nHosT-: y\r\n\r\n";
+  std::string head, body;
+  upstream_request_parser fast(head, body);
+  fast.set_limits(16 * 1024, 1024);
+  EXPECT_EQ(fast.parse_whole(date.data(), date.size()), date.size());
+  auto one = parse_request(rewrite("GET / HTTP/1.1\r\nHost: a\r\n\r\n").head);
+  EXPECT_EQ(one[bhttp::field::host], "a");
+}
+
+// Trailer fields of a chunked body are dropped, not merged into the forwarded header (a
+// trailer `Host` must not become a second Host upstream), on requests and responses.
+TEST(UpstreamRequest, DropsTrailerFields) {
+  auto r = rewrite(
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0\r\n"
+      "Host: evil\r\nX-Trailer: t\r\n\r\n");
+  auto req = parse_request(r.head + r.body);
+  EXPECT_EQ(req.count(bhttp::field::host), 1u);
+  EXPECT_EQ(req[bhttp::field::host], "a");
+  EXPECT_EQ(req.count("X-Trailer"), 0u);
+  EXPECT_EQ(req.body(), "abc");
+
+  auto res =
+      parse_response(respond("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                             "chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n",
+                             11, false, true));
+  EXPECT_EQ(res.count("X-Trailer"), 0u);
+  EXPECT_EQ(res.body(), "hello");
+}
+
+// The fields a Connection field names are connection-specific too (RFC 9110 §7.6.1): removed
+// wherever they stand, in requests and responses, on the slow path (the fast path leaves such
+// messages to it) — except Host. A listed X-Forwarded-For drops the client's value only.
+TEST(UpstreamRequest, RemovesFieldsTheConnectionFieldNames) {
+  const std::string in =
+      "GET / HTTP/1.1\r\nX-Before: 1\r\nHost: a\r\nConnection: keep-alive, X-Before, x-after, "
+      "Host, X-Forwarded-For\r\nX-Forwarded-For: 198.51.100.1\r\nX-After: 2\r\nX-Kept: 3\r\n\r\n";
+  std::string head, body;
+  upstream_request_parser fast(head, body);
+  fast.set_limits(16 * 1024, 1024);
+  EXPECT_EQ(fast.parse_whole(in.data(), in.size()), 0u);
+  auto req = parse_request(rewrite(in).head);
+  EXPECT_EQ(req.count("X-Before"), 0u);
+  EXPECT_EQ(req.count("X-After"), 0u);
+  EXPECT_EQ(req["X-Kept"], "3");
+  EXPECT_EQ(req[bhttp::field::host], "a");
+  EXPECT_EQ(req["X-Forwarded-For"], "203.0.113.7");
+  EXPECT_TRUE(req.keep_alive());
+
+  auto res = parse_response(respond(
+      "HTTP/1.1 200 OK\r\nX-Secret: s\r\nConnection: X-Secret\r\nContent-Length: 1\r\n\r\nx", 11,
+      false, true));
+  EXPECT_EQ(res.count("X-Secret"), 0u);
+  EXPECT_EQ(res.body(), "x");
+}
+
+// Several X-Forwarded-For lines are one list: all kept, in order, then the client address.
+TEST(UpstreamRequest, JoinsXForwardedForLines) {
+  auto req = parse_request(
+      rewrite("GET / HTTP/1.1\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-For: 192.0.2.2, "
+              "192.0.2.3\r\n\r\n")
+          .head);
+  EXPECT_EQ(req.count("X-Forwarded-For"), 1u);
+  EXPECT_EQ(req["X-Forwarded-For"], "192.0.2.1, 192.0.2.2, 192.0.2.3, 203.0.113.7");
+}
+
+// An HTTP/1.0 client gets no 100 Continue (RFC 9110 §10.1.1); the field is still not forwarded.
+TEST(UpstreamRequest, Http10ExpectationIsIgnored) {
+  std::string head, body;
+  upstream_request_parser p(head, body);
+  EXPECT_FALSE(feed(p, "PUT /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  EXPECT_FALSE(p.expects_continue());
+  ASSERT_FALSE(feed(p, "ok"));
+  p.finish("127.0.0.1", 80);
+  EXPECT_EQ(parse_request(head + body).count(bhttp::field::expect), 0u);
+}
+
+// A response in a transfer coding other than chunked cannot be passed on (the client would get
+// coded bytes without the field that says so): an error, which the session answers with 502.
+TEST(DownstreamResponse, RefusesTransferCodingsOtherThanChunked) {
+  for (std::string in :
+       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\ncoded"}) {
+    std::string head, body;
+    downstream_response_parser p(head, body, 11, false);
+    auto ec = feed(p, in, true);
+    EXPECT_EQ(ec, bhttp::error::bad_transfer_encoding) << in;
+  }
+}
+
+// Rules match the path: of an origin-form target up to the query, and of an absolute-form one
+// (so writing the target in full does not sidestep a rule).
+TEST(RoutingPath, OriginAndAbsoluteForm) {
+  EXPECT_EQ(routing_path("/mysfits/1/like?x=1"), "/mysfits/1/like");
+  EXPECT_EQ(routing_path("/a#f"), "/a");
+  EXPECT_EQ(routing_path("http://edge.test/mysfits/1/like?x=1"), "/mysfits/1/like");
+  EXPECT_EQ(routing_path("HTTPS://edge.test:8443/a/b"), "/a/b");
+  EXPECT_EQ(routing_path("http://edge.test"), "/");
+  EXPECT_EQ(routing_path("http://edge.test?q=/mysfits/1/like"), "/");
+  EXPECT_EQ(routing_path("*"), "*");
+  EXPECT_EQ(routing_path("edge.test:443"), "edge.test:443");  // authority-form (CONNECT)
+}
+
 TEST(Retry, OnlyIdempotentOrKeyed) {
   EXPECT_TRUE(is_retryable_request(bhttp::verb::get, false));
   EXPECT_TRUE(is_retryable_request(bhttp::verb::put, false));
