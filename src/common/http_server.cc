@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "mysfits/common/log.h"
+
 namespace mysfits::http {
 
 namespace asio = boost::asio;
@@ -195,13 +197,16 @@ struct server::impl {
   }
 
   asio::awaitable<void> accept_loop() {
+    log::every warn_every(std::chrono::seconds(1));
     for (;;) {
       auto& worker = *workers[next_worker++ % workers.size()];
       auto [ec, socket] =
           co_await acceptor.async_accept(worker, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping) co_return;
-        spdlog::warn("http: accept failed: {}", ec.message());
+        if (auto n = warn_every.occurred(std::chrono::steady_clock::now()))
+          spdlog::warn("http: accept failed: {}{}", ec.message(),
+                       n > 1 ? fmt::format(" ({} times since the last warning)", n) : "");
         // Out of descriptors or similar: back off briefly instead of spinning.
         asio::steady_timer t(io, std::chrono::milliseconds(50));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));

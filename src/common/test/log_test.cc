@@ -160,3 +160,18 @@ TEST(Log, FormatterSwitchWhileThreadsLog) {
   EXPECT_EQ(lines.size(), static_cast<std::size_t>(threads * per_thread));
   EXPECT_EQ(whole, static_cast<int>(lines.size()));
 }
+
+// A repeating condition is logged once per period: the first at once, then one standing for
+// every occurrence passed over, never two within a period.
+TEST(LogEvery, OncePerPeriodWithTheCountPassedOver) {
+  using namespace std::chrono;
+  mysfits::log::every every(seconds(1));
+  const steady_clock::time_point t0 = steady_clock::now();
+  EXPECT_EQ(every.occurred(t0), 1u);
+  EXPECT_EQ(every.occurred(t0 + milliseconds(50)), 0u);
+  EXPECT_EQ(every.occurred(t0 + milliseconds(100)), 0u);
+  EXPECT_EQ(every.occurred(t0 + milliseconds(999)), 0u);
+  EXPECT_EQ(every.occurred(t0 + seconds(1)), 4u);  // itself and the three passed over
+  EXPECT_EQ(every.occurred(t0 + seconds(1) + milliseconds(1)), 0u);
+  EXPECT_EQ(every.occurred(t0 + seconds(5)), 2u);  // a quiet spell: logged at once
+}

@@ -5,6 +5,7 @@
 
 #include <boost/asio.hpp>
 
+#include "mysfits/common/log.h"
 #include "proxy/downstream_session.h"
 
 namespace mysfits::edge {
@@ -49,12 +50,15 @@ void listener::release() { acceptor_.reset(); }
 
 asio::awaitable<void> listener::accept_loop() {
   std::size_t next = 0;
+  log::every warn_every(std::chrono::seconds(1));
   for (;;) {
     auto* w = workers_[next++ % workers_.size()];
     auto [ec, sock] = co_await acceptor_->async_accept(w->io, asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
-      spdlog::warn("edge: accept failed: {}", ec.message());
+      if (auto n = warn_every.occurred(std::chrono::steady_clock::now()))
+        spdlog::warn("edge: accept failed: {}{}", ec.message(),
+                     n > 1 ? fmt::format(" ({} times since the last warning)", n) : "");
       // Out of descriptors or similar: back off briefly instead of spinning.
       asio::steady_timer t(acceptor_->get_executor(), std::chrono::milliseconds(50));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));

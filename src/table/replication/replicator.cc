@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "api/api_error.h"
+#include "mysfits/common/log.h"
 #include "mysfits/common/metrics.h"
 #include "mysfits/ddbclient/client.h"
 #include "replication/regions.h"
@@ -519,6 +520,8 @@ struct replicator::impl {
   void pull_loop(std::string peer) {
     auto& m = stats_for(peer);
     auto backoff = std::chrono::milliseconds(100);
+    // A failing apply is retried every 100 ms or so (a full disk): warned of once a second.
+    log::every apply_warnings(std::chrono::seconds(1));
     std::map<std::string, std::uint64_t> cursor;
     std::future<pulled> next;
     pull_ahead<pulled> ahead;
@@ -568,7 +571,7 @@ struct replicator::impl {
       }
       if (!stop_pipeline && !is_stopping())
         next = ahead.start([this, &peer, c = cursor] { return pull_once(peer, c); });
-      bool ok = apply_pulled(peer, m, cur);
+      bool ok = apply_pulled(peer, m, apply_warnings, cur);
       if (!ok || stop_pipeline) {
         if (next.valid()) next.wait();
         next = {};
@@ -579,7 +582,8 @@ struct replicator::impl {
   }
 
   // Applies one PullChanges answer; false when an apply failed (nothing after it may follow).
-  bool apply_pulled(const std::string& peer, peer_metrics& m, const pulled& cur) {
+  bool apply_pulled(const std::string& peer, peer_metrics& m, log::every& apply_warnings,
+                    const pulled& cur) {
     const auto& resp = *cur.resp;
     double backlog = 0;
     bool ok = true;
@@ -632,8 +636,10 @@ struct replicator::impl {
           store.apply_remote(t->name, t->id, changes, {{peer, through}}, true, nullptr, false);
       if (!applied) {
         m.errors->inc();
-        spdlog::warn("replication: applying {}'s changes to {} failed: {}", peer, name,
-                     applied.error().message);
+        if (auto n = apply_warnings.occurred(std::chrono::steady_clock::now()))
+          spdlog::warn("replication: applying {}'s changes to {} failed: {}{}", peer, name,
+                       applied.error().message,
+                       n > 1 ? fmt::format(" ({} times since the last warning)", n) : "");
         ok = false;
         continue;
       }
