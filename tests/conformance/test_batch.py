@@ -121,3 +121,25 @@ def test_batch_write_empty(client, test_table_s):
     body = json.dumps({"RequestItems": {test_table_s.name: []}}).encode()
     status, payload = raw_request(client, "DynamoDB_20120810.BatchWriteItem", body)
     assert status == 400 and error_type(payload) == "ValidationException"
+
+
+# One BatchGetItem answers at most 16 MB of items; the keys past that come back as
+# UnprocessedKeys, and resubmitting them gets the rest, each item once.
+def test_batch_get_answer_stays_within_16_mb(dynamodb, test_table_s):
+    value = "x" * 399_000
+    keys = [{"p": random_string()} for _ in range(50)]  # ~19.5 MB in all
+    for k in keys:
+        test_table_s.put_item(Item={**k, "v": value})
+
+    def size(item):  # DynamoDB's item size: names and values, UTF-8 bytes
+        return sum(len(name) + len(str(v)) for name, v in item.items())
+
+    first = dynamodb.batch_get_item(RequestItems={test_table_s.name: {"Keys": keys}})
+    page = first["Responses"][test_table_s.name]
+    total = sum(size(i) for i in page)
+    assert total <= 16 * 1024 * 1024
+    assert total > 16 * 1024 * 1024 - 2 * 400_000  # filled, not cut early
+    assert first["UnprocessedKeys"]
+    got = batch_get_all(dynamodb, first["UnprocessedKeys"])
+    returned = [i["p"] for i in page] + [i["p"] for i in got[test_table_s.name]]
+    assert sorted(returned) == sorted(k["p"] for k in keys)

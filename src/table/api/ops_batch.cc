@@ -85,6 +85,12 @@ json::object batch_get_item(op_context& ctx, const json::object& req) {
       }
       auto got = ctx.store.get_item(*r.table, pk);
       if (!got) throw_storage_error(got.error());
+      if (*got && bytes + page_size_of(**got) > max_get_bytes) {
+        // The answer stays within 16 MB: this key and every one after it are left unprocessed.
+        left.push_back(*key);
+        bytes = max_get_bytes;
+        continue;
+      }
       // Each key read counts on its own, as a GetItem would.
       cc.add_table(read_units(*got ? item_size(**got) : 0, r.consistent));
       if (!*got) continue;
