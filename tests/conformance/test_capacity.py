@@ -136,3 +136,36 @@ def test_indexes(dynamodb):
         assert r["ConsumedCapacity"]["CapacityUnits"] == 0.5
     finally:
         util.delete_table_quietly(table)
+
+
+# A query of a local secondary index that needs attributes the index does not project fetches
+# them from the table, and each fetch is a table read of its own, in 4 KB units of the item.
+def test_lsi_fetch_counts_table_reads(dynamodb):
+    table = util.create_test_table(
+        dynamodb, [{"AttributeName": "p", "KeyType": "HASH"},
+                   {"AttributeName": "c", "KeyType": "RANGE"}],
+        [{"AttributeName": "p", "AttributeType": "S"},
+         {"AttributeName": "c", "AttributeType": "S"},
+         {"AttributeName": "s", "AttributeType": "S"}],
+        LocalSecondaryIndexes=[{"IndexName": "ByS",
+                                "KeySchema": [{"AttributeName": "p", "KeyType": "HASH"},
+                                              {"AttributeName": "s", "KeyType": "RANGE"}],
+                                "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    try:
+        for c in ("c1", "c2"):  # each item ~10 KB: three 4 KB units
+            table.put_item(Item={"p": "a", "c": c, "s": "s" + c, "big": "x" * 10_000})
+        query = dict(IndexName="ByS", KeyConditionExpression="p = :p",
+                     ExpressionAttributeValues={":p": "a"}, ReturnConsumedCapacity="INDEXES")
+        # Keys only: the index alone, 0.5 units (eventually consistent).
+        r = table.query(**query)
+        assert r["ConsumedCapacity"]["CapacityUnits"] == 0.5
+        assert r["ConsumedCapacity"].get("Table", {}).get("CapacityUnits", 0) == 0
+        # Every attribute: the index read plus two fetches of 3 units, halved.
+        r = table.query(Select="ALL_ATTRIBUTES", **query)
+        assert len(r["Items"]) == 2 and all(len(i["big"]) == 10_000 for i in r["Items"])
+        cc = r["ConsumedCapacity"]
+        assert cc["LocalSecondaryIndexes"]["ByS"]["CapacityUnits"] == 0.5
+        assert cc["Table"]["CapacityUnits"] == 3.0
+        assert cc["CapacityUnits"] == 3.5
+    finally:
+        util.delete_table_quietly(table)

@@ -219,6 +219,7 @@ struct pager {
   json::storage_ptr sp;
   page out{json::array(sp), 0, 0, std::nullopt};
   std::size_t bytes = 0;
+  double fetched_units = 0;  // the table reads of an LSI query's fetches
   bool more = false;
 
   // Returns false to stop the scan. Takes the item over (moved into the page when it is
@@ -241,6 +242,8 @@ struct pager {
           ctx.store.get_item(*plan.table, storage::primary_key_bytes(item, plan.table->keys));
       if (!found || !*found) return !full;  // deleted since the index entry was read
       whole = std::move(**found);
+      // Each fetch is a read of the table, in 4 KB units of its own (as DynamoDB charges it).
+      fetched_units += read_units(item_size(*whole), plan.consistent);
       subject = &*whole;
     }
     if (plan.filter && !expr::evaluate_condition(*plan.filter, subject)) return !full;
@@ -255,7 +258,7 @@ struct pager {
 };
 
 // The page's response; read capacity counts every item read (before the filter), all of them
-// together in 4 KB units, on the index when one was read.
+// together in 4 KB units, on the index when one was read, plus an LSI query's table fetches.
 json::object respond(pager& pgr) {
   page& pg = pgr.out;
   bool count_only = pgr.plan.count_only;
@@ -267,6 +270,7 @@ json::object respond(pager& pgr) {
       cc.add_index(*pgr.plan.index, units);
     else
       cc.add_table(units);
+    if (pgr.fetched_units > 0) cc.add_table(pgr.fetched_units);
     resp["ConsumedCapacity"] = cc.to_json(pgr.plan.capacity);
   }
   if (!count_only) resp["Items"] = std::move(pg.items);
