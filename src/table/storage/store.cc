@@ -2,19 +2,24 @@
 // filters for point reads, a shared block cache, and the WAL on (durability, see store.h).
 #include "storage/store.h"
 
+#include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <mutex>
 
 namespace mysfits::table::storage {
@@ -45,31 +50,30 @@ class counters_add final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "mysfits.counters_add"; }
 };
 
-// A failed append to the write-ahead log (a full disk) leaves RocksDB's writer of that file
-// unusable: RocksDB stops writes until it has recovered onto a new file, and syncing the old one
-// again is a misuse that Debian's RocksDB build (assertions on) answers by aborting the process.
-// The group commit fsyncs the log from its own thread while request threads append to it, so the
-// failure is recorded here, by the file system below RocksDB, before RocksDB itself sees it, and
-// under the lock that store::sync_wal holds across its SyncWAL: a sync either ended before the
-// failure or sees it and fails instead. RocksDB's recovery (its listener call) clears it.
+// A failed append to a write-ahead-log file (a full disk) leaves RocksDB's writer of that file
+// unusable, and syncing it again is a misuse that Debian's RocksDB build (assertions on) answers
+// by aborting the process. RocksDB stops writes until it has recovered onto a new file, but keeps
+// the old one among the logs SyncWAL syncs until it is retired. So a failed file counts here from
+// its failure, recorded by the file system below RocksDB before RocksDB itself sees it and under
+// the lock that store::sync_wal holds across each SyncWAL, until RocksDB closes it: a sync either
+// ended before the failure or sees it and fails instead.
 class wal_guard {
  public:
   // The lock is held for one fsync at most; the wait is bounded all the same, so that a path
   // not foreseen here could at worst bring back the abort, never hang a writer.
-  void mark_broken() {
+  void file_failed() {
     std::unique_lock lock(mu_, std::defer_lock);
     (void)lock.try_lock_for(std::chrono::seconds(5));
-    broken_.store(true);
+    ++failed_files_open_;
   }
-  void mark_recovered() {
-    std::lock_guard lock(mu_);
-    broken_.store(false);
-  }
-  // Runs `sync` unless an append has failed since the last recovery.
+  // Without the lock: a file going away never makes a sync unsafe (and RocksDB may close a log
+  // while holding a mutex that a SyncWAL under our lock waits for).
+  void failed_file_closed() { --failed_files_open_; }
+  // Runs `sync` unless a log file that failed an append is still open.
   template <class Sync>
   rocksdb::Status sync_if_usable(Sync sync) {
     std::lock_guard lock(mu_);
-    if (broken_.load())
+    if (failed_files_open_.load() > 0)
       return rocksdb::Status::IOError("writes are stopped by a failed write-ahead-log append",
                                       "is the disk full?");
     return sync();
@@ -77,13 +81,16 @@ class wal_guard {
 
  private:
   std::timed_mutex mu_;
-  std::atomic<bool> broken_{false};
+  std::atomic<int> failed_files_open_{0};
 };
 
 class guarded_wal_file final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   guarded_wal_file(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<wal_guard> guard)
       : FSWritableFileOwnerWrapper(std::move(file)), guard_(std::move(guard)) {}
+  ~guarded_wal_file() override {
+    if (failed_) guard_->failed_file_closed();
+  }
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                            rocksdb::IODebugContext* dbg) override {
@@ -108,10 +115,71 @@ class guarded_wal_file final : public rocksdb::FSWritableFileOwnerWrapper {
 
  private:
   rocksdb::IOStatus checked(rocksdb::IOStatus s) {
-    if (!s.ok()) guard_->mark_broken();
+    if (!s.ok() && !failed_) {
+      failed_ = true;  // appends to one file come from one writer at a time
+      guard_->file_failed();
+    }
     return s;
   }
   std::shared_ptr<wal_guard> guard_;
+  bool failed_ = false;
+};
+
+// RocksDB's diagnostic log (the LOG file in the data directory), written by the engine rather
+// than by RocksDB's own logger: that one, once a write to the file has failed (a full disk),
+// aborts on its next line in Debian's assert-enabled build, and a full disk is when RocksDB logs
+// the most (its flush and recovery attempts). Here a line that cannot be written is dropped. One
+// write(2) per line on an O_APPEND descriptor, so threads need no lock. The previous run's file
+// is kept as LOG.old.
+class info_log final : public rocksdb::Logger {
+ public:
+  static std::shared_ptr<info_log> open(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string path = dir + "/LOG";
+    std::filesystem::rename(path, path + ".old", ec);  // none yet: nothing to keep
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return nullptr;
+    return std::make_shared<info_log>(fd);
+  }
+  explicit info_log(int fd) : fd_(fd) {}
+  ~info_log() override { (void)CloseImpl(); }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()) %
+        std::chrono::seconds(1);
+    char prefix[48];
+    std::snprintf(prefix, sizeof prefix, "%04d/%02d/%02d-%02d:%02d:%02d.%06lld ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<long long>(micros.count()));
+    std::string line(prefix);
+    va_list copy;
+    va_copy(copy, ap);
+    const int n = std::vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    const std::size_t at = line.size();
+    line.resize(at + static_cast<std::size_t>(n) + 1);
+    std::vsnprintf(line.data() + at, static_cast<std::size_t>(n) + 1, format, ap);
+    line.back() = '\n';                                           // over vsnprintf's terminator
+    if (n > 0 && line[line.size() - 2] == '\n') line.pop_back();  // the text had its own
+    (void)!::write(fd_, line.data(), line.size());  // a line that does not fit is dropped
+  }
+
+ protected:
+  rocksdb::Status CloseImpl() override {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  int fd_;
 };
 
 // The default file system, with write-ahead-log files (NNNNNN.log) wrapped in guarded_wal_file.
@@ -145,17 +213,6 @@ class guarded_file_system final : public rocksdb::FileSystemWrapper {
       *file = std::make_unique<guarded_wal_file>(std::move(*file), guard_);
     return s;
   }
-  std::shared_ptr<wal_guard> guard_;
-};
-
-class recovery_listener final : public rocksdb::EventListener {
- public:
-  explicit recovery_listener(std::shared_ptr<wal_guard> guard) : guard_(std::move(guard)) {}
-  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
-    if (info.new_bg_error.ok()) guard_->mark_recovered();
-  }
-
- private:
   std::shared_ptr<wal_guard> guard_;
 };
 
@@ -266,7 +323,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   i->guard = std::make_shared<wal_guard>();
   i->env = rocksdb::NewCompositeEnv(std::make_shared<guarded_file_system>(i->guard));
   o.env = i->env.get();
-  o.listeners.push_back(std::make_shared<recovery_listener>(i->guard));
+  if (!o.info_log) o.info_log = info_log::open(options.path);  // null: RocksDB's own
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, options.path, &raw);
   if (!s.ok()) return to_error(s);
