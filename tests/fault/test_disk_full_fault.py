@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -39,9 +40,9 @@ def value(n):
 class Namespace:
     """A user + mount namespace holding a tmpfs at `path`."""
 
-    def __init__(self, path):
+    def __init__(self, path, size_mb=DISK_MB):
         self.path = path
-        script = f'mount -t tmpfs -o size={DISK_MB}m tmpfs "$0" && echo ready && exec sleep 600'
+        script = f'mount -t tmpfs -o size={size_mb}m tmpfs "$0" && echo ready && exec sleep 600'
         self.holder = subprocess.Popen(["unshare", "--user", "--map-root-user", "--mount",
                                         "sh", "-c", script, path],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -224,4 +225,67 @@ def test_full_replica_disk_pauses_replication_and_catches_up():
         if d:
             d.stop()
         for ns in namespaces:
+            ns.close()
+
+
+# A table holding more than one write buffer on a disk with almost no room left: a DDL request
+# (adding an index) cannot be made durable and is a 500, and the engine lives
+# through RocksDB's failing flushes and recovery attempts (which log the most when nothing can be
+# written) while writes keep coming, before and after the room is given back. Every item written
+# before is there after a kill -9 and a restart.
+def test_ddl_and_flushes_on_a_full_disk_keep_the_engine_up():
+    with tempfile.TemporaryDirectory(prefix="mysfits-diskfull-") as root:
+        mount = os.path.join(root, "disk")
+        os.makedirs(mount)
+        ns = Namespace(mount, size_mb=64)  # once freed, room to replay the log at the restart
+        engine = Region(REGION, os.environ["MYSFITS_TABLE_BIN"], root, [], prefix=ns.enter)
+        engine.data_dir = os.path.join(mount, "data")
+        with open(engine.regions_file, "w") as f:
+            f.write('{"%s": "http://127.0.0.1:1"}' % REGION)
+        try:
+            engine.start()
+            c = engine.client()
+            c.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                           AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+                           KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}])
+            written = {}
+            for n in range(3000):  # ~9 MB: more than a write buffer
+                written[n] = value(n)
+                put(c, n, written[n])
+            ns.fill_leaving(100 << 10)
+            with pytest.raises(ClientError) as e:
+                c.update_table(
+                    TableName=TABLE,
+                    AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                    GlobalSecondaryIndexUpdates=[{"Create": {
+                        "IndexName": "ByG",
+                        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": "ALL"}}}])
+            assert e.value.response["Error"]["Code"] == "InternalServerError"
+            attempts = 0
+            for phase in ("full", "freed"):
+                if phase == "freed":
+                    ns.free_ballast()
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    attempts += 1
+                    try:
+                        put(c, 100000 + attempts, "late")
+                    except ClientError as err:
+                        assert err.response["Error"]["Code"] == "InternalServerError"
+                    time.sleep(0.02)
+                assert engine.proc.poll() is None, f"the engine died ({phase} disk)"
+            engine.kill()
+            engine.start()
+            c = engine.client()
+            items = {int(i["p"]["S"][4:]): i["v"]["S"] for i in scan_all(c, TABLE)}
+            assert all(items.get(n) == v for n, v in written.items())
+            # Not checked: the index. The refused UpdateTable may have been applied (a 500 leaves
+            # the outcome open), and its back-fill stopped part-way leaves the index incomplete
+            # (docs/table.md, "Known gaps").
+        except BaseException:
+            print(engine.output()[-8000:])
+            raise
+        finally:
+            engine.stop()
             ns.close()
