@@ -13,6 +13,7 @@
 # replica's disk: replication pauses without losing anything and catches up once there is room.
 # Bounded: the fill stops at the first run of refusals or after MAX_ITEMS, every wait has a
 # timeout, and the holder is killed at the end.
+import contextlib
 import os
 import subprocess
 import sys
@@ -73,6 +74,30 @@ class Namespace:
         self.holder.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def engine_on_tmpfs(mode=(), size_mb=DISK_MB):
+    """A started engine whose data directory is a tmpfs of its own; yields (engine, namespace).
+    On a failure, prints the engine's side of it; stops both in the end."""
+    with tempfile.TemporaryDirectory(prefix="mysfits-diskfull-") as root:
+        mount = os.path.join(root, "disk")
+        os.makedirs(mount)
+        ns = Namespace(mount, size_mb)
+        engine = Region(REGION, os.environ["MYSFITS_TABLE_BIN"], root, list(mode),
+                        prefix=ns.enter)
+        engine.data_dir = os.path.join(mount, "data")
+        with open(engine.regions_file, "w") as f:
+            f.write('{"%s": "http://127.0.0.1:1"}' % REGION)
+        try:
+            engine.start()
+            yield engine, ns
+        except BaseException:
+            print(engine.output()[-8000:])  # the engine's side of a failure
+            raise
+        finally:
+            engine.stop()
+            ns.close()
+
+
 def put(client, n, item_value):
     client.put_item(TableName=TABLE, Item={"p": {"S": f"item{n:06d}"}, "g": {"S": f"g{n % 5}"},
                                            "v": {"S": item_value}})
@@ -80,102 +105,87 @@ def put(client, n, item_value):
 
 @pytest.mark.parametrize("mode", [[], ["--no-sync"]], ids=["fsync", "no-sync"])
 def test_full_disk_refuses_writes_keeps_data_and_recovers(mode):
-    with tempfile.TemporaryDirectory(prefix="mysfits-diskfull-") as root:
-        mount = os.path.join(root, "disk")
-        os.makedirs(mount)
-        ns = Namespace(mount)
-        engine = Region(REGION, os.environ["MYSFITS_TABLE_BIN"], root, mode, prefix=ns.enter)
-        engine.data_dir = os.path.join(mount, "data")
-        with open(engine.regions_file, "w") as f:
-            f.write('{"%s": "http://127.0.0.1:1"}' % REGION)
-        try:
-            engine.start()
-            c = engine.client()
-            c.create_table(
-                TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
-                                      {"AttributeName": "g", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
-                GlobalSecondaryIndexes=[{"IndexName": "ByG",
-                                         "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                                         "Projection": {"ProjectionType": "KEYS_ONLY"}}])
-            ns.fill_leaving(ROOM_MB << 20)
+    with engine_on_tmpfs(mode) as (engine, ns):
+        c = engine.client()
+        c.create_table(
+            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"},
+                                  {"AttributeName": "g", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{"IndexName": "ByG",
+                                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                     "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+        ns.fill_leaving(ROOM_MB << 20)
 
-            acknowledged, refused = {}, set()
-            errors = []
-            n = 0
-            while n < MAX_ITEMS and len(errors) < 20:
-                v = value(n)
-                try:
-                    put(c, n, v)
-                    acknowledged[n] = v
-                    errors.clear()  # only a run of refusals ends the fill
-                except ClientError as e:
-                    errors.append(e)
-                    refused.add(n)
-                n += 1
-            assert errors, f"the disk never filled: {n} items written"
-            for e in errors:
-                assert e.response["Error"]["Code"] == "InternalServerError", e.response
-                assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 500
-            assert len(acknowledged) > 100, "the disk filled before the test began"
-            assert engine.proc.poll() is None, "the engine died of a full disk"
-            print(f"{len(acknowledged)} writes acknowledged, then refused: "
-                  f"{errors[-1].response['Error']['Message']}")
+        acknowledged, refused = {}, set()
+        errors = []
+        n = 0
+        while n < MAX_ITEMS and len(errors) < 20:
+            v = value(n)
+            try:
+                put(c, n, v)
+                acknowledged[n] = v
+                errors.clear()  # only a run of refusals ends the fill
+            except ClientError as e:
+                errors.append(e)
+                refused.add(n)
+            n += 1
+        assert errors, f"the disk never filled: {n} items written"
+        for e in errors:
+            assert e.response["Error"]["Code"] == "InternalServerError", e.response
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert len(acknowledged) > 100, "the disk filled before the test began"
+        assert engine.proc.poll() is None, "the engine died of a full disk"
+        print(f"{len(acknowledged)} writes acknowledged, then refused: "
+              f"{errors[-1].response['Error']['Message']}")
 
-            # Still serving reads while full.
-            for k in (0, len(acknowledged) // 2, max(acknowledged)):
-                got = c.get_item(TableName=TABLE, Key={"p": {"S": f"item{k:06d}"}})
-                assert got["Item"]["v"]["S"] == acknowledged[k]
-            c.describe_table(TableName=TABLE)
+        # Still serving reads while full.
+        for k in (0, len(acknowledged) // 2, max(acknowledged)):
+            got = c.get_item(TableName=TABLE, Key={"p": {"S": f"item{k:06d}"}})
+            assert got["Item"]["v"]["S"] == acknowledged[k]
+        c.describe_table(TableName=TABLE)
 
-            # Room again: writes succeed without a restart.
-            ns.free_ballast()
-            resumed = n
+        # Room again: writes succeed without a restart.
+        ns.free_ballast()
+        resumed = n
 
-            def write_goes_through():
-                v = value(resumed)
-                try:
-                    put(c, resumed, v)
-                except ClientError:
-                    return False
-                acknowledged[resumed] = v
-                return True
-            wait_until(write_goes_through, timeout=60, what="a write after space was freed")
-            for k in range(resumed + 1, resumed + 50):
-                acknowledged[k] = value(k)
-                put(c, k, acknowledged[k])
+        def write_goes_through():
+            v = value(resumed)
+            try:
+                put(c, resumed, v)
+            except ClientError:
+                return False
+            acknowledged[resumed] = v
+            return True
+        wait_until(write_goes_through, timeout=60, what="a write after space was freed")
+        for k in range(resumed + 1, resumed + 50):
+            acknowledged[k] = value(k)
+            put(c, k, acknowledged[k])
 
-            # kill -9 and a restart: every acknowledged write, nothing nobody wrote.
-            engine.kill()
-            engine.start()
-            c = engine.client()
-            items = {int(i["p"]["S"][4:]): i["v"]["S"] for i in scan_all(c, TABLE)}
-            missing = [k for k in acknowledged if items.get(k) != acknowledged[k]]
-            assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
-            # A refused write may be there (a 500 leaves the outcome open, as in DynamoDB: one
-            # applied before the disk filled but not yet fsynced is refused); nothing else is.
-            unknown = sorted(set(items) - set(acknowledged) - refused)
-            assert not unknown, f"items nobody wrote: {unknown[:5]}"
-            assert c.describe_table(TableName=TABLE)["Table"]["ItemCount"] == len(items)
-            indexed = 0
-            for g in range(5):
-                kwargs = {"TableName": TABLE, "IndexName": "ByG", "Select": "COUNT",
-                          "KeyConditionExpression": "g = :g",
-                          "ExpressionAttributeValues": {":g": {"S": f"g{g}"}}}
-                while True:
-                    page = c.query(**kwargs)
-                    indexed += page["Count"]
-                    if "LastEvaluatedKey" not in page:
-                        break
-                    kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            assert indexed == len(items)
-        except BaseException:
-            print(engine.output()[-8000:])  # the engine's side of a failure
-            raise
-        finally:
-            engine.stop()
-            ns.close()
+        # kill -9 and a restart: every acknowledged write, nothing nobody wrote.
+        engine.kill()
+        engine.start()
+        c = engine.client()
+        items = {int(i["p"]["S"][4:]): i["v"]["S"] for i in scan_all(c, TABLE)}
+        missing = [k for k in acknowledged if items.get(k) != acknowledged[k]]
+        assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"
+        # A refused write may be there (a 500 leaves the outcome open, as in DynamoDB: one
+        # applied before the disk filled but not yet fsynced is refused); nothing else is.
+        unknown = sorted(set(items) - set(acknowledged) - refused)
+        assert not unknown, f"items nobody wrote: {unknown[:5]}"
+        assert c.describe_table(TableName=TABLE)["Table"]["ItemCount"] == len(items)
+        indexed = 0
+        for g in range(5):
+            kwargs = {"TableName": TABLE, "IndexName": "ByG", "Select": "COUNT",
+                      "KeyConditionExpression": "g = :g",
+                      "ExpressionAttributeValues": {":g": {"S": f"g{g}"}}}
+            while True:
+                page = c.query(**kwargs)
+                indexed += page["Count"]
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        assert indexed == len(items)
 
 
 def test_full_replica_disk_pauses_replication_and_catches_up():
@@ -234,58 +244,44 @@ def test_full_replica_disk_pauses_replication_and_catches_up():
 # written) while writes keep coming, before and after the room is given back. Every item written
 # before is there after a kill -9 and a restart.
 def test_ddl_and_flushes_on_a_full_disk_keep_the_engine_up():
-    with tempfile.TemporaryDirectory(prefix="mysfits-diskfull-") as root:
-        mount = os.path.join(root, "disk")
-        os.makedirs(mount)
-        ns = Namespace(mount, size_mb=64)  # once freed, room to replay the log at the restart
-        engine = Region(REGION, os.environ["MYSFITS_TABLE_BIN"], root, [], prefix=ns.enter)
-        engine.data_dir = os.path.join(mount, "data")
-        with open(engine.regions_file, "w") as f:
-            f.write('{"%s": "http://127.0.0.1:1"}' % REGION)
-        try:
-            engine.start()
-            c = engine.client()
-            c.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                           AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
-                           KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}])
-            written = {}
-            for n in range(3000):  # ~9 MB: more than a write buffer
-                written[n] = value(n)
-                put(c, n, written[n])
-            ns.fill_leaving(100 << 10)
-            with pytest.raises(ClientError) as e:
-                c.update_table(
-                    TableName=TABLE,
-                    AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
-                    GlobalSecondaryIndexUpdates=[{"Create": {
-                        "IndexName": "ByG",
-                        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                        "Projection": {"ProjectionType": "ALL"}}}])
-            assert e.value.response["Error"]["Code"] == "InternalServerError"
-            attempts = 0
-            for phase in ("full", "freed"):
-                if phase == "freed":
-                    ns.free_ballast()
-                deadline = time.monotonic() + 5
-                while time.monotonic() < deadline:
-                    attempts += 1
-                    try:
-                        put(c, 100000 + attempts, "late")
-                    except ClientError as err:
-                        assert err.response["Error"]["Code"] == "InternalServerError"
-                    time.sleep(0.02)
-                assert engine.proc.poll() is None, f"the engine died ({phase} disk)"
-            engine.kill()
-            engine.start()
-            c = engine.client()
-            items = {int(i["p"]["S"][4:]): i["v"]["S"] for i in scan_all(c, TABLE)}
-            assert all(items.get(n) == v for n, v in written.items())
-            # Not checked: the index. The refused UpdateTable may have been applied (a 500 leaves
-            # the outcome open), and its back-fill stopped part-way leaves the index incomplete
-            # (docs/table.md, "Known gaps").
-        except BaseException:
-            print(engine.output()[-8000:])
-            raise
-        finally:
-            engine.stop()
-            ns.close()
+    # 64 MiB: once freed, room to replay the log at the restart.
+    with engine_on_tmpfs(size_mb=64) as (engine, ns):
+        c = engine.client()
+        c.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                       AttributeDefinitions=[{"AttributeName": "p", "AttributeType": "S"}],
+                       KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}])
+        written = {}
+        for n in range(3000):  # ~9 MB: more than a write buffer
+            written[n] = value(n)
+            put(c, n, written[n])
+        ns.fill_leaving(100 << 10)
+        with pytest.raises(ClientError) as e:
+            c.update_table(
+                TableName=TABLE,
+                AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                GlobalSecondaryIndexUpdates=[{"Create": {
+                    "IndexName": "ByG",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"}}}])
+        assert e.value.response["Error"]["Code"] == "InternalServerError"
+        attempts = 0
+        for phase in ("full", "freed"):
+            if phase == "freed":
+                ns.free_ballast()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                attempts += 1
+                try:
+                    put(c, 100000 + attempts, "late")
+                except ClientError as err:
+                    assert err.response["Error"]["Code"] == "InternalServerError"
+                time.sleep(0.02)
+            assert engine.proc.poll() is None, f"the engine died ({phase} disk)"
+        engine.kill()
+        engine.start()
+        c = engine.client()
+        items = {int(i["p"]["S"][4:]): i["v"]["S"] for i in scan_all(c, TABLE)}
+        assert all(items.get(n) == v for n, v in written.items())
+        # Not checked: the index. The refused UpdateTable may have been applied (a 500 leaves
+        # the outcome open), and its back-fill stopped part-way leaves the index incomplete
+        # (docs/table.md, "Known gaps").
