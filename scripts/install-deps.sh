@@ -14,6 +14,8 @@ packages=(
   liburing-dev
   # real clients and test tools
   awscli python3 python3-boto3 python3-pytest curl procps psmisc
+  # the disk-full fault test mounts a tmpfs in a user namespace (unshare, nsenter)
+  util-linux
   # the format check lists files and the pipeline names images with git
   git
   # app page tests (chromium driven by playwright-core from npm), benchmarks (load generator,
