@@ -205,8 +205,7 @@ struct server::impl {
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping) co_return;
         if (auto n = warn_every.occurred(std::chrono::steady_clock::now()))
-          spdlog::warn("http: accept failed: {}{}", ec.message(),
-                       n > 1 ? fmt::format(" ({} times since the last warning)", n) : "");
+          spdlog::warn("http: accept failed: {}{}", ec.message(), log::every::passed_over(n));
         // Out of descriptors or similar: back off briefly instead of spinning.
         asio::steady_timer t(io, std::chrono::milliseconds(50));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -174,4 +174,6 @@ TEST(LogEvery, OncePerPeriodWithTheCountPassedOver) {
   EXPECT_EQ(every.occurred(t0 + seconds(1)), 4u);  // itself and the three passed over
   EXPECT_EQ(every.occurred(t0 + seconds(1) + milliseconds(1)), 0u);
   EXPECT_EQ(every.occurred(t0 + seconds(5)), 2u);  // a quiet spell: logged at once
+  EXPECT_EQ(mysfits::log::every::passed_over(1), "");
+  EXPECT_EQ(mysfits::log::every::passed_over(4), " (4 times since the last warning)");
 }

@@ -57,8 +57,7 @@ asio::awaitable<void> listener::accept_loop() {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
       if (auto n = warn_every.occurred(std::chrono::steady_clock::now()))
-        spdlog::warn("edge: accept failed: {}{}", ec.message(),
-                     n > 1 ? fmt::format(" ({} times since the last warning)", n) : "");
+        spdlog::warn("edge: accept failed: {}{}", ec.message(), log::every::passed_over(n));
       // Out of descriptors or similar: back off briefly instead of spinning.
       asio::steady_timer t(acceptor_->get_executor(), std::chrono::milliseconds(50));
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -638,8 +638,7 @@ struct replicator::impl {
         m.errors->inc();
         if (auto n = apply_warnings.occurred(std::chrono::steady_clock::now()))
           spdlog::warn("replication: applying {}'s changes to {} failed: {}{}", peer, name,
-                       applied.error().message,
-                       n > 1 ? fmt::format(" ({} times since the last warning)", n) : "");
+                       applied.error().message, log::every::passed_over(n));
         ok = false;
         continue;
       }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -35,6 +36,11 @@ class every {
     logged_ = true;
     last_ = now;
     return std::exchange(count_, 0);
+  }
+  // What a logged line adds for the count occurred() returned: " (N times since the last
+  // warning)" when it stands for more than itself, else nothing.
+  static std::string passed_over(std::uint64_t n) {
+    return n > 1 ? fmt::format(" ({} times since the last warning)", n) : std::string();
   }
 
  private:
