@@ -39,7 +39,8 @@ TEST(EdgeFaults, MalformedRequestGets400) {
   EXPECT_EQ(r->result_int(), 400);
   EXPECT_FALSE(r->keep_alive());
   EXPECT_EQ(west.hits(), 0);
-  auto bad_length = client(p.ports()[0]).raw("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n");
+  auto bad_length =
+      client(p.ports()[0]).raw("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n");
   ASSERT_TRUE(bad_length);
   EXPECT_EQ(bad_length->result_int(), 400);
 }
@@ -222,6 +223,27 @@ TEST(EdgeFaults, TransferCodingsOtherThanChunkedAreRefused) {
   auto ok = get_once(port, "/ok");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->result_int(), 200);
+}
+
+// An HTTP/1.1 request without Host is refused with 400 and not forwarded (RFC 9112 §3.2); an
+// HTTP/1.0 one may leave it out, and is served.
+TEST(EdgeFaults, Http11RequestWithoutHostGets400) {
+  upstream west("west");
+  proxy p(one_region({west.port()}));
+  ASSERT_TRUE(p.start());
+  const auto port = p.ports()[0];
+  auto no_host = client(port).raw("GET /x HTTP/1.1\r\nAccept: */*\r\n\r\n");
+  ASSERT_TRUE(no_host);
+  EXPECT_EQ(no_host->result_int(), 400);
+  EXPECT_NE(no_host->body().find("without a Host"), std::string::npos) << no_host->body();
+  auto with_body = client(port).raw("POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+  ASSERT_TRUE(with_body);
+  EXPECT_EQ(with_body->result_int(), 400);
+  EXPECT_EQ(west.hits(), 0);
+  auto old = client(port).raw("GET /x HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->result_int(), 200);
+  EXPECT_EQ(west.hits(), 1);
 }
 
 // After all that abuse, connections are all closed and the proxy still serves.

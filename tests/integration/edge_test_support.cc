@@ -173,6 +173,10 @@ client::client(std::uint16_t port) {
 }
 
 std::optional<response> client::send(bhttp::request<bhttp::string_body> req) {
+  // As every real HTTP/1.1 client does (the edge refuses a request without one).
+  if (req.version() >= 11 && req.find(bhttp::field::host) == req.end()) {
+    req.set(bhttp::field::host, "edge.test");
+  }
   req.prepare_payload();
   beast::error_code ec;
   bhttp::write(stream_, req, ec);

@@ -258,14 +258,19 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       buffer.commit(n);
     }
     if (ec == asio::error::operation_aborted && dl.fired()) ec = beast::error::timeout;
-    if (ec) {
+    // An HTTP/1.1 request must name its host (RFC 9112 §3.2: a server answers 400 without
+    // one); an HTTP/1.0 one may not, and goes on as it came.
+    const bool missing_host = !ec && parser.version() >= 11 && !parser.has_host();
+    if (ec || missing_host) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset || ec == asio::error::eof) {
         break;
       }
       unsigned status = 400;
       std::string message;
-      if (ec == bhttp::error::body_limit) {
+      if (missing_host) {
+        message = "HTTP/1.1 request without a Host field";
+      } else if (ec == bhttp::error::body_limit) {
         status = 413;
         message = "request body too large";
       } else if (ec == bhttp::error::header_limit) {

@@ -62,6 +62,8 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
     return std::string_view(*head_).substr(target_pos_, target_len_);
   }
   bool has_idempotency_key() const { return idempotency_key_; }
+  // A Host field was received (an HTTP/1.1 request without one is refused: RFC 9112 §3.2).
+  bool has_host() const { return host_seen_; }
   // The earliest valid X-Edge-Deadline received (Unix epoch ms; the field is not copied to the
   // upstream request), or 0 when none; whether any value was malformed (not 1–16 digits).
   std::int64_t deadline_ms() const { return deadline_ms_; }
