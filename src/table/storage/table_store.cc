@@ -1053,16 +1053,14 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
       continue;
     }
     const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
-    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, index_progress, it.raw,
-               &idx);
+    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, index_progress, it.raw, &idx);
     ++stats.applied;
   }
   if (o.remove_absent) {
     for (const auto& [pk, rec] : local) {
       if (rec.is_tombstone || in_page.contains(pk)) continue;
       if (!(*o.remove_absent)(pk, rec)) continue;
-      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta, index_progress, {},
-                 &idx);
+      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta, index_progress, {}, &idx);
       ++stats.removed;
     }
   }
@@ -1282,33 +1280,33 @@ result<bool> table_store::backfill_page(const std::string& table_name, std::uint
   std::size_t seen = 0;
   std::string last;
   std::optional<error> failure;
-  auto r = store_->scan(lo, items_end(t->id), false,
-                        [&](std::string_view key, std::string_view value) {
-                          std::string_view pk = key.substr(9);
-                          last.assign(pk);
-                          ++seen;
-                          auto rec = decode_item_record(value);
-                          if (!rec) {
-                            failure = error::corruption("unreadable item in table " + t->name);
-                            return false;
-                          }
-                          if (rec->is_tombstone) return seen < limit;
-                          auto ikey = index_key_bytes(rec->item, idx->keys);
-                          if (!ikey) return seen < limit;
-                          std::string entry;
-                          if (idx->projection == projection_type::all) {
-                            bytes += static_cast<std::int64_t>(item_size(rec->item));
-                            entry = whole_item_entry(value);
-                          } else {
-                            item_record ir;
-                            ir.item = project_for_index(rec->item, *t, *idx);
-                            bytes += static_cast<std::int64_t>(item_size(ir.item));
-                            entry = encode_item_record(ir);
-                          }
-                          ++count;
-                          b.put(index_key(t->id, idx->id, *ikey, pk), entry);
-                          return seen < limit;
-                        });
+  auto r =
+      store_->scan(lo, items_end(t->id), false, [&](std::string_view key, std::string_view value) {
+        std::string_view pk = key.substr(9);
+        last.assign(pk);
+        ++seen;
+        auto rec = decode_item_record(value);
+        if (!rec) {
+          failure = error::corruption("unreadable item in table " + t->name);
+          return false;
+        }
+        if (rec->is_tombstone) return seen < limit;
+        auto ikey = index_key_bytes(rec->item, idx->keys);
+        if (!ikey) return seen < limit;
+        std::string entry;
+        if (idx->projection == projection_type::all) {
+          bytes += static_cast<std::int64_t>(item_size(rec->item));
+          entry = whole_item_entry(value);
+        } else {
+          item_record ir;
+          ir.item = project_for_index(rec->item, *t, *idx);
+          bytes += static_cast<std::int64_t>(item_size(ir.item));
+          entry = encode_item_record(ir);
+        }
+        ++count;
+        b.put(index_key(t->id, idx->id, *ikey, pk), entry);
+        return seen < limit;
+      });
   if (!r) return r.error();
   if (failure) return *failure;
   if (count != 0 || bytes != 0) b.add_counters(index_stats_key(t->id, idx->id), count, bytes);
@@ -1407,9 +1405,8 @@ void table_store::run_backfills() {
     }
     lock.lock();
     if (stopping || backfill_stop_) return;
-    if (failed &&
-        !backfill_cv_.wait_for(lock, options_.backfill_retry_delay,
-                               [this] { return backfill_stop_ || backfill_wake_; }))
+    if (failed && !backfill_cv_.wait_for(lock, options_.backfill_retry_delay,
+                                         [this] { return backfill_stop_ || backfill_wake_; }))
       backfill_wake_ = true;  // the retry
   }
 }

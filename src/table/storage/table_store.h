@@ -375,7 +375,7 @@ class table_store {
   // The back-fill progress of table `t`'s back-filling indexes, for stage_item (null when no
   // index of `t` is back-filling). Called with st.writes held.
   static const std::map<std::uint32_t, std::string>* backfill_progress(const table_state& st,
-                                                                        const table_info& t);
+                                                                       const table_info& t);
   void run_backfills();
 
   std::atomic<std::uint64_t> hlc_{0};

@@ -181,10 +181,12 @@ TEST(IndexBackfill, PagesIndexExistingItemsAndWritesBelowTheProgress) {
   auto done = f.ts->db().get(backfill_key(t->id, shape.id)).value();
   ASSERT_TRUE(done);
   // Items at or below the progress are maintained by writes; beyond it, not yet.
-  json::object below{{"h", json::object{{"S", ""}}}, {"r", json::object{{"N", "0"}}},
+  json::object below{{"h", json::object{{"S", ""}}},
+                     {"r", json::object{{"N", "0"}}},
                      {"shape", json::object{{"S", "star"}}}};
   std::string below_pk = primary_key_bytes(below, t->keys);
-  json::object beyond{{"h", json::object{{"S", "zzz"}}}, {"r", json::object{{"N", "0"}}},
+  json::object beyond{{"h", json::object{{"S", "zzz"}}},
+                      {"r", json::object{{"N", "0"}}},
                       {"shape", json::object{{"S", "star"}}}};
   ASSERT_LT(below_pk, *done);
   ASSERT_GT(primary_key_bytes(beyond, t->keys), *done);
@@ -309,7 +311,8 @@ TEST(IndexBackfill, ResumesFromPersistedProgressAfterReopen) {
   ASSERT_TRUE(t->find_index("ByShape")->backfilling);  // still CREATING after the reopen
   EXPECT_TRUE(f.stored(*t, *t->find_index("ByShape")).entries == partial.entries);
   // The reopened store knows the progress: a write below it is indexed at once.
-  json::object below{{"h", json::object{{"S", ""}}}, {"r", json::object{{"N", "5"}}},
+  json::object below{{"h", json::object{{"S", ""}}},
+                     {"r", json::object{{"N", "5"}}},
                      {"shape", json::object{{"S", "star"}}}};
   ASSERT_LT(primary_key_bytes(below, t->keys), *progress);
   f.put(below);

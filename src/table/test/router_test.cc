@@ -344,8 +344,8 @@ TEST(Router, UpdateTableBackfillsAndDropsGsi) {
                 .at("IndexStatus")
                 .as_string(),
             "CREATING");
-  auto refused =
-      f.fail("Query", R"({"TableName":"Music","IndexName":"ByYear","KeyConditionExpression":"#y = :y",
+  auto refused = f.fail(
+      "Query", R"({"TableName":"Music","IndexName":"ByYear","KeyConditionExpression":"#y = :y",
       "ExpressionAttributeNames":{"#y":"Year"},"ExpressionAttributeValues":{":y":{"N":"1999"}}})");
   EXPECT_EQ(refused.first, "ValidationException");
   EXPECT_EQ(refused.second, "Cannot read from backfilling global secondary index: ByYear");
@@ -353,7 +353,8 @@ TEST(Router, UpdateTableBackfillsAndDropsGsi) {
             "Cannot read from backfilling global secondary index: ByYear");
   // Writes go on meanwhile.
   f.ok("PutItem", R"({"TableName":"Music","Item":{"Artist":{"S":"Q"},"Year":{"N":"1999"}}})");
-  ASSERT_TRUE(f.store->backfill_index("Music", f.store->tables().find("Music")->find_index("ByYear")->id));
+  ASSERT_TRUE(
+      f.store->backfill_index("Music", f.store->tables().find("Music")->find_index("ByYear")->id));
   auto active = gsi(f.ok("DescribeTable", R"({"TableName":"Music"})").at("Table"), "ByYear");
   EXPECT_EQ(active.at("IndexStatus").as_string(), "ACTIVE");
   EXPECT_FALSE(active.contains("Backfilling"));  // as DynamoDB: absent once ACTIVE
@@ -362,7 +363,7 @@ TEST(Router, UpdateTableBackfillsAndDropsGsi) {
   auto q =
       f.ok("Query", R"({"TableName":"Music","IndexName":"ByYear","KeyConditionExpression":"#y = :y",
       "ExpressionAttributeNames":{"#y":"Year"},"ExpressionAttributeValues":{":y":{"N":"1999"}}})");
-  ASSERT_EQ(q.at("Count").as_int64(), 2);  // A's and Q's
+  ASSERT_EQ(q.at("Count").as_int64(), 2);                                   // A's and Q's
   EXPECT_FALSE(q.at("Items").as_array()[0].as_object().contains("Genre"));  // KEYS_ONLY
   EXPECT_EQ(active.at("ItemCount").as_int64(), 5);
   auto d = f.ok("DescribeTable", R"({"TableName":"Music"})");
