@@ -190,6 +190,25 @@ class stripe_locks {
 
 }  // namespace
 
+std::shared_lock<std::shared_mutex> table_store::shared_writes(table_state& st) {
+  if (st.exclusive_waiting.load() == 0) return std::shared_lock(st.writes);
+  // Behind the exclusive taker that is waiting (or holds the lock).
+  std::lock_guard gate(st.exclusive_gate);
+  return std::shared_lock(st.writes);
+}
+
+table_store::exclusive_writes::exclusive_writes(table_state& st) : st_(st) {
+  ++st_.exclusive_waiting;
+  st_.exclusive_gate.lock();
+  st_.writes.lock();
+}
+
+table_store::exclusive_writes::~exclusive_writes() {
+  st_.writes.unlock();
+  st_.exclusive_gate.unlock();
+  --st_.exclusive_waiting;
+}
+
 std::shared_ptr<table_store::table_state> table_store::state(std::uint64_t table_id) {
   std::lock_guard lock(states_mu_);
   auto& s = states_[table_id];
@@ -201,7 +220,7 @@ result<std::shared_ptr<const table_info>> table_store::delete_table(std::string_
   auto t = catalog_.find(name);
   if (!t) return error::not_found("no table " + std::string(name));
   auto st = state(t->id);
-  std::unique_lock table_lock(st->writes);
+  const exclusive_writes table_lock(*st);
   auto removed = catalog_.remove(name);
   if (!removed) return removed.error();
   std::lock_guard lock(states_mu_);
@@ -689,7 +708,7 @@ void table_store::wait_for_stream_write(std::uint64_t seen,
 result<write_outcome> table_store::write_item(const table_info& given, std::string_view pk,
                                               const decider& decide) {
   auto st = state(given.id);
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   auto t = catalog_.find(given.name);
   if (!t || t->id != given.id) return error::not_found("table deleted: " + given.name);
   std::lock_guard item_lock(stripe(t->id, pk));
@@ -797,7 +816,7 @@ result<apply_stats> table_store::apply_remote(
   // Shared like item writes (an exclusive lock would starve behind a steady stream of local
   // writers), plus the stripe locks of every item in the batch, taken in address order so two
   // batches never deadlock (item writes hold one stripe at a time).
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   auto t = catalog_.find(table_name);
   if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
   // Primary keys computed once (empty: the change lacks a key attribute; refused below).
@@ -975,7 +994,7 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
     const std::string& table_name, std::uint64_t table_id, const std::vector<snapshot_item>& items,
     const snapshot_page_options& o) {
   auto st = state(table_id);
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   auto t = catalog_.find(table_name);
   if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
   // The page's key range: (after, through]. Primary keys are prefix-free, so key + '\0' is the
@@ -1122,7 +1141,7 @@ result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::u
   if (!r) return r.error();
   std::size_t removed = 0;
   auto st = state(table_id);
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   for (const auto& [pk, ts] : old) {
     std::lock_guard item_lock(stripe(table_id, pk));
     std::string key = item_key(table_id, pk);
@@ -1142,7 +1161,7 @@ result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::u
 
 result<std::shared_ptr<const table_info>> table_store::update_table(table_info t) {
   auto st = state(t.id);
-  std::unique_lock table_lock(st->writes);
+  const exclusive_writes table_lock(*st);
   auto cur = catalog_.find(t.name);
   if (!cur || cur->id != t.id) return error::not_found("no table " + t.name);
   bool added = carry_backfill_state(t, *cur);
@@ -1254,7 +1273,7 @@ result<bool> table_store::backfill_page(const std::string& table_name, std::uint
   auto st = state(t0->id);
   // Exclusive for this page only: no item write is in flight while the page reads the items
   // beyond the progress and moves it (writers get in between pages).
-  std::unique_lock table_lock(st->writes);
+  const exclusive_writes table_lock(*st);
   auto t = catalog_.find(table_name);
   if (!t || t->id != t0->id) return error::not_found("table deleted: " + table_name);
   auto idx = std::find_if(t->indexes.begin(), t->indexes.end(),

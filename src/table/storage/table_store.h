@@ -350,7 +350,13 @@ class table_store {
 
  private:
   struct table_state {
-    std::shared_mutex writes;  // shared by item writes, exclusive during backfill
+    // Shared by item writes; exclusive for a change of the description and a back-fill page.
+    // Take it with shared_writes() / exclusive_writes(): an exclusive taker holds
+    // exclusive_gate while it waits, and writers arriving then queue on the gate, so a steady
+    // stream of writers cannot starve it (the shared mutex prefers readers).
+    std::shared_mutex writes;
+    std::mutex exclusive_gate;
+    std::atomic<int> exclusive_waiting{0};
     std::atomic<std::int64_t> item_count{0};
     std::atomic<std::int64_t> size_bytes{0};
     std::atomic<std::uint64_t> stream_sequence{0};
@@ -374,6 +380,17 @@ class table_store {
   [[nodiscard]] result<void> sync_and_mark_durable();
   // The back-fill progress of table `t`'s back-filling indexes, for stage_item (null when no
   // index of `t` is back-filling). Called with st.writes held.
+  [[nodiscard]] static std::shared_lock<std::shared_mutex> shared_writes(table_state& st);
+  class exclusive_writes {
+   public:
+    explicit exclusive_writes(table_state& st);
+    ~exclusive_writes();
+    exclusive_writes(const exclusive_writes&) = delete;
+    exclusive_writes& operator=(const exclusive_writes&) = delete;
+
+   private:
+    table_state& st_;
+  };
   static const std::map<std::uint32_t, std::string>* backfill_progress(const table_state& st,
                                                                        const table_info& t);
   void run_backfills();
