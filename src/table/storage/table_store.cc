@@ -160,7 +160,10 @@ result<void> table_store::load_state() {
       if (!i.backfilling) continue;
       auto done = store_->get(backfill_key(t->id, i.id));
       if (!done) return done.error();
-      if (*done) st->backfilled[i.id] = std::move(**done);
+      if (!*done) continue;
+      spdlog::info("back-fill of index {} of table {} resumes after its last committed page",
+                   i.name, t->name);
+      st->backfilled[i.id] = std::move(**done);
     }
   }
   return ok();
