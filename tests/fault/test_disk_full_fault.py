@@ -267,8 +267,10 @@ def test_ddl_and_flushes_on_a_full_disk_keep_the_engine_up():
                     "IndexName": "ByG",
                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
                     "Projection": {"ProjectionType": "ALL"}}}])
+        accepted = False
         try:
             add_index(c)
+            accepted = True
             print("UpdateTable accepted on the full disk: its back-fill fails and is retried")
         except ClientError as e:
             assert e.response["Error"]["Code"] == "InternalServerError"
@@ -285,6 +287,13 @@ def test_ddl_and_flushes_on_a_full_disk_keep_the_engine_up():
                     assert err.response["Error"]["Code"] == "InternalServerError"
                 time.sleep(0.02)
             assert engine.proc.poll() is None, f"the engine died ({phase} disk)"
+            if accepted and phase == "full":
+                # The bug this checks: an index whose back-fill cannot be written is never
+                # ACTIVE (the items need megabytes; the disk has 100 KiB).
+                d = c.describe_table(TableName=TABLE)["Table"]
+                (g,) = d["GlobalSecondaryIndexes"]
+                assert g["IndexStatus"] == "CREATING" and g["Backfilling"] is True, g
+                assert "back-fill of index ByG of table DiskFull failed" in engine.output()
         engine.kill()
         engine.start()
         c = engine.client()
