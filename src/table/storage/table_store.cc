@@ -1092,6 +1092,7 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
   if (b.count() > 0) {
     auto w = o.bulk ? store_->write_without_wal(b) : store_->write(b);
     if (!w) return w.error();
+    if (o.bulk) st->bulk_unflushed = true;
   }
   st->item_count += count_delta;
   st->size_bytes += size_delta;
@@ -1283,6 +1284,13 @@ result<bool> table_store::backfill_page(const std::string& table_name, std::uint
                           [&](const index_info& i) { return i.id == index_id; });
   if (idx == t->indexes.end()) return error::not_found("index deleted");
   if (!idx->backfilling) return true;
+  if (st->bulk_unflushed) {
+    // Snapshot pages written without the log (a replica's copy in progress): on disk before
+    // this page's logged entries describe their items, or a crash could keep the entries and
+    // lose the items.
+    if (auto f = store_->flush(); !f) return f.error();
+    st->bulk_unflushed = false;
+  }
   auto cursor = st->backfilled.find(index_id);
   if (cursor == st->backfilled.end()) {
     // Not loaded at open (an index a replicated description added): what is stored, if any.

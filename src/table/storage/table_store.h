@@ -367,6 +367,9 @@ class table_store {
     // yet). Changed only under `writes` held exclusively; item writes read it under the shared
     // lock.
     std::map<std::uint32_t, std::string> backfilled;
+    // A snapshot page was written without the log (apply_snapshot_page bulk) since the last
+    // back-fill page: the next one flushes first.
+    std::atomic<bool> bulk_unflushed{false};
     std::uint64_t readable_through();
   };
   table_store(table_store_options options, std::unique_ptr<store> s);

@@ -202,9 +202,9 @@ TEST(IndexBackfill, PagesIndexExistingItemsAndWritesBelowTheProgress) {
   EXPECT_TRUE(f.ts->backfill_page("T", shape.id).value());
 }
 
-// Writes, overwrites and deletes (item writes and replicated batches) run on four threads all
-// through two back-fills of 3-item pages: the finished indexes hold exactly the entries and
-// counters that indexing the final items at once gives.
+// Writes, overwrites and deletes (item writes, replicated batches and a replica's snapshot pages)
+// run on five threads all through two back-fills of 3-item pages: the finished indexes hold exactly
+// the entries and counters that indexing the final items at once gives.
 TEST(IndexBackfill, ConcurrentWritesLeaveTheIndexExact) {
   fixture f(3);
   f.make_table();
@@ -265,12 +265,40 @@ TEST(IndexBackfill, ConcurrentWritesLeaveTheIndexExact) {
       if (backfill_started && !backfill_done) ++during;
     }
   };
+  // A replica's snapshot pages (re-sync), written without the log.
+  auto snapshots = [&](unsigned seed) {
+    std::mt19937 rng(seed);
+    int ops = 0;
+    while (!backfill_done || ops < 50) {
+      std::map<std::string, item_record> page;
+      for (int n = 0; n < 4; ++n) {
+        item_record r;
+        r.timestamp_us = f.ts->next_timestamp();
+        r.origin_region = "eu-west-1";
+        r.item = fixture::item(hash_of(static_cast<int>(rng() % keys)),
+                               1 + static_cast<int>(rng() % 3), rng);
+        page[primary_key_bytes(r.item, t->keys)] = std::move(r);
+      }
+      std::vector<std::string> raws;
+      for (const auto& [pk, r] : page) raws.push_back(encode_item_record(r));
+      std::vector<table_store::snapshot_item> items;
+      std::size_t k = 0;
+      for (const auto& [pk, r] : page) items.push_back({pk, r, raws[k++]});
+      table_store::snapshot_page_options o;
+      o.through = page.rbegin()->first;  // (start, last]: the local items between are kept
+      o.bulk = true;
+      if (!f.ts->apply_snapshot_page("T", t->id, items, o)) ++failures;
+      if (++ops == 5) ++ready;
+      if (backfill_started && !backfill_done) ++during;
+    }
+  };
   std::vector<std::thread> threads;
   threads.emplace_back(writer, 11);
   threads.emplace_back(writer, 12);
   threads.emplace_back(writer, 13);
   threads.emplace_back(replicated, 14);
-  while (ready < 4) std::this_thread::yield();
+  threads.emplace_back(snapshots, 15);
+  while (ready < 5) std::this_thread::yield();
   backfill_started = true;
   std::size_t pages = 0;
   for (bool shape_done = false, color_done = false; !shape_done || !color_done;) {
