@@ -1,6 +1,7 @@
 # Fault test of a GSI added by UpdateTable (docs/table.md, "Adding a GSI"): kill -9 of the engine
 # in the middle of the index's back-fill (slowed with --index-backfill-page-delay-ms), while
-# items are written, overwritten and deleted, then a restart. The back-fill resumes from its
+# items are written, overwritten and deleted, then a restart, a SIGTERM (which must not wait for
+# the back-fill) and another restart. The back-fill resumes from its
 # last committed page; once the index is ACTIVE it holds exactly the items of the table that
 # have its key (compared with a Scan of the table), with their current values, and DescribeTable's
 # ItemCount of the index agrees. Bounded: every wait has a timeout, and the engine is stopped at
@@ -89,13 +90,26 @@ def test_kill_during_gsi_backfill_resumes_and_index_is_exact():
             engine.kill()
             print(f"killed with {status['ItemCount']} items indexed")
 
+            # Restarted with pages 2 s apart (over a minute of back-fill left), then SIGTERM: the
+            # engine stops between two pages instead of finishing the back-fill (Region.stop
+            # would kill it after 30 s: exit code 0 shows it stopped by itself).
+            resumed = ("back-fill of index ByG of table GsiKill resumes after its last committed "
+                       "page")
+            engine.extra_args = ["--index-backfill-page-items", str(PAGE_ITEMS),
+                                 "--index-backfill-page-delay-ms", "2000"]
+            engine.start()
+            c = engine.client()
+            churn(c, rng, 30)
+            assert gsi(c)["IndexStatus"] == "CREATING"
+            engine.stop()
+            assert engine.proc.returncode == 0, engine.output()[-4000:]
+
             engine.extra_args = ["--index-backfill-page-items", str(PAGE_ITEMS),
                                  "--index-backfill-page-delay-ms", "20"]
             engine.start()
             c = engine.client()
-            # Resumed from its persisted progress rather than started over.
-            assert "back-fill of index ByG of table GsiKill resumes after its last committed " \
-                "page" in engine.output()
+            # Resumed from its persisted progress (both times) rather than started over.
+            assert engine.output().count(resumed) == 2
             churn(c, rng, 60)
             wait_until(lambda: gsi(c)["IndexStatus"] == "ACTIVE", timeout=180,
                        what="the index ACTIVE after the restart")
