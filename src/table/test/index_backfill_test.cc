@@ -427,5 +427,27 @@ TEST(IndexBackfill, BackgroundBackfillStopsBetweenPagesAndResumes) {
   f.expect_complete("ByColor");
 }
 
+// The catalog stores the back-filling flag only when set, and a description written before the
+// flag existed loads with its indexes ACTIVE.
+TEST(IndexBackfill, CatalogFlagRoundTripsAndOldCatalogsLoadActive) {
+  table_info t;
+  t.name = "T";
+  t.keys.hash_name = "h";
+  index_info i;
+  i.name = "G";
+  i.id = 1;
+  i.keys.hash_name = "g";
+  i.backfilling = true;
+  t.indexes.push_back(i);
+  auto o = to_json(t);
+  EXPECT_TRUE(table_info_from_json(o).value().indexes[0].backfilling);
+  auto& io = o["indexes"].as_array()[0].as_object();
+  EXPECT_EQ(io.at("backfilling"), json::value(true));
+  io.erase("backfilling");  // as an older engine wrote it
+  EXPECT_FALSE(table_info_from_json(o).value().indexes[0].backfilling);
+  t.indexes[0].backfilling = false;
+  EXPECT_FALSE(to_json(t)["indexes"].as_array()[0].as_object().contains("backfilling"));
+}
+
 }  // namespace
 }  // namespace mysfits::table::storage
