@@ -39,6 +39,15 @@ int main(int argc, char** argv) {
       ->add_option("--tombstone-retention-seconds", o.tombstone_retention_seconds,
                    "Keep tombstones of deleted global-table items this long")
       ->capture_default_str();
+  serve
+      ->add_option("--index-backfill-page-items", o.index_backfill_page_items,
+                   "Items a GSI back-fill indexes per page (one batch with its progress)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--index-backfill-page-delay-ms", o.index_backfill_page_delay_ms,
+                   "Pause after each GSI back-fill page (tests: a back-fill in progress)")
+      ->capture_default_str();
   serve->add_flag(
       "--no-sync", no_sync,
       "Acknowledge writes before the WAL is fsynced (survives kill -9, not power loss)");

@@ -6,6 +6,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 import util
+from conftest import client_config, make_session
 from util import error_code, full_query, random_string, unique_table_name
 
 HASH_S = ([{"AttributeName": "p", "KeyType": "HASH"}],
@@ -274,6 +275,87 @@ def test_update_table_add_delete_gsi(client, dynamodb):
         assert error_code(e) == "ValidationException"
     finally:
         drop(client, name)
+
+
+def gsi_of(client, name, index):
+    d = client.describe_table(TableName=name)["Table"]
+    return {g["IndexName"]: g for g in d.get("GlobalSecondaryIndexes", [])}[index]
+
+
+# A GSI added by UpdateTable is described CREATING with Backfilling while its back-fill runs (the
+# table stays usable: writes go on), then ACTIVE without Backfilling; a small table may be
+# back-filled before the first DescribeTable. The ACTIVE index holds the items written before
+# and during the back-fill.
+def test_update_table_gsi_is_creating_then_active(aws, client, dynamodb):
+    name = create(client)
+    try:
+        table = dynamodb.Table(name)
+        with table.batch_writer() as w:
+            for i in range(30):
+                w.put_item(Item={"p": f"k{i}", "g": "a" if i % 3 else "b", "i": i})
+        answer = client.update_table(
+            TableName=name, AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}}}])["TableDescription"]
+        new = {g["IndexName"]: g for g in answer["GlobalSecondaryIndexes"]}["by_g"]
+        assert new["IndexStatus"] in ("CREATING", "ACTIVE")
+        described = gsi_of(client, name, "by_g")
+        assert described["IndexStatus"] in ("CREATING", "ACTIVE")
+        for g in (new, described):
+            # (DynamoDB may describe it CREATING before its back-fill starts, Backfilling false.)
+            if g["IndexStatus"] == "CREATING" and not aws:
+                assert g["Backfilling"] is True
+        table.put_item(Item={"p": "during", "g": "b", "i": 100})
+        table.delete_item(Key={"p": "k0"})
+        wait_index(client, name, "by_g")
+        active = gsi_of(client, name, "by_g")
+        assert "Backfilling" not in active or active["Backfilling"] is False
+        got = full_query(table, IndexName="by_g", KeyConditionExpression=Key("g").eq("b"))
+        assert sorted(i["p"] for i in got) == sorted(
+            [f"k{i}" for i in range(3, 30, 3)] + ["during"])
+        assert set(got[0]) == {"p", "g"}  # KEYS_ONLY
+    finally:
+        drop(client, name)
+
+
+# A Query or Scan of a GSI still back-filling is refused with DynamoDB's ValidationException.
+# The back-fill is slowed (local engine only) so that it is still running when read.
+def test_query_of_backfilling_gsi_is_refused(aws, request, start_server):
+    if aws or request.config.getoption("--url"):
+        pytest.skip("starts its own server with a slowed back-fill")
+    s = start_server("--index-backfill-page-items", "1", "--index-backfill-page-delay-ms", "1000")
+    c = make_session(False).client("dynamodb", endpoint_url=s.url, config=client_config(False))
+    name = create(c)
+    try:
+        for i in range(200):  # 200 pages a second apart: minutes of back-fill
+            c.put_item(TableName=name, Item={"p": {"S": f"k{i}"}, "g": {"S": "x"}})
+        c.update_table(
+            TableName=name, AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"}}}])
+        g = gsi_of(c, name, "by_g")
+        assert g["IndexStatus"] == "CREATING" and g["Backfilling"] is True
+        with pytest.raises(ClientError) as e:
+            c.query(TableName=name, IndexName="by_g", KeyConditionExpression="g = :g",
+                    ExpressionAttributeValues={":g": {"S": "x"}})
+        assert error_code(e) == "ValidationException"
+        assert e.value.response["Error"]["Message"] == \
+            "Cannot read from backfilling global secondary index: by_g"
+        with pytest.raises(ClientError) as e:
+            c.scan(TableName=name, IndexName="by_g")
+        assert error_code(e) == "ValidationException"
+        # The table itself is ACTIVE and serves reads and writes meanwhile.
+        assert c.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+        c.put_item(TableName=name, Item={"p": {"S": "late"}, "g": {"S": "x"}})
+        assert c.get_item(TableName=name, Key={"p": {"S": "late"}})["Item"]["g"]["S"] == "x"
+        # Deleting the index during its back-fill is allowed (as in DynamoDB) and ends it.
+        c.update_table(TableName=name,
+                       GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by_g"}}])
+        wait_index(c, name, "by_g", present=False)
+    finally:
+        drop(c, name)
 
 
 # Adding a GSI whose name exists, or deleting one that does not, is rejected.

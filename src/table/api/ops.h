@@ -59,7 +59,7 @@ json::object update_table(op_context& ctx, const json::object& req);
 // (DISABLED) and readable until its records are trimmed. Nothing changes when the stream is
 // already on with this view type (global tables call it with NEW_AND_OLD_IMAGES). Throws
 // ValidationException for an unknown view type or a stream already on with another one.
-// The caller stores `t` (tables().update).
+// The caller stores `t` (table_store::update_table).
 void enable_stream(storage::table_info& t, std::string_view view_type);
 // ops_item.cc
 json::object put_item(op_context& ctx, const json::object& req);

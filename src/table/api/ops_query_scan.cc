@@ -64,6 +64,10 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
                                   std::string(*in));
     if (p.index->is_global && find_bool(req, "ConsistentRead").value_or(false))
       throw api_error::validation("Consistent reads are not supported on global secondary indexes");
+    // DynamoDB's answer while a GSI added by UpdateTable is still being back-filled.
+    if (p.index->backfilling)
+      throw api_error::validation("Cannot read from backfilling global secondary index: " +
+                                  p.index->name);
   }
   p.consistent = find_bool(req, "ConsistentRead").value_or(false);
   p.capacity = get_return_consumed_capacity(req);

@@ -242,7 +242,11 @@ json::object describe(op_context& ctx, const table_info& t) {
     o["ItemCount"] = is.item_count;
     o["IndexArn"] = arn + "/index/" + i.name;
     if (i.is_global) {
-      o["IndexStatus"] = "ACTIVE";
+      // A GSI added by UpdateTable is CREATING, with Backfilling, until its existing items are
+      // indexed (table_store.h, "Index back-fill"); then ACTIVE without Backfilling, as in
+      // DynamoDB, where Backfilling never appears for a CreateTable index either.
+      o["IndexStatus"] = i.backfilling ? "CREATING" : "ACTIVE";
+      if (i.backfilling) o["Backfilling"] = true;
       o["ProvisionedThroughput"] = throughput_json(i.read_capacity, i.write_capacity);
       gsis.emplace_back(std::move(o));
     } else {
@@ -568,8 +572,6 @@ json::object update_table(op_context& ctx, const json::object& req) {
       }
     }
   }
-  std::vector<std::uint32_t> to_backfill;
-  std::vector<std::uint32_t> to_drop;
   if (const auto* updates = find_array(req, "GlobalSecondaryIndexUpdates")) {
     for (const auto& u : *updates) {
       if (!u.is_object())
@@ -584,7 +586,6 @@ json::object update_table(op_context& ctx, const json::object& req) {
               "already exists: " +
               i.name);
         i.id = t.next_index_id++;
-        to_backfill.push_back(i.id);
         t.indexes.push_back(std::move(i));
       } else if (const auto* d = find_object(uo, "Delete")) {
         std::string iname(get_string(*d, "IndexName"));
@@ -593,7 +594,6 @@ json::object update_table(op_context& ctx, const json::object& req) {
         if (it == t.indexes.end())
           throw api_error::resource_not_found("Requested resource not found: Index: " + iname +
                                               " not found");
-        to_drop.push_back(it->id);
         t.indexes.erase(it);
       } else if (const auto* up = find_object(uo, "Update")) {
         std::string iname(get_string(*up, "IndexName"));
@@ -621,19 +621,15 @@ json::object update_table(op_context& ctx, const json::object& req) {
     throw api_error::validation(
         "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
         "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
-  auto updated = ctx.store.tables().update(std::move(t));
+  // The store drops a deleted index's entries with the new description, and back-fills a new
+  // one in the background (table_store.h): the answer describes it CREATING.
+  auto updated = ctx.store.update_table(std::move(t));
   if (!updated) {
     if (updated.error().code == errc::not_found)
       throw api_error::resource_not_found(
           "Requested resource not found: Table: " + std::string(name) + " not found");
     throw api_error::internal_server_error(updated.error().message);
   }
-  for (auto id : to_drop)
-    if (auto r = ctx.store.drop_index((*updated)->id, id); !r)
-      throw api_error::internal_server_error(r.error().message);
-  for (auto id : to_backfill)
-    if (auto r = ctx.store.backfill_index((*updated)->name, id); !r)
-      throw api_error::internal_server_error(r.error().message);
   return {{"TableDescription", describe(ctx, **updated)}};
 }
 

@@ -25,7 +25,8 @@ std::shared_ptr<const storage::table_info> table_of_arn(op_context& ctx, std::st
 }
 
 void save(op_context& ctx, storage::table_info t) {
-  auto r = ctx.store.tables().update(std::move(t));
+  // Through the store, which keeps the indexes' back-fill state (table_store::update_table).
+  auto r = ctx.store.update_table(std::move(t));
   if (!r) throw_storage_error(r.error());
 }
 

@@ -1,5 +1,5 @@
-// table::server (include/mysfits/table/server.h): the store, the router, the HTTP server and the
-// stream trimmer (retention of DynamoDB Streams records).
+// table::server (include/mysfits/table/server.h): the store, the router, the HTTP server, the
+// stream trimmer (retention of DynamoDB Streams records) and the store's GSI back-filler.
 #include "mysfits/table/server.h"
 
 #include <spdlog/spdlog.h>
@@ -75,6 +75,8 @@ result<void> server::start() {
   // in fsync, and the answer to a write waits for the fsync that covers it (router.h).
   so.group_commit = true;
   so.region = o.region;
+  so.backfill_page_items = o.index_backfill_page_items;
+  so.backfill_page_delay = std::chrono::milliseconds(o.index_backfill_page_delay_ms);
   auto st = storage::table_store::open(std::move(so));
   if (!st) return st.error();
   impl_->store = std::move(*st);
@@ -129,6 +131,8 @@ result<void> server::start() {
   }
   impl_->stopping = false;
   impl_->trimmer = std::thread([i = impl_.get()] { i->run_trimmer(); });
+  // GSI back-fills cut short by the last stop (or a crash) resume.
+  impl_->store->start_backfills();
   if (impl_->replicator) impl_->replicator->start();
   return ok();
 }
@@ -139,6 +143,9 @@ void server::stop() {
   if (!impl_) return;
   // Replication first: its pullers use the store, and long polls served here end at once.
   if (impl_->replicator) impl_->replicator->stop();
+  // A back-fill stops after its page in progress (its progress is durable) and resumes at the
+  // next start: a stop never waits for a whole back-fill.
+  if (impl_->store) impl_->store->stop_backfills();
   if (impl_->trimmer.joinable()) {
     {
       std::lock_guard lock(impl_->trimmer_mu);

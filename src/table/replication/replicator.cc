@@ -1078,6 +1078,9 @@ struct replicator::impl {
     }
     t.extra.erase(removed_key);
     t.extra[backfill_key] = source;
+    // The new replica starts empty, so its indexes are complete (a GSI the source is still
+    // back-filling is ACTIVE here: the snapshot's items are indexed as they are written).
+    for (auto& i : t.indexes) i.backfilling = false;
     if (!t.stream_enabled) api::enable_stream(t, "NEW_AND_OLD_IMAGES");
     t.creation_time =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -124,6 +124,7 @@ json::object to_json(const table_info& t) {
     io["non_key_attributes"] = std::move(nk);
     io["rcu"] = i.read_capacity;
     io["wcu"] = i.write_capacity;
+    if (i.backfilling) io["backfilling"] = true;
     idx.emplace_back(std::move(io));
   }
   o["indexes"] = std::move(idx);
@@ -184,6 +185,8 @@ result<table_info> table_info_from_json(const json::object& o) {
           if (a.is_string()) i.non_key_attributes.emplace_back(a.as_string());
       i.read_capacity = num(io, "rcu");
       i.write_capacity = num(io, "wcu");
+      const auto* bf = io.if_contains("backfilling");
+      i.backfilling = bf && bf->is_bool() && bf->as_bool();
       t.indexes.push_back(std::move(i));
     }
   }
@@ -296,6 +299,7 @@ result<std::shared_ptr<const table_info>> catalog::remove(std::string_view name)
   b.delete_range(stats_key(t->id), stats_key(t->id + 1));
   b.delete_range(streams_begin(t->id), streams_end(t->id));
   b.delete_range(progresses_begin(t->id), progresses_end(t->id));
+  b.delete_range(backfills_begin(t->id), backfills_end(t->id));
   if (auto w = store_.write(b); !w) return w.error();
   tables_.erase(it);
   return t;

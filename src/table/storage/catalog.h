@@ -37,6 +37,10 @@ struct index_info {
   std::vector<std::string> non_key_attributes;  // for INCLUDE
   std::int64_t read_capacity = 0;               // GSI ProvisionedThroughput (0 = on demand)
   std::int64_t write_capacity = 0;
+  // A GSI added by UpdateTable whose existing items are still being indexed (DynamoDB's
+  // IndexStatus CREATING with Backfilling true): reads of it are refused until the back-fill
+  // (table_store) completes and clears this. Stored only when true: older catalogs load ACTIVE.
+  bool backfilling = false;
 };
 
 // One other region's replica of a global table (issue 3, DynamoDB global tables 2019.11.21).

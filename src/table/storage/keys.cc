@@ -102,6 +102,14 @@ std::string progress_key(std::uint64_t table_id, std::string_view peer_region) {
 std::string progresses_begin(std::uint64_t table_id) { return table_prefix('r', table_id); }
 std::string progresses_end(std::uint64_t table_id) { return table_prefix('r', table_id + 1); }
 
+std::string backfill_key(std::uint64_t table_id, std::uint32_t index_id) {
+  std::string k = table_prefix('b', table_id);
+  append_u32(k, index_id);
+  return k;
+}
+std::string backfills_begin(std::uint64_t table_id) { return table_prefix('b', table_id); }
+std::string backfills_end(std::uint64_t table_id) { return table_prefix('b', table_id + 1); }
+
 std::string encode_item_record_text(std::uint64_t timestamp_us, std::string_view origin,
                                     bool is_tombstone, std::string_view item_json) {
   std::string out;

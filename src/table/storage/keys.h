@@ -8,6 +8,8 @@
 //   'n' + table id(8) [+ index id(4)]         → item count and size counters (store.h)
 //   'r' + table id(8) + peer region           → replication progress: the last sequence number
 //                                               of that peer's stream applied here (issue 3)
+//   'b' + table id(8) + index id(4)           → back-fill progress of an index being created
+//                                               (UpdateTable): the last primary key indexed
 // Ids and sequence numbers are big-endian so keys sort numerically. Table ids are never reused,
 // so a deleted table's ranges can be dropped lazily with DeleteRange.
 #pragma once
@@ -45,6 +47,9 @@ std::string streams_end(std::uint64_t table_id);
 std::string progress_key(std::uint64_t table_id, std::string_view peer_region);
 std::string progresses_begin(std::uint64_t table_id);
 std::string progresses_end(std::uint64_t table_id);
+std::string backfill_key(std::uint64_t table_id, std::uint32_t index_id);
+std::string backfills_begin(std::uint64_t table_id);
+std::string backfills_end(std::uint64_t table_id);
 
 // The smallest string greater than every string starting with `prefix` ("" if none exists).
 std::string prefix_end(std::string_view prefix);

@@ -10,6 +10,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "mysfits/common/log.h"
 #include "types/attribute_value.h"
 #include "types/decimal.h"
 #include "types/key_codec.h"
@@ -17,6 +18,28 @@
 namespace mysfits::table::storage {
 
 namespace json = boost::json;
+
+namespace {
+
+// Gives the indexes of `next` (a new description of a table) the back-fill state they have in
+// `cur` (the stored one): the flag is the store's, whatever copy `next` was made from. An index
+// `next` adds is back-filled. Returns whether one was added.
+bool carry_backfill_state(table_info& next, const table_info& cur) {
+  bool added = false;
+  for (auto& i : next.indexes) {
+    auto was = std::find_if(cur.indexes.begin(), cur.indexes.end(),
+                            [&](const index_info& c) { return c.id == i.id; });
+    if (was != cur.indexes.end()) {
+      i.backfilling = was->backfilling;
+    } else {
+      i.backfilling = true;
+      added = true;
+    }
+  }
+  return added;
+}
+
+}  // namespace
 
 std::string_view key_type_name(key_type t) {
   switch (t) {
@@ -85,6 +108,7 @@ table_store::table_store(table_store_options options, std::unique_ptr<store> s)
     : options_(std::move(options)), store_(std::move(s)), catalog_(*store_) {}
 
 table_store::~table_store() {
+  stop_backfills();
   // The last waiting writes get their sync while the store is still open.
   if (committer_) committer_->stop();
 }
@@ -131,6 +155,16 @@ result<void> table_store::load_state() {
     // What the store holds at open is durable: RocksDB flushes the recovered log to synced
     // tables before it opens.
     st->durable_through = last;
+    // Back-fills cut short (a crash, a stop) resume where their last page committed.
+    for (const auto& i : t->indexes) {
+      if (!i.backfilling) continue;
+      auto done = store_->get(backfill_key(t->id, i.id));
+      if (!done) return done.error();
+      if (!*done) continue;
+      spdlog::info("back-fill of index {} of table {} resumes after its last committed page",
+                   i.name, t->name);
+      st->backfilled[i.id] = std::move(**done);
+    }
   }
   return ok();
 }
@@ -159,6 +193,25 @@ class stripe_locks {
 
 }  // namespace
 
+std::shared_lock<std::shared_mutex> table_store::shared_writes(table_state& st) {
+  if (st.exclusive_waiting.load() == 0) return std::shared_lock(st.writes);
+  // Behind the exclusive taker that is waiting (or holds the lock).
+  std::lock_guard gate(st.exclusive_gate);
+  return std::shared_lock(st.writes);
+}
+
+table_store::exclusive_writes::exclusive_writes(table_state& st) : st_(st) {
+  ++st_.exclusive_waiting;
+  st_.exclusive_gate.lock();
+  st_.writes.lock();
+}
+
+table_store::exclusive_writes::~exclusive_writes() {
+  st_.writes.unlock();
+  st_.exclusive_gate.unlock();
+  --st_.exclusive_waiting;
+}
+
 std::shared_ptr<table_store::table_state> table_store::state(std::uint64_t table_id) {
   std::lock_guard lock(states_mu_);
   auto& s = states_[table_id];
@@ -170,7 +223,7 @@ result<std::shared_ptr<const table_info>> table_store::delete_table(std::string_
   auto t = catalog_.find(name);
   if (!t) return error::not_found("no table " + std::string(name));
   auto st = state(t->id);
-  std::unique_lock table_lock(st->writes);
+  const exclusive_writes table_lock(*st);
   auto removed = catalog_.remove(name);
   if (!removed) return removed.error();
   std::lock_guard lock(states_mu_);
@@ -449,15 +502,40 @@ struct bulk_index_ops {
   }
 };
 
+// Whether a write of the item with primary key `pk` maintains index `i`: always, unless the
+// index is back-filling and its back-fill has not reached `pk` yet (table_store.h, "Index
+// back-fill": the page that reaches it reads the item as it is then). `progress` is
+// table_store::backfill_progress.
+bool maintains(const index_info& i, std::string_view pk,
+               const std::map<std::uint32_t, std::string>* progress) {
+  if (!i.backfilling) return true;
+  if (!progress) return false;
+  auto it = progress->find(i.id);
+  return it != progress->end() && !it->second.empty() && pk <= std::string_view(it->second);
+}
+
+// An index entry of the whole item (an ALL index) from the item's stored record bytes: the
+// record's JSON text under an empty header, as encode_item_record would write it (no copy of
+// the item, no re-encoding). Empty for bytes too short to be a record.
+std::string whole_item_entry(std::string_view raw) {
+  if (raw.size() <= 11) return {};
+  std::size_t json_at = 11 + static_cast<unsigned char>(raw[10]);
+  std::string v(11, '\0');
+  v[0] = 1;
+  v.append(raw.substr(std::min(json_at, raw.size())));
+  return v;
+}
+
 // Stages in `b` the change of one item from `old_item` (the visible item, or null) to `rec` (an
 // item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
 // `raw`, when given, is encode_item_record(*rec) already (a snapshot page's record); `bulk`
 // collects the index work instead of `b`. The record is encoded once: an ALL index's entry
-// reuses its JSON text.
+// reuses its JSON text. A back-filling index is maintained only as far as its back-fill has
+// come (`progress`, see maintains()).
 void stage_item(write_batch& b, const table_info& t, std::string_view pk,
                 const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
-                std::int64_t& size_delta, std::string_view raw = {},
-                bulk_index_ops* bulk = nullptr) {
+                std::int64_t& size_delta, const std::map<std::uint32_t, std::string>* progress,
+                std::string_view raw = {}, bulk_index_ops* bulk = nullptr) {
   auto put_index = [&](std::string k, std::string v) {
     if (bulk)
       bulk->entries.emplace_back(std::move(k), std::move(v));
@@ -495,6 +573,7 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
     size_delta += new_size;
   }
   for (const auto& i : t.indexes) {
+    if (!maintains(i, pk, progress)) continue;
     std::optional<std::string> old_ikey =
         old_item ? index_key_bytes(*old_item, i.keys) : std::nullopt;
     std::optional<std::string> new_ikey =
@@ -509,14 +588,8 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
     if (new_ikey) {
       n += 1;
       if (i.projection == projection_type::all && raw.size() > 11) {
-        // The whole item: the stored record's JSON text under an empty header, as
-        // encode_item_record would write it (no copy, no re-encoding).
-        std::size_t json_at = 11 + static_cast<unsigned char>(raw[10]);
-        std::string v(11, '\0');
-        v[0] = 1;
-        v.append(raw.substr(std::min(json_at, raw.size())));
         bytes += new_size;
-        put_index(index_key(t.id, i.id, *new_ikey, pk), std::move(v));
+        put_index(index_key(t.id, i.id, *new_ikey, pk), whole_item_entry(raw));
       } else {
         item_record ir;
         ir.item = project_for_index(*new_item, t, i);
@@ -638,7 +711,7 @@ void table_store::wait_for_stream_write(std::uint64_t seen,
 result<write_outcome> table_store::write_item(const table_info& given, std::string_view pk,
                                               const decider& decide) {
   auto st = state(given.id);
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   auto t = catalog_.find(given.name);
   if (!t || t->id != given.id) return error::not_found("table deleted: " + given.name);
   std::lock_guard item_lock(stripe(t->id, pk));
@@ -699,7 +772,8 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   const json::object* old_item = old ? &old->item : nullptr;
   // The record is encoded once: stored, and its item's text reused in the stream record.
   std::string rec_bytes = keep_record ? encode_item_record(rec) : std::string();
-  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta, rec_bytes);
+  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta,
+             backfill_progress(*st, *t), rec_bytes);
   if (count_delta != 0 || size_delta != 0)
     b.add_counters(stats_key(t->id), count_delta, size_delta);
   const json::object* new_item = put ? &rec.item : nullptr;
@@ -745,7 +819,7 @@ result<apply_stats> table_store::apply_remote(
   // Shared like item writes (an exclusive lock would starve behind a steady stream of local
   // writers), plus the stripe locks of every item in the batch, taken in address order so two
   // batches never deadlock (item writes hold one stripe at a time).
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   auto t = catalog_.find(table_name);
   if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
   // Primary keys computed once (empty: the change lacks a key attribute; refused below).
@@ -762,6 +836,7 @@ result<apply_stats> table_store::apply_remote(
     }
   }
   const stripe_locks locked(std::move(stripes));
+  const auto* index_progress = backfill_progress(*st, *t);
   apply_stats stats;
   write_batch b;
   std::int64_t count_delta = 0;
@@ -818,7 +893,7 @@ result<apply_stats> table_store::apply_remote(
       rec_bytes = encode_item_record_text(rec.timestamp_us, rec.origin_region, false, c.item_json);
     if (merge && old_item) add_counter_deltas(rec.item, *old_item, c.deltas, wins);
     if (rec_bytes.empty()) rec_bytes = encode_item_record(rec);
-    stage_item(b, *t, pk, old_item, &rec, count_delta, size_delta, rec_bytes);
+    stage_item(b, *t, pk, old_item, &rec, count_delta, size_delta, index_progress, rec_bytes);
     const json::object* new_item = rec.is_tombstone ? nullptr : &rec.item;
     if (write_stream && t->stream_enabled && (old_item || new_item)) {
       // The remote change's own timestamp and origin, even when only its counter increments
@@ -861,7 +936,10 @@ result<apply_stats> table_store::apply_remote(
     b.put(stream_key(t->id, seqs[n]), rec);
   }
   if (new_description) {
-    auto u = catalog_.update(*new_description, &b);
+    table_info next = *new_description;
+    // (An index it would add is back-filled: no item write maintains it before its first page.)
+    if (carry_backfill_state(next, *t)) wake_backfills();
+    auto u = catalog_.update(std::move(next), &b);
     if (!u) return u.error();
   } else if (b.count() > 0) {
     if (auto w = sync ? store_->write(b) : write_deferred(b); !w) return w.error();
@@ -919,7 +997,7 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
     const std::string& table_name, std::uint64_t table_id, const std::vector<snapshot_item>& items,
     const snapshot_page_options& o) {
   auto st = state(table_id);
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   auto t = catalog_.find(table_name);
   if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
   // The page's key range: (after, through]. Primary keys are prefix-free, so key + '\0' is the
@@ -968,6 +1046,7 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
     return r.error();
   if (failure) return *failure;
 
+  const auto* index_progress = backfill_progress(*st, *t);
   snapshot_page_stats stats;
   write_batch b;
   std::int64_t count_delta = 0;
@@ -996,14 +1075,14 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
       continue;
     }
     const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
-    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, it.raw, &idx);
+    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, index_progress, it.raw, &idx);
     ++stats.applied;
   }
   if (o.remove_absent) {
     for (const auto& [pk, rec] : local) {
       if (rec.is_tombstone || in_page.contains(pk)) continue;
       if (!(*o.remove_absent)(pk, rec)) continue;
-      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta, {}, &idx);
+      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta, index_progress, {}, &idx);
       ++stats.removed;
     }
   }
@@ -1013,6 +1092,7 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
   if (b.count() > 0) {
     auto w = o.bulk ? store_->write_without_wal(b) : store_->write(b);
     if (!w) return w.error();
+    if (o.bulk) st->bulk_unflushed = true;
   }
   st->item_count += count_delta;
   st->size_bytes += size_delta;
@@ -1065,7 +1145,7 @@ result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::u
   if (!r) return r.error();
   std::size_t removed = 0;
   auto st = state(table_id);
-  std::shared_lock table_lock(st->writes);
+  auto table_lock = shared_writes(*st);
   for (const auto& [pk, ts] : old) {
     std::lock_guard item_lock(stripe(table_id, pk));
     std::string key = item_key(table_id, pk);
@@ -1085,8 +1165,36 @@ result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::u
 
 result<std::shared_ptr<const table_info>> table_store::update_table(table_info t) {
   auto st = state(t.id);
-  std::unique_lock table_lock(st->writes);
-  return catalog_.update(std::move(t));
+  const exclusive_writes table_lock(*st);
+  auto cur = catalog_.find(t.name);
+  if (!cur || cur->id != t.id) return error::not_found("no table " + t.name);
+  bool added = carry_backfill_state(t, *cur);
+  // A dropped index's entries, counters and back-fill progress go in the description's batch:
+  // no write can add an entry afterwards (the lock), and a back-fill of it stops at its next
+  // page (not_found).
+  write_batch b;
+  std::vector<std::uint32_t> dropped;
+  for (const auto& i : cur->indexes) {
+    if (std::any_of(t.indexes.begin(), t.indexes.end(),
+                    [&](const index_info& n) { return n.id == i.id; }))
+      continue;
+    b.delete_range(index_begin(t.id, i.id), index_end(t.id, i.id));
+    b.del(index_stats_key(t.id, i.id));
+    b.del(backfill_key(t.id, i.id));
+    dropped.push_back(i.id);
+  }
+  auto u = catalog_.update(std::move(t), &b);
+  if (!u) return u;
+  for (auto id : dropped) st->backfilled.erase(id);
+  if (added) wake_backfills();
+  return u;
+}
+
+const std::map<std::uint32_t, std::string>* table_store::backfill_progress(const table_state& st,
+                                                                           const table_info& t) {
+  for (const auto& i : t.indexes)
+    if (i.backfilling) return &st.backfilled;
+  return nullptr;
 }
 
 namespace {
@@ -1163,50 +1271,179 @@ result<void> table_store::scan_index(const table_info& t, const index_info& i,
                       reverse, visit, sp);
 }
 
-result<void> table_store::backfill_index(const std::string& table_name, std::uint32_t index_id) {
+result<bool> table_store::backfill_page(const std::string& table_name, std::uint32_t index_id) {
   auto t0 = catalog_.find(table_name);
   if (!t0) return error::not_found("no table " + table_name);
   auto st = state(t0->id);
-  std::unique_lock table_lock(st->writes);
+  // Exclusive for this page only: no item write is in flight while the page reads the items
+  // beyond the progress and moves it (writers get in between pages).
+  const exclusive_writes table_lock(*st);
   auto t = catalog_.find(table_name);
-  if (!t) return error::not_found("no table " + table_name);
-  const index_info* idx = nullptr;
-  for (const auto& i : t->indexes)
-    if (i.id == index_id) idx = &i;
-  if (!idx) return error::not_found("no index");
+  if (!t || t->id != t0->id) return error::not_found("table deleted: " + table_name);
+  auto idx = std::find_if(t->indexes.begin(), t->indexes.end(),
+                          [&](const index_info& i) { return i.id == index_id; });
+  if (idx == t->indexes.end()) return error::not_found("index deleted");
+  if (!idx->backfilling) return true;
+  if (st->bulk_unflushed) {
+    // Snapshot pages written without the log (a replica's copy in progress): on disk before
+    // this page's logged entries describe their items, or a crash could keep the entries and
+    // lose the items.
+    if (auto f = store_->flush(); !f) return f.error();
+    st->bulk_unflushed = false;
+  }
+  auto cursor = st->backfilled.find(index_id);
+  if (cursor == st->backfilled.end()) {
+    // Not loaded at open (an index a replicated description added): what is stored, if any.
+    auto stored = store_->get(backfill_key(t->id, index_id));
+    if (!stored) return stored.error();
+    cursor = st->backfilled.emplace(index_id, *stored ? std::move(**stored) : "").first;
+  }
+  std::string lo = items_begin(t->id);
+  if (!cursor->second.empty()) {
+    lo.append(cursor->second);
+    lo.push_back('\0');  // primary keys are prefix-free: the smallest key after it
+  }
+  const std::size_t limit = std::max<std::size_t>(options_.backfill_page_items, 1);
   write_batch b;
+  std::int64_t count = 0;
+  std::int64_t bytes = 0;
+  std::size_t seen = 0;
+  std::string last;
   std::optional<error> failure;
-  auto flush = [&]() -> bool {
-    if (b.count() == 0) return true;
-    if (auto w = store_->write(b); !w) {
-      failure = w.error();
-      return false;
-    }
-    b = write_batch();
-    return true;
-  };
-  auto r = scan_items(*t, "", "", false, [&](std::string_view pk, json::object& item) {
-    if (auto ikey = index_key_bytes(item, idx->keys)) {
-      item_record ir;
-      ir.item = project_for_index(item, *t, *idx);
-      b.add_counters(index_stats_key(t->id, idx->id), 1,
-                     static_cast<std::int64_t>(item_size(ir.item)));
-      b.put(index_key(t->id, idx->id, *ikey, pk), encode_item_record(ir));
-    }
-    return b.count() < 1000 || flush();
-  });
+  auto r =
+      store_->scan(lo, items_end(t->id), false, [&](std::string_view key, std::string_view value) {
+        std::string_view pk = key.substr(9);
+        last.assign(pk);
+        ++seen;
+        auto rec = decode_item_record(value);
+        if (!rec) {
+          failure = error::corruption("unreadable item in table " + t->name);
+          return false;
+        }
+        if (rec->is_tombstone) return seen < limit;
+        auto ikey = index_key_bytes(rec->item, idx->keys);
+        if (!ikey) return seen < limit;
+        std::string entry;
+        if (idx->projection == projection_type::all) {
+          bytes += static_cast<std::int64_t>(item_size(rec->item));
+          entry = whole_item_entry(value);
+        } else {
+          item_record ir;
+          ir.item = project_for_index(rec->item, *t, *idx);
+          bytes += static_cast<std::int64_t>(item_size(ir.item));
+          entry = encode_item_record(ir);
+        }
+        ++count;
+        b.put(index_key(t->id, idx->id, *ikey, pk), entry);
+        return seen < limit;
+      });
   if (!r) return r.error();
   if (failure) return *failure;
-  flush();
-  if (failure) return *failure;
-  return ok();
+  if (count != 0 || bytes != 0) b.add_counters(index_stats_key(t->id, idx->id), count, bytes);
+  if (seen < limit) {
+    // The last page: the index is complete, and ACTIVE in the same (synced) batch.
+    b.del(backfill_key(t->id, idx->id));
+    table_info next = *t;
+    for (auto& i : next.indexes)
+      if (i.id == index_id) i.backfilling = false;
+    auto u = catalog_.update(std::move(next), &b);
+    if (!u) return u.error();
+    st->backfilled.erase(index_id);
+    return true;
+  }
+  b.put(backfill_key(t->id, idx->id), last);
+  // Not synced on its own (under group commit): a page lost in a power cut is lost with its
+  // progress, and done again; a later write's fsync covers it (the log is written in order).
+  if (auto w = write_deferred(b); !w) return w.error();
+  cursor->second = std::move(last);
+  return false;
 }
 
-result<void> table_store::drop_index(std::uint64_t table_id, std::uint32_t index_id) {
-  write_batch b;
-  b.delete_range(index_begin(table_id, index_id), index_end(table_id, index_id));
-  b.del(index_stats_key(table_id, index_id));
-  return store_->write(b);
+result<void> table_store::backfill_index(const std::string& table_name, std::uint32_t index_id) {
+  for (;;) {
+    auto done = backfill_page(table_name, index_id);
+    if (!done) return done.error();
+    if (*done) return ok();
+  }
+}
+
+void table_store::start_backfills() {
+  std::lock_guard lock(backfill_mu_);
+  if (backfiller_.joinable()) return;
+  backfill_stop_ = false;
+  backfill_wake_ = true;  // the back-fills of an earlier run first
+  backfiller_ = std::thread([this] { run_backfills(); });
+}
+
+void table_store::stop_backfills() {
+  {
+    std::lock_guard lock(backfill_mu_);
+    backfill_stop_ = true;
+  }
+  backfill_cv_.notify_all();
+  if (backfiller_.joinable()) backfiller_.join();
+}
+
+void table_store::wake_backfills() {
+  {
+    std::lock_guard lock(backfill_mu_);
+    backfill_wake_ = true;
+  }
+  backfill_cv_.notify_all();
+}
+
+void table_store::run_backfills() {
+  log::every warn_every(std::chrono::seconds(30));
+  std::unique_lock lock(backfill_mu_);
+  for (;;) {
+    backfill_cv_.wait(lock, [this] { return backfill_stop_ || backfill_wake_; });
+    if (backfill_stop_) return;
+    backfill_wake_ = false;
+    lock.unlock();
+    bool failed = false;
+    bool stopping = false;
+    for (const auto& t : catalog_.list()) {
+      for (const auto& i : t->indexes) {
+        if (!i.backfilling) continue;
+        spdlog::info("back-filling index {} of table {}", i.name, t->name);
+        for (;;) {
+          auto began = std::chrono::steady_clock::now();
+          auto done = backfill_page(t->name, i.id);
+          if (!done) {
+            // A deleted table or index just ends its back-fill.
+            if (done.error().code != errc::not_found) {
+              failed = true;
+              if (auto n = warn_every.occurred(std::chrono::steady_clock::now()))
+                spdlog::warn("back-fill of index {} of table {} failed, retried in {} ms: {}{}",
+                             i.name, t->name, options_.backfill_retry_delay.count(),
+                             done.error().message, log::every::passed_over(n));
+            }
+            break;
+          }
+          if (*done) {
+            spdlog::info("index {} of table {} is back-filled: ACTIVE", i.name, t->name);
+            break;
+          }
+          // A pause as long as the page (which held the table's writes) before the next one,
+          // so writes get at least half of the time; longer with backfill_page_delay.
+          auto pause = std::max<std::chrono::steady_clock::duration>(
+              std::chrono::steady_clock::now() - began, options_.backfill_page_delay);
+          std::unique_lock l(backfill_mu_);
+          if (backfill_cv_.wait_for(l, pause, [this] { return backfill_stop_; })) {
+            stopping = true;
+            break;
+          }
+        }
+        if (stopping) break;
+      }
+      if (stopping) break;
+    }
+    lock.lock();
+    if (stopping || backfill_stop_) return;
+    if (failed && !backfill_cv_.wait_for(lock, options_.backfill_retry_delay,
+                                         [this] { return backfill_stop_ || backfill_wake_; }))
+      backfill_wake_ = true;  // the retry
+  }
 }
 
 }  // namespace mysfits::table::storage

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -54,6 +56,15 @@ struct table_store_options {
   // Clock for write timestamps, microseconds since the epoch; tests inject one.
   // Default: the system clock.
   std::function<std::uint64_t()> clock_us;
+  // Back-fill of a GSI added by UpdateTable (see "Index back-fill" below): items read per page
+  // (each page commits in one batch with its progress). Default: 1000.
+  std::size_t backfill_page_items = 1000;
+  // Pause of the background back-fill after each page, for tests that need a back-fill in
+  // progress (mysfits-table --index-backfill-page-delay-ms). Default: 0.
+  std::chrono::milliseconds backfill_page_delay{0};
+  // Wait before the background back-fill retries after a failed page (e.g. a full disk).
+  // Default: 5 s.
+  std::chrono::milliseconds backfill_retry_delay{5000};
 };
 
 // "S", "N" or "B".
@@ -181,11 +192,32 @@ class table_store {
                                               std::string_view lower, std::string_view upper,
                                               bool reverse, const item_text_visitor& visit);
 
-  // Adds index entries for every existing item (UpdateTable creating a GSI); blocks the
-  // table's writes while it runs so no write is missed.
+  // --- Index back-fill (UpdateTable adding a GSI) ---
+  // An index that update_table adds is `backfilling` (catalog.h): the existing items are indexed
+  // in pages, in primary-key order, each page with the back-fill's progress (the last primary
+  // key done, keys.h backfill_key) in ONE batch, under the table's exclusive write lock for the
+  // page alone. Item writes (which hold the lock shared) maintain a back-filling index only for
+  // items at or below that progress; the items beyond it are left to the pages, which read
+  // their state when they reach them. So writes go on during a back-fill, a crash resumes it
+  // where its last page committed, and the finished index and its counters are what indexing
+  // every item at once would give. The last page clears `backfilling` in the same batch as its
+  // entries (a synced catalog write).
+  //
+  // Indexes one page of a back-filling index (options.backfill_page_items items); true once the
+  // index is complete (also when it is not back-filling). not_found when the table or the index
+  // is gone (deleted meanwhile).
+  [[nodiscard]] result<bool> backfill_page(const std::string& table_name, std::uint32_t index_id);
+  // All the pages of one index, in the calling thread.
   [[nodiscard]] result<void> backfill_index(const std::string& table_name, std::uint32_t index_id);
-  // Drops every entry of an index.
-  [[nodiscard]] result<void> drop_index(std::uint64_t table_id, std::uint32_t index_id);
+  // The background back-filler: a thread that runs the pages of every back-filling index (those
+  // of earlier runs first: a back-fill cut short by a crash or a stop resumes), pausing
+  // options.backfill_page_delay after each, retrying a failed one after
+  // options.backfill_retry_delay. stop_backfills() returns after the page in progress (the
+  // back-fill resumes at the next start); the destructor calls it. wake_backfills() tells it a
+  // new back-fill is waiting (update_table calls it).
+  void start_backfills();
+  void stop_backfills();
+  void wake_backfills();
 
   // --- Durability (group commit) ---
   // True when writes are made durable by the committer: a write must then not be acknowledged
@@ -293,7 +325,10 @@ class table_store {
   [[nodiscard]] result<std::size_t> purge_tombstones(std::uint64_t table_id,
                                                      std::uint64_t cutoff_us);
   // Replaces a table's description while no item write of it is in flight (so a write never
-  // straddles, e.g., turning the stream on).
+  // straddles, e.g., turning the stream on). The back-fill state of the indexes is the store's:
+  // an index `t` keeps has the `backfilling` flag it has now (whatever copy `t` was made from),
+  // an index `t` adds (an id not in the current description) is back-filled (above), and the
+  // entries, counters and back-fill progress of an index `t` lacks are dropped in the same batch.
   [[nodiscard]] result<std::shared_ptr<const table_info>> update_table(table_info t);
   // A counter bumped after every committed stream record; wait_for_stream_write blocks until it
   // moves past `seen` or `deadline` passes (long-polling replication pulls).
@@ -315,13 +350,26 @@ class table_store {
 
  private:
   struct table_state {
-    std::shared_mutex writes;  // shared by item writes, exclusive during backfill
+    // Shared by item writes; exclusive for a change of the description and a back-fill page.
+    // Take it with shared_writes() / exclusive_writes(): an exclusive taker holds
+    // exclusive_gate while it waits, and writers arriving then queue on the gate, so a steady
+    // stream of writers cannot starve it (the shared mutex prefers readers).
+    std::shared_mutex writes;
+    std::mutex exclusive_gate;
+    std::atomic<int> exclusive_waiting{0};
     std::atomic<std::int64_t> item_count{0};
     std::atomic<std::int64_t> size_bytes{0};
     std::atomic<std::uint64_t> stream_sequence{0};
     std::mutex in_flight_mu;
     std::set<std::uint64_t> in_flight;              // stream numbers taken, batch not yet written
     std::atomic<std::uint64_t> durable_through{0};  // stream numbers synced (group commit)
+    // Back-filling index id → the last primary key its back-fill has indexed (absent: none
+    // yet). Changed only under `writes` held exclusively; item writes read it under the shared
+    // lock.
+    std::map<std::uint32_t, std::string> backfilled;
+    // A snapshot page was written without the log (apply_snapshot_page bulk) since the last
+    // back-fill page: the next one flushes first.
+    std::atomic<bool> bulk_unflushed{false};
     std::uint64_t readable_through();
   };
   table_store(table_store_options options, std::unique_ptr<store> s);
@@ -333,6 +381,22 @@ class table_store {
   [[nodiscard]] result<void> write_deferred(write_batch& b);
   // The committer's sync: fsyncs the WAL and advances every table's durable_through.
   [[nodiscard]] result<void> sync_and_mark_durable();
+  // The back-fill progress of table `t`'s back-filling indexes, for stage_item (null when no
+  // index of `t` is back-filling). Called with st.writes held.
+  [[nodiscard]] static std::shared_lock<std::shared_mutex> shared_writes(table_state& st);
+  class exclusive_writes {
+   public:
+    explicit exclusive_writes(table_state& st);
+    ~exclusive_writes();
+    exclusive_writes(const exclusive_writes&) = delete;
+    exclusive_writes& operator=(const exclusive_writes&) = delete;
+
+   private:
+    table_state& st_;
+  };
+  static const std::map<std::uint32_t, std::string>* backfill_progress(const table_state& st,
+                                                                       const table_info& t);
+  void run_backfills();
 
   std::atomic<std::uint64_t> hlc_{0};
   std::mutex stream_wait_mu_;
@@ -346,6 +410,12 @@ class table_store {
   std::unordered_map<std::uint64_t, std::shared_ptr<table_state>> states_;
   std::array<std::mutex, 1024> stripes_;
   std::unique_ptr<committer> committer_;  // group commit; stopped before store_ closes
+  // The background back-filler (start_backfills).
+  std::thread backfiller_;
+  std::mutex backfill_mu_;
+  std::condition_variable backfill_cv_;
+  bool backfill_stop_ = false;
+  bool backfill_wake_ = true;
 };
 
 }  // namespace mysfits::table::storage

@@ -320,19 +320,52 @@ TEST(Router, BatchLimitsAndResults) {
   EXPECT_EQ(got.at("Responses").at("Music").as_array().size(), 1u);
 }
 
-// UpdateTable adds a GSI back-filled from existing items, and deletes it again.
+// UpdateTable adds a GSI that is CREATING (Backfilling) and refuses reads until the store's
+// back-fill has indexed the existing items (no back-filler runs here: the test runs it), then
+// ACTIVE; and deletes it again.
 TEST(Router, UpdateTableBackfillsAndDropsGsi) {
   fixture f;
   f.create_music_table();
-  f.ok("UpdateTable", R"({"TableName":"Music",
+  auto u = f.ok("UpdateTable", R"({"TableName":"Music",
       "AttributeDefinitions":[{"AttributeName":"Year","AttributeType":"N"}],
       "GlobalSecondaryIndexUpdates":[{"Create":{"IndexName":"ByYear",
         "KeySchema":[{"AttributeName":"Year","KeyType":"HASH"}],"Projection":{"ProjectionType":"KEYS_ONLY"}}}]})");
+  auto gsi = [](const json::value& table, std::string_view name) {
+    for (const auto& g : table.at("GlobalSecondaryIndexes").as_array())
+      if (g.at("IndexName").as_string() == name) return g.as_object();
+    ADD_FAILURE() << "no index " << name;
+    return json::object{};
+  };
+  EXPECT_EQ(u.at("TableDescription").at("TableStatus").as_string(), "ACTIVE");
+  auto creating = gsi(u.at("TableDescription"), "ByYear");
+  EXPECT_EQ(creating.at("IndexStatus").as_string(), "CREATING");
+  EXPECT_EQ(creating.at("Backfilling"), json::value(true));
+  EXPECT_EQ(gsi(f.ok("DescribeTable", R"({"TableName":"Music"})").at("Table"), "ByYear")
+                .at("IndexStatus")
+                .as_string(),
+            "CREATING");
+  auto refused = f.fail(
+      "Query", R"({"TableName":"Music","IndexName":"ByYear","KeyConditionExpression":"#y = :y",
+      "ExpressionAttributeNames":{"#y":"Year"},"ExpressionAttributeValues":{":y":{"N":"1999"}}})");
+  EXPECT_EQ(refused.first, "ValidationException");
+  EXPECT_EQ(refused.second, "Cannot read from backfilling global secondary index: ByYear");
+  EXPECT_EQ(f.fail("Scan", R"({"TableName":"Music","IndexName":"ByYear"})").second,
+            "Cannot read from backfilling global secondary index: ByYear");
+  // Writes go on meanwhile.
+  f.ok("PutItem", R"({"TableName":"Music","Item":{"Artist":{"S":"Q"},"Year":{"N":"1999"}}})");
+  ASSERT_TRUE(
+      f.store->backfill_index("Music", f.store->tables().find("Music")->find_index("ByYear")->id));
+  auto active = gsi(f.ok("DescribeTable", R"({"TableName":"Music"})").at("Table"), "ByYear");
+  EXPECT_EQ(active.at("IndexStatus").as_string(), "ACTIVE");
+  EXPECT_FALSE(active.contains("Backfilling"));  // as DynamoDB: absent once ACTIVE
+  EXPECT_FALSE(gsi(f.ok("DescribeTable", R"({"TableName":"Music"})").at("Table"), "ByGenre")
+                   .contains("Backfilling"));
   auto q =
       f.ok("Query", R"({"TableName":"Music","IndexName":"ByYear","KeyConditionExpression":"#y = :y",
       "ExpressionAttributeNames":{"#y":"Year"},"ExpressionAttributeValues":{":y":{"N":"1999"}}})");
-  ASSERT_EQ(q.at("Count").as_int64(), 1);
+  ASSERT_EQ(q.at("Count").as_int64(), 2);                                   // A's and Q's
   EXPECT_FALSE(q.at("Items").as_array()[0].as_object().contains("Genre"));  // KEYS_ONLY
+  EXPECT_EQ(active.at("ItemCount").as_int64(), 5);
   auto d = f.ok("DescribeTable", R"({"TableName":"Music"})");
   EXPECT_EQ(d.at("Table").at("GlobalSecondaryIndexes").as_array().size(), 2u);
   f.ok("UpdateTable", R"({"TableName":"Music",

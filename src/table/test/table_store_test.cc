@@ -251,8 +251,11 @@ TEST(TableStore, BackfillIndexesExistingItems) {
   g.id = copy.next_index_id++;
   g.keys.hash_name = "shape";
   copy.indexes.push_back(g);
-  auto updated = f.ts->tables().update(copy).value();
+  auto updated = f.ts->update_table(copy).value();
+  ASSERT_TRUE(updated->indexes[1].backfilling);
   ASSERT_TRUE(f.ts->backfill_index("T", g.id));
+  updated = f.ts->tables().find("T");
+  EXPECT_FALSE(updated->indexes[1].backfilling);
   int n = 0;
   ASSERT_TRUE(f.ts->scan_index(*updated, updated->indexes[1], "", "", false,
                                [&](std::string_view, json::object& i) {

@@ -58,6 +58,12 @@ struct options {
   std::uint32_t replication_poll_wait_ms = 500;
   // Tombstones of a global table's deleted items are kept this long. Default: 86400 s.
   std::uint64_t tombstone_retention_seconds = 86400;
+  // Back-fill of a GSI added by UpdateTable (docs/table.md "Adding a GSI"): items indexed per
+  // page (one batch, with the back-fill's progress). Default: 1000.
+  std::size_t index_backfill_page_items = 1000;
+  // Pause after each back-fill page, for tests that need to observe (or kill the engine
+  // during) a back-fill in progress. Default: 0.
+  std::uint32_t index_backfill_page_delay_ms = 0;
 };
 
 class server {
