@@ -1,0 +1,230 @@
+// The store's memtable: a single-writer skiplist (memtable.h).
+#include "storage/memtable.h"
+
+#include <rocksdb/memtablerep.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace rocksdb {
+// RocksDB places a memtable iterator in the arena of the database iterator that owns it when it
+// passes one (MemTableRep::GetIterator's contract: the caller then runs the destructor but never
+// frees). Arena is internal to RocksDB (memory/arena.h, only forward-declared in its public
+// headers); this declares the one member used, which librocksdb exports:
+// rocksdb::Arena::AllocateAligned(size_t, size_t, Logger*) (RocksDB's own reps call the same).
+class Arena {
+ public:
+  char* AllocateAligned(size_t bytes, size_t huge_page_size, Logger* logger);
+};
+}  // namespace rocksdb
+
+namespace mysfits::table::storage {
+
+namespace {
+
+constexpr int max_height = 12;  // as RocksDB's skiplist: enough for 4^12 entries
+constexpr unsigned branching = 4;
+
+// A node: the entry RocksDB allocated (length-prefixed internal key, then the value), followed
+// by `height` links. Written once by the writer before it is published (release store of the
+// link that points to it), then read-only but for its links.
+struct node {
+  const char* key;
+
+  std::atomic<node*>* links() {
+    return reinterpret_cast<std::atomic<node*>*>(reinterpret_cast<char*>(this) + sizeof(node));
+  }
+  node* next(int level) { return links()[level].load(std::memory_order_acquire); }
+  void set_next(int level, node* x) { links()[level].store(x, std::memory_order_release); }
+  node* next_relaxed(int level) { return links()[level].load(std::memory_order_relaxed); }
+};
+static_assert(sizeof(node) % alignof(std::atomic<node*>) == 0);
+
+class skiplist_rep final : public rocksdb::MemTableRep {
+ public:
+  skiplist_rep(const KeyComparator& cmp, rocksdb::Allocator* allocator)
+      : MemTableRep(allocator), cmp_(cmp) {
+    head_ = new_node(nullptr, max_height);
+  }
+
+  void Insert(rocksdb::KeyHandle handle) override {
+    const char* key = static_cast<const char*>(handle);
+    rocksdb::Slice decoded = cmp_.decode_key(key);
+    node* prev[max_height];
+    (void)find_greater_or_equal(decoded, prev);
+    int height = random_height();
+    int current = height_.load(std::memory_order_relaxed);
+    if (height > current) {
+      for (int i = current; i < height; ++i) prev[i] = head_;
+      // A reader that sees the new height before the node finds head_'s null links at the new
+      // levels and goes down: harmless (LevelDB's reasoning).
+      height_.store(height, std::memory_order_relaxed);
+    }
+    node* x = new_node(key, height);
+    for (int i = 0; i < height; ++i) {
+      x->links()[i].store(prev[i]->next_relaxed(i), std::memory_order_relaxed);
+      prev[i]->set_next(i, x);
+    }
+  }
+
+  bool Contains(const char* key) const override {
+    rocksdb::Slice decoded = cmp_.decode_key(key);
+    node* x = find_greater_or_equal(decoded, nullptr);
+    return x != nullptr && cmp_(x->key, decoded) == 0;
+  }
+
+  size_t ApproximateMemoryUsage() override { return node_bytes_.load(std::memory_order_relaxed); }
+
+  class iterator final : public rocksdb::MemTableRep::Iterator {
+   public:
+    explicit iterator(const skiplist_rep* list) : list_(list) {}
+    bool Valid() const override { return node_ != nullptr; }
+    const char* key() const override { return node_->key; }
+    void Next() override { node_ = node_->next(0); }
+    void Prev() override {
+      node_ = list_->find_less_than(list_->cmp_.decode_key(node_->key));
+      if (node_ == list_->head_) node_ = nullptr;
+    }
+    void Seek(const rocksdb::Slice& internal_key, const char*) override {
+      node_ = list_->find_greater_or_equal(internal_key, nullptr);
+    }
+    void SeekForPrev(const rocksdb::Slice& internal_key, const char*) override {
+      // The last entry <= target.
+      node_ = list_->find_less_than(internal_key);
+      node* next = node_->next(0);
+      if (next != nullptr && list_->cmp_(next->key, internal_key) == 0) node_ = next;
+      if (node_ == list_->head_) node_ = nullptr;
+    }
+    void SeekToFirst() override { node_ = list_->head_->next(0); }
+    void SeekToLast() override {
+      node_ = list_->find_last();
+      if (node_ == list_->head_) node_ = nullptr;
+    }
+
+   private:
+    const skiplist_rep* list_;
+    node* node_ = nullptr;
+  };
+
+  rocksdb::MemTableRep::Iterator* GetIterator(rocksdb::Arena* arena) override {
+    if (arena == nullptr) return new iterator(this);
+    void* mem = arena->AllocateAligned(sizeof(iterator), 0, nullptr);
+    return new (mem) iterator(this);
+  }
+
+ private:
+  // The first node whose key is >= key (null: none); prev[level] (if given) the last node
+  // before it at each level.
+  node* find_greater_or_equal(const rocksdb::Slice& key, node** prev) const {
+    node* x = head_;
+    int level = height_.load(std::memory_order_relaxed) - 1;
+    for (;;) {
+      node* next = x->next(level);
+      if (next != nullptr && cmp_(next->key, key) < 0) {
+        x = next;
+      } else {
+        if (prev != nullptr) prev[level] = x;
+        if (level == 0) return next;
+        --level;
+      }
+    }
+  }
+
+  // The last node whose key is < key (head_: none).
+  node* find_less_than(const rocksdb::Slice& key) const {
+    node* x = head_;
+    int level = height_.load(std::memory_order_relaxed) - 1;
+    for (;;) {
+      node* next = x->next(level);
+      if (next != nullptr && cmp_(next->key, key) < 0) {
+        x = next;
+      } else {
+        if (level == 0) return x;
+        --level;
+      }
+    }
+  }
+
+  // The last node (head_: the list is empty).
+  node* find_last() const {
+    node* x = head_;
+    int level = height_.load(std::memory_order_relaxed) - 1;
+    for (;;) {
+      node* next = x->next(level);
+      if (next != nullptr) {
+        x = next;
+      } else {
+        if (level == 0) return x;
+        --level;
+      }
+    }
+  }
+
+  int random_height() {
+    int height = 1;
+    while (height < max_height && next_random() % branching == 0) ++height;
+    return height;
+  }
+
+  std::uint64_t next_random() {  // xorshift64*: only the writer draws
+    rng_ ^= rng_ >> 12;
+    rng_ ^= rng_ << 25;
+    rng_ ^= rng_ >> 27;
+    return (rng_ * 0x2545F4914F6CDD1DULL) >> 32;
+  }
+
+  // Nodes live in blocks this rep owns (RocksDB's allocator is internal to it); the writer is
+  // the only one to allocate. Freed with the memtable.
+  node* new_node(const char* key, int height) {
+    std::size_t size = sizeof(node) + sizeof(std::atomic<node*>) * static_cast<std::size_t>(height);
+    if (size > block_left_) {
+      std::size_t block = std::max<std::size_t>(block_size, size);
+      blocks_.push_back(std::make_unique<std::max_align_t[]>(
+          (block + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t)));
+      block_ptr_ = reinterpret_cast<char*>(blocks_.back().get());
+      block_left_ = block;
+      node_bytes_.fetch_add(block, std::memory_order_relaxed);
+    }
+    auto* n = new (block_ptr_) node{key};
+    for (int i = 0; i < height; ++i) new (&n->links()[i]) std::atomic<node*>(nullptr);
+    block_ptr_ += size;
+    block_left_ -= size;
+    return n;
+  }
+
+  static constexpr std::size_t block_size = 64 * 1024;
+
+  const KeyComparator& cmp_;
+  std::vector<std::unique_ptr<std::max_align_t[]>> blocks_;
+  char* block_ptr_ = nullptr;
+  std::size_t block_left_ = 0;
+  std::atomic<std::size_t> node_bytes_{0};
+  node* head_;
+  std::atomic<int> height_{1};
+  std::uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
+};
+
+class skiplist_factory final : public rocksdb::MemTableRepFactory {
+ public:
+  const char* Name() const override { return "MysfitsSkipListFactory"; }
+  using rocksdb::MemTableRepFactory::CreateMemTableRep;
+  rocksdb::MemTableRep* CreateMemTableRep(const rocksdb::MemTableRep::KeyComparator& cmp,
+                                          rocksdb::Allocator* allocator,
+                                          const rocksdb::SliceTransform*,
+                                          rocksdb::Logger*) override {
+    return new skiplist_rep(cmp, allocator);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::MemTableRepFactory> new_skiplist_memtable_factory() {
+  return std::make_shared<skiplist_factory>();
+}
+
+}  // namespace mysfits::table::storage
