@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <vector>
@@ -20,6 +22,17 @@ namespace rocksdb {
 class Arena {
  public:
   char* AllocateAligned(size_t bytes, size_t huge_page_size, Logger* logger);
+};
+
+// MemTableRep::Get's default (RocksDB 7.8) allocates an iterator and never frees it, so the rep
+// implements Get itself; that needs the lookup key, whose class is internal too
+// (db/lookup_key.h). Its first members are three pointers: the length-prefixed memtable key
+// starts at the first, the internal key at the second, and both end at the third. Get checks
+// that they agree before it uses them.
+struct lookup_key_layout {
+  const char* start;
+  const char* kstart;
+  const char* end;
 };
 }  // namespace rocksdb
 
@@ -76,6 +89,22 @@ class skiplist_rep final : public rocksdb::MemTableRep {
     rocksdb::Slice decoded = cmp_.decode_key(key);
     node* x = find_greater_or_equal(decoded, nullptr);
     return x != nullptr && cmp_(x->key, decoded) == 0;
+  }
+
+  void Get(const rocksdb::LookupKey& k, void* callback_args,
+           bool (*callback_func)(void* arg, const char* entry)) override {
+    const auto& layout = reinterpret_cast<const rocksdb::lookup_key_layout&>(k);
+    rocksdb::Slice internal(layout.kstart, static_cast<std::size_t>(layout.end - layout.kstart));
+    rocksdb::Slice decoded = cmp_.decode_key(layout.start);
+    if (decoded.data() != internal.data() || decoded.size() != internal.size()) {
+      std::fputs(
+          "mysfits-table: RocksDB's LookupKey is not laid out as storage/memtable.cc expects\n",
+          stderr);
+      std::abort();
+    }
+    for (node* x = find_greater_or_equal(internal, nullptr);
+         x != nullptr && callback_func(callback_args, x->key); x = x->next(0)) {
+    }
   }
 
   size_t ApproximateMemoryUsage() override { return node_bytes_.load(std::memory_order_relaxed); }
