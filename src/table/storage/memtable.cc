@@ -217,8 +217,11 @@ class skiplist_rep final : public rocksdb::MemTableRep {
           (block + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t)));
       block_ptr_ = reinterpret_cast<char*>(blocks_.back().get());
       block_left_ = block;
-      node_bytes_.fetch_add(block, std::memory_order_relaxed);
     }
+    // What the nodes take, not the blocks: RocksDB adds this to its arena's size to decide when
+    // the memtable is full, and a fresh memtable must not look full with a small write buffer
+    // (RocksDB asserts that when it creates one).
+    if (key != nullptr) node_bytes_.fetch_add(size, std::memory_order_relaxed);
     auto* n = new (block_ptr_) node{key};
     for (int i = 0; i < height; ++i) new (&n->links()[i]) std::atomic<node*>(nullptr);
     block_ptr_ += size;
