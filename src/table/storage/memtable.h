@@ -19,7 +19,10 @@ namespace mysfits::table::storage {
 
 // A factory for RocksDB's `memtable_factory` option. It does not support concurrent inserts
 // (IsInsertConcurrentlySupported() is false): with allow_concurrent_memtable_write on, use
-// RocksDB's SkipListFactory.
-std::shared_ptr<rocksdb::MemTableRepFactory> new_skiplist_memtable_factory();
+// RocksDB's SkipListFactory. `bytewise_comparator`: the column family's comparator is
+// rocksdb::BytewiseComparator(), so keys are compared inline (memcmp and the sequence number)
+// instead of through RocksDB's comparator objects; false: always through them.
+std::shared_ptr<rocksdb::MemTableRepFactory> new_skiplist_memtable_factory(
+    bool bytewise_comparator);
 
 }  // namespace mysfits::table::storage
