@@ -94,9 +94,13 @@ json::object put_item(op_context& ctx, const json::object& req) {
   auto ectx = make_context(req);
   auto wc = parse_write_condition(req, ectx, false);
   ectx.check_all_used();
+  // The request's Item is moved into the write rather than copied: nothing reads it after the
+  // decision (the answer is built from the outcome), and the request object is this call's
+  // (router::dispatch parses it and keeps it, with its arena, until the answer is built).
+  auto& movable_item = const_cast<json::object&>(item);
   auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
     check_write_condition(wc, old);
-    return write_decision{write_decision::action::put, item};
+    return write_decision{write_decision::action::put, std::move(movable_item)};
   });
   json::object resp;
   add_write_capacity(resp, capacity, *t, out);
@@ -198,7 +202,8 @@ json::object update_item(op_context& ctx, const json::object& req) {
   auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
     check_write_condition(wc, old);
     json::object item = old ? *old : key;
-    if (upd) (void)expr::apply_update(*upd, item, old != nullptr);
+    // `item` is this attempt's copy: an error drops it, so the update may work on it in place.
+    if (upd) expr::apply_update_to_scratch(*upd, item, old != nullptr);
     if (item_size(item) > max_item_size)
       throw api_error::validation("Item size to update has exceeded the maximum allowed size");
     // As PutItem: the whole item's validity (SET a.b = :v can nest :v too deep, SET #n = :v

@@ -128,16 +128,21 @@ std::uint32_t checksum(std::string_view body) {
 http::response make_response(unsigned status, std::string body, unsigned version,
                              const std::string& content_type) {
   http::response res{static_cast<http::bhttp::status>(status), version};
-  res.set(http::bhttp::field::content_type, content_type);
+  // Inserted, not set: the message is new, so there is nothing to look up and replace, and the
+  // names are given with their text (no lookup of a name among Beast's known fields). The HTTP
+  // server adds Server and Content-Length (prepare_payload) after these, in that order.
+  res.insert(http::bhttp::field::content_type, "Content-Type", content_type);
   // One Mersenne Twister per thread, seeded once from the OS: boost::uuids::random_generator
   // (random_generator_pure) asks the OS (getrandom) for every id, a system call per request.
   // Request ids need to be unique, not unpredictable.
   thread_local boost::uuids::random_generator_mt19937 request_ids;
-  res.set("x-amzn-RequestId", boost::uuids::to_string(request_ids()));
+  char id[36];
+  boost::uuids::to_chars(request_ids(), id);
+  res.insert(http::bhttp::field::unknown, "x-amzn-RequestId", std::string_view(id, sizeof id));
   // The CRC-32 of the body, as DynamoDB sends it (SDKs check it when present).
-  res.set("x-amz-crc32", std::to_string(checksum(body)));
+  fmt::format_int crc(checksum(body));
+  res.insert(http::bhttp::field::unknown, "x-amz-crc32", std::string_view(crc.data(), crc.size()));
   res.body() = std::move(body);
-  res.prepare_payload();
   return res;
 }
 
@@ -278,7 +283,9 @@ http::response router::handle(http::request& req) {
   std::promise<http::response> answer;
   auto got = answer.get_future();
   handle_async(req, [&answer](http::response res) { answer.set_value(std::move(res)); });
-  return got.get();
+  auto res = got.get();
+  res.prepare_payload();  // as the HTTP server does before writing it
+  return res;
 }
 
 void router::serve_internal(http::request& req, const std::string& operation, reply_fn reply) {

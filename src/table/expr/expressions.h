@@ -62,6 +62,10 @@ void check_update_does_not_touch_keys(const update& u, const key_schema_names& k
 // one list append in index order.
 [[nodiscard]] std::set<std::string> apply_update(const update& u, boost::json::object& item,
                                                  bool item_exists = true);
+// apply_update for an item the caller throws away if it throws (a write's working copy): the
+// actions change `item` in place, without the copy that keeps it unchanged on an error, and
+// without collecting the touched names.
+void apply_update_to_scratch(const update& u, boost::json::object& item, bool item_exists = true);
 
 // The projected copy of `item`: only the requested paths, nested structure kept (list elements
 // renumbered in order, as DynamoDB does).

@@ -189,41 +189,55 @@ void check_update_does_not_touch_keys(const update& u, const key_schema_names& k
   for (const auto& [p, v] : u.del) check(p);
 }
 
-std::set<std::string> apply_update(const update& u, json::object& item, bool item_exists) {
+namespace {
+// The actions applied to `target`, with every SET value computed from `before` first (`target`
+// may be `before` itself: the values are copies). `changed` (if given) gets the top-level names.
+void apply_actions(const update& u, const json::object& before, json::object& target,
+                   bool item_exists, std::set<std::string>* changed) {
   std::vector<json_value> values;
   values.reserve(u.set.size());
-  for (const auto& a : u.set) values.push_back(eval(a.value, item));
+  for (const auto& a : u.set) values.push_back(eval(a.value, before));
   // Paths never overlap (the parser checks), so applying SETs in path order changes nothing but
   // the order of appends past a list's end, which DynamoDB makes ascending by index.
   std::vector<std::size_t> order(u.set.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return u.set[a].target.elements < u.set[b].target.elements;
-  });
-  json::object next = item;
-  std::set<std::string> changed;
+  if (order.size() > 1)
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return u.set[a].target.elements < u.set[b].target.elements;
+    });
   for (std::size_t i : order) {
-    set_at(next, u.set[i].target, std::move(values[i]));
-    changed.insert(u.set[i].target.root());
+    set_at(target, u.set[i].target, std::move(values[i]));
+    if (changed) changed->insert(u.set[i].target.root());
   }
   std::vector<const path*> removes;
   for (const auto& p : u.remove) removes.push_back(&p);
   std::sort(removes.begin(), removes.end(),
             [](const path* a, const path* b) { return a->elements > b->elements; });
   for (const path* p : removes) {
-    remove_at(next, *p, item_exists);
-    changed.insert(p->root());
+    remove_at(target, *p, item_exists);
+    if (changed) changed->insert(p->root());
   }
   for (const auto& [p, v] : u.add) {
-    add_at(next, p, v);
-    changed.insert(p.root());
+    add_at(target, p, v);
+    if (changed) changed->insert(p.root());
   }
   for (const auto& [p, v] : u.del) {
-    delete_at(next, p, v);
-    changed.insert(p.root());
+    delete_at(target, p, v);
+    if (changed) changed->insert(p.root());
   }
+}
+}  // namespace
+
+std::set<std::string> apply_update(const update& u, json::object& item, bool item_exists) {
+  json::object next = item;
+  std::set<std::string> changed;
+  apply_actions(u, item, next, item_exists, &changed);
   item = std::move(next);
   return changed;
+}
+
+void apply_update_to_scratch(const update& u, json::object& item, bool item_exists) {
+  apply_actions(u, item, item, item_exists, nullptr);
 }
 
 }  // namespace mysfits::table::expr

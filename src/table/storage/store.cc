@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/comparator.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -21,6 +23,9 @@
 #include <ctime>
 #include <filesystem>
 #include <mutex>
+
+#include "storage/memtable.h"
+#include "storage/rocksdb_crc32c.h"
 
 namespace mysfits::table::storage {
 
@@ -304,6 +309,10 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   // two cores").
   o.allow_concurrent_memtable_write = false;
   o.enable_write_thread_adaptive_yield = false;
+  // The project's skiplist instead of RocksDB's, whose assertions (kept in Debian's build) were
+  // two thirds of a memtable insert's key comparisons (storage/memtable.h).
+  auto own_memtable = new_skiplist_memtable_factory(false);
+  o.memtable_factory = own_memtable;
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
@@ -318,7 +327,18 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
       return error::invalid_argument("bad RocksDB options \"" + options.rocksdb_options +
                                      "\": " + parsed.ToString());
     o = std::move(tuned);
+    // Concurrent memtable inserts (turned back on here) need RocksDB's own skiplist.
+    if (o.allow_concurrent_memtable_write && !o.memtable_factory->IsInsertConcurrentlySupported())
+      o.memtable_factory = std::make_shared<rocksdb::SkipListFactory>();
   }
+  // RocksDB's checksums run on the CPU's CRC32 instruction (storage/rocksdb_crc32c.h); this
+  // reference also makes the linker take those definitions rather than RocksDB's own.
+  (void)rocksdb_crc32c_kind();
+  // The skiplist compares keys inline when they are RocksDB's bytewise-ordered ones (always, but
+  // for a `comparator` given in --rocksdb-options).
+  if (o.memtable_factory == own_memtable)
+    o.memtable_factory =
+        new_skiplist_memtable_factory(o.comparator == rocksdb::BytewiseComparator());
   auto i = std::make_unique<impl>();
   i->guard = std::make_shared<wal_guard>();
   i->env = rocksdb::NewCompositeEnv(std::make_shared<guarded_file_system>(i->guard));

@@ -3,12 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
+#include <thread>
 
 #include "storage/keys.h"
+#include "storage/rocksdb_crc32c.h"
 
 namespace mysfits::table::storage {
 namespace {
@@ -137,6 +142,225 @@ TEST(Store, DeleteRangeDropsOnlyTheRange) {
   ASSERT_TRUE(t.s->write(d));
   EXPECT_FALSE(t.s->get(item_key(1, "x")).value());
   EXPECT_TRUE(t.s->get(item_key(2, "x")).value());
+}
+
+// The memtable (storage/memtable.h, the project's skiplist) holds what a model map holds: gets,
+// whole and bounded scans in both directions, a snapshot's older versions, with writes (puts,
+// overwrites, deletes) in random order; then the same after a reopen (the WAL replayed into a new
+// memtable) and after a flush (the memtable written to a table file).
+TEST(Store, MemtableMatchesAModel) {
+  temp_store t;
+  std::mt19937 rng(7);
+  std::map<std::string, std::string> model;
+  auto key = [&] { return "key-" + std::to_string(rng() % 2000); };
+  auto write_some = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      write_batch b;
+      for (int j = 0; j < 1 + static_cast<int>(rng() % 3); ++j) {
+        std::string k = key();
+        if (rng() % 5 == 0) {
+          b.del(k);
+          model.erase(k);
+        } else {
+          std::string v = "v" + std::to_string(rng()) + std::string(rng() % 50, 'x');
+          b.put(k, v);
+          model[k] = v;
+        }
+      }
+      ASSERT_TRUE(t.s->write(b));
+    }
+  };
+  auto check = [&](const std::map<std::string, std::string>& want, const snapshot* snap) {
+    for (int i = 0; i < 2000; ++i) {
+      std::string k = "key-" + std::to_string(i);
+      auto it = want.find(k);
+      auto got = t.s->get(k, snap).value();
+      if (it == want.end())
+        EXPECT_EQ(got, std::nullopt) << k;
+      else
+        EXPECT_EQ(got, std::optional<std::string>(it->second)) << k;
+    }
+    for (int round = 0; round < 40; ++round) {
+      std::string lo = round == 0 ? "" : key(), hi = round == 0 ? "z" : key();
+      if (hi < lo) std::swap(lo, hi);
+      for (bool reverse : {false, true}) {
+        std::vector<std::pair<std::string, std::string>> seen, expected;
+        ASSERT_TRUE(t.s->scan(
+            lo, hi, reverse,
+            [&](std::string_view k, std::string_view v) {
+              seen.emplace_back(k, v);
+              return true;
+            },
+            snap));
+        for (auto it = want.lower_bound(lo); it != want.end() && it->first < hi; ++it)
+          expected.emplace_back(*it);
+        if (reverse) std::reverse(expected.begin(), expected.end());
+        EXPECT_EQ(seen, expected) << lo << " .. " << hi << (reverse ? " reverse" : "");
+      }
+    }
+  };
+  write_some(3000);
+  auto at_snapshot = model;
+  auto snap = t.s->take_snapshot();
+  write_some(3000);
+  check(model, nullptr);
+  check(at_snapshot, snap.get());
+  snap.reset();
+  t.reopen();
+  check(model, nullptr);
+  write_some(500);
+  ASSERT_TRUE(t.s->flush());
+  write_some(500);
+  check(model, nullptr);
+}
+
+// With a comparator other than RocksDB's bytewise one the memtable compares through RocksDB's
+// comparator objects (memtable.h): gets of overwritten and deleted keys, now and at a snapshot,
+// still find the right version.
+TEST(Store, MemtableWithAnotherComparatorFindsTheRightVersions) {
+  std::string path = temp_dir();
+  {
+    auto opened =
+        store::open({path, false, 8u << 20, "comparator=rocksdb.ReverseBytewiseComparator"});
+    ASSERT_TRUE(opened) << opened.error().message;
+    auto& s = **opened;
+    std::mt19937 rng(5);
+    std::map<std::string, std::string> model;
+    std::unique_ptr<snapshot> snap;
+    std::map<std::string, std::string> at_snapshot;
+    for (int i = 0; i < 4000; ++i) {
+      if (i == 2000) {
+        snap = s.take_snapshot();
+        at_snapshot = model;
+      }
+      write_batch b;
+      std::string k = "key-" + std::to_string(rng() % 500);
+      if (rng() % 4 == 0) {
+        b.del(k);
+        model.erase(k);
+      } else {
+        b.put(k, std::to_string(i));
+        model[k] = std::to_string(i);
+      }
+      ASSERT_TRUE(s.write(b));
+    }
+    for (int i = 0; i < 500; ++i) {
+      std::string k = "key-" + std::to_string(i);
+      for (auto* m : {&model, &at_snapshot}) {
+        auto it = m->find(k);
+        auto got = s.get(k, m == &model ? nullptr : snap.get()).value();
+        EXPECT_EQ(got, it == m->end() ? std::nullopt : std::optional<std::string>(it->second)) << k;
+      }
+    }
+  }
+  std::filesystem::remove_all(path);
+}
+
+// Readers scan while a writer inserts (the skiplist's readers take no lock): every scan sees its
+// keys in order and each value is one that was written for that key.
+TEST(Store, MemtableReadersRunBesideTheWriter) {
+  temp_store t;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    std::mt19937 rng(11);
+    for (int i = 0; i < 20000; ++i) {
+      write_batch b;
+      std::string k = "key-" + std::to_string(rng() % 5000);
+      b.put(k, k + "=" + std::to_string(i));
+      ASSERT_TRUE(t.s->write(b));
+    }
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  std::atomic<int> scans{0};
+  for (int r = 0; r < 2; ++r) {
+    readers.emplace_back([&, r] {
+      while (!done) {
+        std::string last;
+        bool reverse = r == 1;
+        ASSERT_TRUE(t.s->scan("key-", "key.", reverse, [&](std::string_view k, std::string_view v) {
+          if (!last.empty()) {
+            if (reverse)
+              EXPECT_LT(k, last);
+            else
+              EXPECT_GT(k, last);
+          }
+          EXPECT_EQ(v.substr(0, k.size() + 1), std::string(k) + "=");
+          last = k;
+          return true;
+        }));
+        ++scans;
+      }
+    });
+  }
+  writer.join();
+  for (auto& r : readers) r.join();
+  EXPECT_GT(scans.load(), 0);
+}
+
+// The store uses its own memtable, and RocksDB's when concurrent memtable inserts are turned on
+// (which the project's skiplist does not support).
+TEST(Store, MemtableIsTheProjectsUnlessConcurrentInsertsAreOn) {
+  auto recorded_options = [](const std::string& path) {
+    std::string recorded;
+    for (const auto& f : std::filesystem::directory_iterator(path)) {
+      if (f.path().filename().string().rfind("OPTIONS-", 0) != 0) continue;
+      std::ifstream in(f.path());
+      recorded.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    return recorded;
+  };
+  for (std::string extra : {"", "allow_concurrent_memtable_write=true"}) {
+    std::string path = temp_dir();
+    {
+      auto s = store::open({path, false, 8u << 20, extra});
+      ASSERT_TRUE(s) << s.error().message;
+      write_batch b;
+      b.put("k", "v");
+      ASSERT_TRUE((*s)->write(b));
+      EXPECT_EQ((*s)->get("k").value(), std::optional<std::string>("v"));
+    }
+    EXPECT_NE(recorded_options(path).find(extra.empty() ? "memtable_factory=MysfitsSkipListFactory"
+                                                        : "memtable_factory=SkipListFactory"),
+              std::string::npos)
+        << extra;
+    std::filesystem::remove_all(path);
+  }
+}
+
+// RocksDB's CRC-32C (storage/rocksdb_crc32c.h) gives the bitwise reference's bits, for any
+// length and alignment, and combines two checksums as the checksum of the concatenation; and
+// RocksDB itself uses it (its LOG says which one it has).
+TEST(RocksDbCrc32c, MatchesTheBitwiseReferenceAndIsTheOneRocksDbUses) {
+  auto reference = [](std::uint32_t crc, const char* p, std::size_t n) {
+    crc = ~crc;
+    for (std::size_t i = 0; i < n; ++i) {
+      crc ^= static_cast<unsigned char>(p[i]);
+      for (int b = 0; b < 8; ++b) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+  };
+  EXPECT_EQ(rocksdb::crc32c::Extend(0, "123456789", 9), 0xE3069283u);
+  std::mt19937 rng(3);
+  std::string data(70000, '\0');
+  for (auto& c : data) c = static_cast<char>(rng());
+  for (std::size_t n : {0u, 1u, 7u, 8u, 63u, 64u, 65u, 200u, 4096u, 32768u, 40000u, 69990u}) {
+    std::size_t off = rng() % 8;
+    std::uint32_t init = rng() % 2 ? 0 : rng();
+    EXPECT_EQ(rocksdb::crc32c::Extend(init, data.data() + off, n),
+              reference(init, data.data() + off, n))
+        << n;
+    std::size_t split = n ? rng() % n : 0;
+    std::uint32_t a = rocksdb::crc32c::Extend(0, data.data() + off, split);
+    std::uint32_t b = rocksdb::crc32c::Extend(0, data.data() + off + split, n - split);
+    EXPECT_EQ(rocksdb::crc32c::Crc32cCombine(a, b, n - split), reference(0, data.data() + off, n))
+        << n << " split at " << split;
+  }
+  temp_store t;
+  std::ifstream log(std::filesystem::path(t.path) / "LOG");
+  std::string text(std::istreambuf_iterator<char>(log), {});
+  EXPECT_NE(text.find("Fast CRC32 supported: " + rocksdb_crc32c_kind()), std::string::npos);
+  EXPECT_NE(rocksdb_crc32c_kind().find("ISA-L"), std::string::npos);
 }
 
 // The item record keeps the replication metadata and the item.
