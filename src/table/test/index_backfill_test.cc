@@ -7,13 +7,13 @@
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <random>
 #include <thread>
 
 #include "storage/keys.h"
 #include "storage/table_store.h"
+#include "test/temp_store.h"
 #include "types/attribute_value.h"
 
 namespace mysfits::table::storage {
@@ -22,33 +22,19 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-struct fixture {
-  std::string path;
-  std::unique_ptr<table_store> ts;
+struct fixture : testing::temp_store {
   std::size_t page_items;
   std::chrono::milliseconds page_delay;
   explicit fixture(std::size_t page = 3, std::chrono::milliseconds delay = 0ms)
-      : page_items(page), page_delay(delay) {
-    std::random_device rd;
-    path = (std::filesystem::temp_directory_path() /
-            ("mysfits-backfill-test-" + std::to_string(rd()) + std::to_string(rd())))
-               .string();
+      : temp_store("mysfits-backfill-test-"), page_items(page), page_delay(delay) {
     reopen();
   }
   void reopen() {
-    ts.reset();
-    table_store_options o;
-    o.store.path = path;
-    o.store.sync_writes = false;
-    o.region = "us-west-2";
+    auto o = options();
     o.backfill_page_items = page_items;
     o.backfill_page_delay = page_delay;
     o.backfill_retry_delay = 50ms;
-    ts = table_store::open(o).value();
-  }
-  ~fixture() {
-    ts.reset();
-    std::filesystem::remove_all(path);
+    open(std::move(o));
   }
   std::shared_ptr<const table_info> table() { return ts->tables().find("T"); }
   std::shared_ptr<const table_info> make_table() {

@@ -6,41 +6,24 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <deque>
-#include <filesystem>
 #include <limits>
-#include <random>
 
 #include "storage/table_store.h"
 #include "test/global_table.h"
+#include "test/temp_store.h"
 
 namespace mysfits::table::storage {
 namespace {
 
 namespace json = boost::json;
 
-struct fixture {
-  std::string path;
-  std::unique_ptr<table_store> ts;
+struct fixture : testing::temp_store {
   std::uint64_t clock = 1000;
-  fixture() {
-    std::random_device rd;
-    path = (std::filesystem::temp_directory_path() /
-            ("mysfits-repl-test-" + std::to_string(rd()) + std::to_string(rd())))
-               .string();
-    reopen();
-  }
+  fixture() : temp_store("mysfits-repl-test-") { reopen(); }
   void reopen() {
-    ts.reset();
-    table_store_options o;
-    o.store.path = path;
-    o.store.sync_writes = false;
-    o.region = "us-west-2";
+    auto o = options();
     o.clock_us = [this] { return clock; };
-    ts = table_store::open(o).value();
-  }
-  ~fixture() {
-    ts.reset();
-    std::filesystem::remove_all(path);
+    open(std::move(o));
   }
   std::shared_ptr<const table_info> make_global_table(bool counter_merge = false) {
     table_info t = testing::global_table_info();

@@ -11,37 +11,25 @@
 #include <random>
 
 #include "storage/keys.h"
+#include "test/temp_store.h"
 
 namespace mysfits::table::storage {
 namespace {
 
 namespace json = boost::json;
 
-struct fixture {
-  std::string path;
-  std::unique_ptr<table_store> ts;
+struct fixture : testing::temp_store {
   std::uint64_t clock = 1000;
   std::string rocksdb_options;
-  explicit fixture(std::string options = {}) : rocksdb_options(std::move(options)) {
-    std::random_device rd;
-    path = (std::filesystem::temp_directory_path() /
-            ("mysfits-ts-test-" + std::to_string(rd()) + std::to_string(rd())))
-               .string();
+  explicit fixture(std::string options = {})
+      : temp_store("mysfits-ts-test-"), rocksdb_options(std::move(options)) {
     reopen();
   }
   void reopen() {
-    ts.reset();
-    table_store_options o;
-    o.store.path = path;
-    o.store.sync_writes = false;
+    auto o = options();
     o.store.rocksdb_options = rocksdb_options;
-    o.region = "us-west-2";
     o.clock_us = [this] { return ++clock; };
-    ts = table_store::open(o).value();
-  }
-  ~fixture() {
-    ts.reset();
-    std::filesystem::remove_all(path);
+    open(std::move(o));
   }
   std::shared_ptr<const table_info> make_table(bool with_stream = false) {
     table_info t;

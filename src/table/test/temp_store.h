@@ -1,0 +1,48 @@
+// A table_store in a fresh temporary directory that goes with it: the setup the storage tests
+// share. A test's fixture holds one, fills in the options it needs and calls open().
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "storage/table_store.h"
+
+namespace mysfits::table::testing {
+
+struct temp_store {
+  std::string path;
+  std::unique_ptr<storage::table_store> ts;
+
+  // A new directory name under the system's temporary directory, starting with `prefix`.
+  explicit temp_store(std::string_view prefix) {
+    std::random_device rd;
+    path = (std::filesystem::temp_directory_path() /
+            (std::string(prefix) + std::to_string(rd()) + std::to_string(rd())))
+               .string();
+  }
+  ~temp_store() {
+    ts.reset();
+    std::filesystem::remove_all(path);
+  }
+  temp_store(const temp_store&) = delete;
+  temp_store& operator=(const temp_store&) = delete;
+
+  // Options for this directory: unsynced writes (tests do not need the fsync) in us-west-2.
+  storage::table_store_options options() const {
+    storage::table_store_options o;
+    o.store.path = path;
+    o.store.sync_writes = false;
+    o.region = "us-west-2";
+    return o;
+  }
+  // Closes the store if open, and opens it again with `o` (from options()).
+  void open(storage::table_store_options o) {
+    ts.reset();
+    ts = storage::table_store::open(std::move(o)).value();
+  }
+};
+
+}  // namespace mysfits::table::testing
