@@ -63,6 +63,15 @@ class gated_table : public ddbclient::table_api {
     return inner_.call(op, body, ctx);
   }
   void release() { gate_.set_value(); }
+  // Waits (bounded) until the first call is held at the gate: a request made after that gets
+  // through at once, where one made before could take the gate itself.
+  bool wait_until_held() {
+    for (int i = 0; i < 2000; ++i) {
+      if (calls_.load() > 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
 
  private:
   ddbclient::table_api& inner_;
@@ -259,6 +268,7 @@ TEST(SharedCalls, BatchedLikesEachGetTheirOwnCount) {
   auto like = [&] { return like_now(shared, table, {}); };
   auto first = std::async(std::launch::async, like);
   EXPECT_TRUE(wait_for_members(shared.likes(), key, 1));
+  ASSERT_TRUE(table.wait_until_held());  // the late likes gather behind a call in flight
   constexpr int late = 5;
   std::vector<std::future<http::response>> later;
   for (int i = 0; i < late; ++i) later.push_back(std::async(std::launch::async, like));
@@ -290,6 +300,9 @@ TEST(SharedCalls, LikesWithAndWithoutDeadlineDoNotShare) {
   detail::shared_calls shared(8, 1);
   auto first = std::async(std::launch::async, [&] { return like_now(shared, table, {}); });
   EXPECT_TRUE(wait_for_members(shared.likes(), "none\n" + cole, 1));
+  // The first like's call holds the gate (else the next like's call could take it, and wait
+  // for a release that comes only after it).
+  ASSERT_TRUE(table.wait_until_held());
   ddbclient::call_context with_deadline;
   with_deadline.deadline_ms = 4102444800000;  // 2100-01-01
   auto res = like_now(shared, table, with_deadline);
