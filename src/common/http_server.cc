@@ -93,13 +93,35 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Whether `in`, an unfinished head, can still become a plain one: it starts as "GET " or "POST "
+// does, and holds only visible ASCII, spaces and CRLF line ends. Anything else goes to Beast at
+// once, which refuses what is malformed (a TLS handshake, bare LF line ends, control bytes)
+// straight away instead of waiting for a blank line that may never come.
+bool may_become_plain(std::string_view in) {
+  const std::string_view get = "GET ", post = "POST ";
+  const std::size_t n = std::min(in.size(), post.size());
+  if (in.substr(0, std::min(n, get.size())) != get.substr(0, std::min(n, get.size())) &&
+      in.substr(0, n) != post.substr(0, n))
+    return false;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (c >= 0x20 && c <= 0x7e) continue;
+    if (c == '\r' && (i + 1 == in.size() || in[i + 1] == '\n')) continue;
+    if (c == '\n' && i > 0 && in[i - 1] == '\r') continue;
+    return false;
+  }
+  return true;
+}
+
 // Reads the request head at the start of `in` into `req` (fields appended); `head` tells its size
-// and the body's. need_more: the head is not all there yet (and not near the limit).
+// and the body's. need_more: the head is not all there yet (and not near the limit), and what
+// there is of it may still be plain.
 plain_parse parse_plain_head(std::string_view in, std::uint32_t header_limit,
                              std::uint64_t body_limit, request& req, plain_head& head) {
   std::size_t end = in.find("\r\n\r\n");
   if (end == std::string_view::npos)
-    return in.size() < header_limit / 2 ? plain_parse::need_more : plain_parse::not_plain;
+    return in.size() < header_limit / 2 && may_become_plain(in) ? plain_parse::need_more
+                                                                : plain_parse::not_plain;
   head.head_size = end + 4;
   if (head.head_size > header_limit / 2) return plain_parse::not_plain;
   std::string_view text = in.substr(0, end + 2);  // every line with its CRLF

@@ -203,6 +203,22 @@ TEST(HttpServer, MalformedRequestGets400FromResponder) {
   EXPECT_EQ(res["X-Kind"], "custom");
 }
 
+// Bytes that cannot begin an HTTP request get 400 as soon as they arrive, not a 408 when the
+// header's deadline passes: a TLS handshake sent to the plain port, bare-LF line ends.
+TEST(HttpServer, MalformedUnfinishedRequestGets400AtOnce) {
+  http::server_options o;
+  o.idle_timeout = std::chrono::seconds(30);  // a 408 would come only after this
+  http::server s(o, echo);
+  ASSERT_TRUE(s.start());
+  for (const std::string& bytes :
+       {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),
+        std::string("GET / HTTP/1.1\nHost: x\n"), std::string("POST /\x01")}) {
+    client c(s.port());
+    c.write_raw(bytes);  // and the connection stays open
+    EXPECT_EQ(c.read().result_int(), 400) << bytes;
+  }
+}
+
 // A client that starts a request and stalls gets 408 once the deadline passes.
 TEST(HttpServer, SlowClientGets408) {
   http::server_options o;
