@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "mysfits/common/http_token.h"
 #include "mysfits/common/log.h"
 
 namespace mysfits::http {
@@ -54,18 +55,6 @@ struct plain_head {
   std::size_t content_length = 0;  // body bytes that follow
 };
 
-inline bool is_tchar(unsigned char c) {
-  static constexpr auto table = [] {
-    std::array<bool, 256> t{};
-    for (int c = '0'; c <= '9'; ++c) t[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-    return t;
-  }();
-  return table[c];
-}
-
 // Whether every byte of [p, p + n) is visible ASCII or a space (0x20-0x7e), eight at a time:
 // a byte below 0x20 borrows into its top bit when 0x20 is subtracted (and had it clear), one above
 // 0x7e carries into it when 1 is added (or had it set).
@@ -79,17 +68,6 @@ inline bool all_visible_or_space(const char* p, std::size_t n) {
   for (; n > 0; ++p, --n)
     if (static_cast<unsigned char>(*p) < 0x20 || static_cast<unsigned char>(*p) > 0x7e)
       return false;
-  return true;
-}
-
-inline bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
-    if (x != y) return false;
-  }
   return true;
 }
 
@@ -157,7 +135,7 @@ plain_parse parse_plain_head(std::string_view in, std::uint32_t header_limit,
   bool have_length = false;
   while (pos < text.size()) {
     std::size_t name_begin = pos;
-    while (pos < text.size() && is_tchar(static_cast<unsigned char>(text[pos]))) ++pos;
+    while (pos < text.size() && is_tchar(text[pos])) ++pos;
     if (pos == name_begin || pos >= text.size() || text[pos] != ':') return plain_parse::not_plain;
     std::string_view name = text.substr(name_begin, pos - name_begin);
     ++pos;
@@ -188,7 +166,7 @@ plain_parse parse_plain_head(std::string_view in, std::uint32_t header_limit,
         break;
       }
       case bhttp::field::connection:
-        if (!iequals_ascii(value, "keep-alive") && !iequals_ascii(value, "close"))
+        if (!beast::iequals(value, "keep-alive") && !beast::iequals(value, "close"))
           return plain_parse::not_plain;
         break;
       case bhttp::field::transfer_encoding:

@@ -1,18 +1,19 @@
 // The streaming request and response rewriters of the HTTP-aware path.
 #include "proxy/http_codec.h"
 
-#include <array>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
 #include <cstring>
 
+#include "mysfits/common/http_token.h"
 #include "mysfits/common/request_deadline.h"
 
 namespace mysfits::edge {
 
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
+using mysfits::http::is_tchar;
 
 namespace {
 
@@ -127,18 +128,6 @@ void remove_listed_fields(std::string& head, std::string_view listed) {
 // Fast path -------------------------------------------------------------------------------------
 // Strict subsets of RFC 9112's grammar, each also accepted by Beast's parser: anything outside
 // them makes the fast path give the message to Beast.
-
-bool is_tchar(char c) {
-  static constexpr auto table = [] {
-    std::array<bool, 256> t{};
-    for (unsigned char c = '0'; c <= '9'; ++c) t[c] = true;
-    for (unsigned char c = 'a'; c <= 'z'; ++c) t[c] = true;
-    for (unsigned char c = 'A'; c <= 'Z'; ++c) t[c] = true;
-    for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = true;
-    return t;
-  }();
-  return table[static_cast<unsigned char>(c)];
-}
 
 // Visible ASCII, space or tab (no obs-text, no controls).
 bool is_plain_text(char c) { return (c >= 0x20 && c <= 0x7e) || c == '\t'; }
