@@ -193,19 +193,12 @@ class skiplist_rep final : public rocksdb::MemTableRep {
     }
   }
 
-  // The last node whose key is < key (head_: none).
+  // The last node whose key is < key (head_: none): the search's last step before it at level 0.
+  // (Only for reverse iteration.)
   node* find_less_than(const rocksdb::Slice& key) const {
-    node* x = head_;
-    int level = height_.load(std::memory_order_relaxed) - 1;
-    for (;;) {
-      node* next = x->next(level);
-      if (next != nullptr && compare(next->key, key) < 0) {
-        x = next;
-      } else {
-        if (level == 0) return x;
-        --level;
-      }
-    }
+    node* prev[max_height];
+    (void)find_greater_or_equal(key, prev);
+    return prev[0];
   }
 
   // The last node (head_: the list is empty).
