@@ -1359,14 +1359,6 @@ result<bool> table_store::backfill_page(const std::string& table_name, std::uint
   return false;
 }
 
-result<void> table_store::backfill_index(const std::string& table_name, std::uint32_t index_id) {
-  for (;;) {
-    auto done = backfill_page(table_name, index_id);
-    if (!done) return done.error();
-    if (*done) return ok();
-  }
-}
-
 void table_store::start_backfills() {
   std::lock_guard lock(backfill_mu_);
   if (backfiller_.joinable()) return;

@@ -207,8 +207,6 @@ class table_store {
   // index is complete (also when it is not back-filling). not_found when the table or the index
   // is gone (deleted meanwhile).
   [[nodiscard]] result<bool> backfill_page(const std::string& table_name, std::uint32_t index_id);
-  // All the pages of one index, in the calling thread.
-  [[nodiscard]] result<void> backfill_index(const std::string& table_name, std::uint32_t index_id);
   // The background back-filler: a thread that runs the pages of every back-filling index (those
   // of earlier runs first: a back-fill cut short by a crash or a stop resumes), pausing
   // options.backfill_page_delay after each, retrying a failed one after

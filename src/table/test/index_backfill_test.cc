@@ -180,8 +180,8 @@ TEST(IndexBackfill, PagesIndexExistingItemsAndWritesBelowTheProgress) {
   f.put(below);
   f.put(beyond);
   EXPECT_EQ(f.stored(*t, shape).entries.size(), before + 1);
-  ASSERT_TRUE(f.ts->backfill_index("T", shape.id));
-  ASSERT_TRUE(f.ts->backfill_index("T", t->find_index("ByColor")->id));
+  ASSERT_TRUE(testing::backfill_index(*f.ts, "T", shape.id));
+  ASSERT_TRUE(testing::backfill_index(*f.ts, "T", t->find_index("ByColor")->id));
   f.expect_complete("ByShape");
   f.expect_complete("ByColor");
   // Done: a page of an ACTIVE index does nothing.
@@ -337,8 +337,8 @@ TEST(IndexBackfill, ResumesFromPersistedProgressAfterReopen) {
   ASSERT_TRUE(next);
   EXPECT_GT(*next, *progress);
   for (int n = 0; n < 10; ++n) f.put(fixture::item(hash_of(n * 4), 2, rng));
-  ASSERT_TRUE(f.ts->backfill_index("T", shape_id));
-  ASSERT_TRUE(f.ts->backfill_index("T", t->find_index("ByColor")->id));
+  ASSERT_TRUE(testing::backfill_index(*f.ts, "T", shape_id));
+  ASSERT_TRUE(testing::backfill_index(*f.ts, "T", t->find_index("ByColor")->id));
   f.expect_complete("ByShape");
   f.expect_complete("ByColor");
   f.reopen();  // ACTIVE is durable

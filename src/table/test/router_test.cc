@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 
+#include "test/temp_store.h"
+
 namespace mysfits::table::api {
 namespace {
 
@@ -353,8 +355,8 @@ TEST(Router, UpdateTableBackfillsAndDropsGsi) {
             "Cannot read from backfilling global secondary index: ByYear");
   // Writes go on meanwhile.
   f.ok("PutItem", R"({"TableName":"Music","Item":{"Artist":{"S":"Q"},"Year":{"N":"1999"}}})");
-  ASSERT_TRUE(
-      f.store->backfill_index("Music", f.store->tables().find("Music")->find_index("ByYear")->id));
+  ASSERT_TRUE(testing::backfill_index(*f.store, "Music",
+                                      f.store->tables().find("Music")->find_index("ByYear")->id));
   auto active = gsi(f.ok("DescribeTable", R"({"TableName":"Music"})").at("Table"), "ByYear");
   EXPECT_EQ(active.at("IndexStatus").as_string(), "ACTIVE");
   EXPECT_FALSE(active.contains("Backfilling"));  // as DynamoDB: absent once ACTIVE

@@ -241,7 +241,7 @@ TEST(TableStore, BackfillIndexesExistingItems) {
   copy.indexes.push_back(g);
   auto updated = f.ts->update_table(copy).value();
   ASSERT_TRUE(updated->indexes[1].backfilling);
-  ASSERT_TRUE(f.ts->backfill_index("T", g.id));
+  ASSERT_TRUE(testing::backfill_index(*f.ts, "T", g.id));
   updated = f.ts->tables().find("T");
   EXPECT_FALSE(updated->indexes[1].backfilling);
   int n = 0;

@@ -1,7 +1,9 @@
 // A table_store in a fresh temporary directory that goes with it: the setup the storage tests
-// share. A test's fixture holds one, fills in the options it needs and calls open().
+// share. A test's fixture holds one, fills in the options it needs and calls open(). And a
+// back-fill run to its end in the calling thread.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -44,5 +46,16 @@ struct temp_store {
     ts = storage::table_store::open(std::move(o)).value();
   }
 };
+
+// Runs every remaining page of an index's back-fill in the calling thread (tests that want a
+// back-fill finished without the background worker).
+inline result<void> backfill_index(storage::table_store& ts, const std::string& table_name,
+                                   std::uint32_t index_id) {
+  for (;;) {
+    auto done = ts.backfill_page(table_name, index_id);
+    if (!done) return done.error();
+    if (*done) return ok();
+  }
+}
 
 }  // namespace mysfits::table::testing
