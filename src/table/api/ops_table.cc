@@ -532,98 +532,105 @@ json::object update_table(op_context& ctx, const json::object& req) {
     auto updated = ctx.replication->update_replicas(ctx, *current, *replica_updates);
     return {{"TableDescription", describe(ctx, *updated)}};
   }
-  table_info t = *current;
-  bool changed = false;
-  if (auto billing = find_string(req, "BillingMode")) {
-    if (*billing != "PROVISIONED" && *billing != "PAY_PER_REQUEST")
-      throw api_error::validation(
-          "1 validation error detected: Value '" + std::string(*billing) +
-          "' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: "
-          "[PROVISIONED, PAY_PER_REQUEST]");
-    t.billing_mode = std::string(*billing);
-    if (t.billing_mode == "PAY_PER_REQUEST") {
-      t.read_capacity = t.write_capacity = 0;
-      for (auto& i : t.indexes) i.read_capacity = i.write_capacity = 0;
-    }
-    changed = true;
-  }
-  if (const auto* pt = find_object(req, "ProvisionedThroughput")) {
-    if (t.billing_mode == "PAY_PER_REQUEST")
-      throw api_error::validation(
-          "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
-          "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
-    parse_throughput(pt, t.read_capacity, t.write_capacity);
-    changed = true;
-  }
-  std::map<std::string, key_type> defs;
-  for (const auto& d : t.attribute_definitions)
-    if (d.is_object())
-      defs[std::string(d.as_object().at("AttributeName").as_string())] =
-          *parse_key_type(d.as_object().at("AttributeType").as_string());
-  if (const auto* ad = find_array(req, "AttributeDefinitions")) {
-    for (const auto& [n, ty] : parse_attribute_definitions(*ad)) {
-      auto it = defs.find(n);
-      if (it != defs.end() && it->second != ty)
-        throw api_error::validation("Cannot change the type of existing attribute " + n);
-      if (it == defs.end()) {
-        defs[n] = ty;
-        t.attribute_definitions.emplace_back(json::object{
-            {"AttributeName", n}, {"AttributeType", std::string(1, static_cast<char>(ty))}});
-      }
-    }
-  }
-  if (const auto* updates = find_array(req, "GlobalSecondaryIndexUpdates")) {
-    for (const auto& u : *updates) {
-      if (!u.is_object())
-        throw api_error::serialization("Unexpected value type in GlobalSecondaryIndexUpdates");
-      const auto& uo = u.as_object();
-      if (const auto* c = find_object(uo, "Create")) {
-        std::set<std::string> used;
-        auto i = parse_index(*c, true, defs, used, t.billing_mode == "PAY_PER_REQUEST");
-        if (t.find_index(i.name))
-          throw api_error::validation(
-              "One or more parameter values were invalid: Attempting to create an index which "
-              "already exists: " +
-              i.name);
-        i.id = t.next_index_id++;
-        t.indexes.push_back(std::move(i));
-      } else if (const auto* d = find_object(uo, "Delete")) {
-        std::string iname(get_string(*d, "IndexName"));
-        auto it = std::find_if(t.indexes.begin(), t.indexes.end(),
-                               [&](const index_info& i) { return i.name == iname && i.is_global; });
-        if (it == t.indexes.end())
-          throw api_error::resource_not_found("Requested resource not found: Index: " + iname +
-                                              " not found");
-        t.indexes.erase(it);
-      } else if (const auto* up = find_object(uo, "Update")) {
-        std::string iname(get_string(*up, "IndexName"));
-        auto it = std::find_if(t.indexes.begin(), t.indexes.end(),
-                               [&](const index_info& i) { return i.name == iname && i.is_global; });
-        if (it == t.indexes.end())
-          throw api_error::resource_not_found("Requested resource not found: Index: " + iname +
-                                              " not found");
-        parse_throughput(find_object(*up, "ProvisionedThroughput"), it->read_capacity,
-                         it->write_capacity);
-      } else {
+  // The changes are made to the description as stored when the store applies them, under the
+  // table's lock (table_store::modify_table), so a concurrent change (the replicator's, another
+  // UpdateTable, tags) is neither lost nor undone.
+  auto updated = ctx.store.modify_table(name, [&](table_info& t) {
+    bool changed = false;
+    if (auto billing = find_string(req, "BillingMode")) {
+      if (*billing != "PROVISIONED" && *billing != "PAY_PER_REQUEST")
         throw api_error::validation(
-            "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, "
-            "Update or Delete must be specified");
+            "1 validation error detected: Value '" + std::string(*billing) +
+            "' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: "
+            "[PROVISIONED, PAY_PER_REQUEST]");
+      t.billing_mode = std::string(*billing);
+      if (t.billing_mode == "PAY_PER_REQUEST") {
+        t.read_capacity = t.write_capacity = 0;
+        for (auto& i : t.indexes) i.read_capacity = i.write_capacity = 0;
       }
       changed = true;
     }
-  }
-  if (find_object(req, "StreamSpecification")) {
-    parse_stream_specification(req, t, false,
-                               static_cast<std::uint64_t>(ctx.store.stats(t.id).stream_sequence));
-    changed = true;
-  }
-  if (!changed)
-    throw api_error::validation(
-        "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
-        "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
+    if (const auto* pt = find_object(req, "ProvisionedThroughput")) {
+      if (t.billing_mode == "PAY_PER_REQUEST")
+        throw api_error::validation(
+            "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
+            "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
+      parse_throughput(pt, t.read_capacity, t.write_capacity);
+      changed = true;
+    }
+    std::map<std::string, key_type> defs;
+    for (const auto& d : t.attribute_definitions)
+      if (d.is_object())
+        defs[std::string(d.as_object().at("AttributeName").as_string())] =
+            *parse_key_type(d.as_object().at("AttributeType").as_string());
+    if (const auto* ad = find_array(req, "AttributeDefinitions")) {
+      for (const auto& [n, ty] : parse_attribute_definitions(*ad)) {
+        auto it = defs.find(n);
+        if (it != defs.end() && it->second != ty)
+          throw api_error::validation("Cannot change the type of existing attribute " + n);
+        if (it == defs.end()) {
+          defs[n] = ty;
+          t.attribute_definitions.emplace_back(json::object{
+              {"AttributeName", n}, {"AttributeType", std::string(1, static_cast<char>(ty))}});
+        }
+      }
+    }
+    if (const auto* updates = find_array(req, "GlobalSecondaryIndexUpdates")) {
+      for (const auto& u : *updates) {
+        if (!u.is_object())
+          throw api_error::serialization("Unexpected value type in GlobalSecondaryIndexUpdates");
+        const auto& uo = u.as_object();
+        if (const auto* c = find_object(uo, "Create")) {
+          std::set<std::string> used;
+          auto i = parse_index(*c, true, defs, used, t.billing_mode == "PAY_PER_REQUEST");
+          if (t.find_index(i.name))
+            throw api_error::validation(
+                "One or more parameter values were invalid: Attempting to create an index which "
+                "already exists: " +
+                i.name);
+          i.id = t.next_index_id++;
+          t.indexes.push_back(std::move(i));
+        } else if (const auto* d = find_object(uo, "Delete")) {
+          std::string iname(get_string(*d, "IndexName"));
+          auto it = std::find_if(t.indexes.begin(), t.indexes.end(), [&](const index_info& i) {
+            return i.name == iname && i.is_global;
+          });
+          if (it == t.indexes.end())
+            throw api_error::resource_not_found("Requested resource not found: Index: " + iname +
+                                                " not found");
+          t.indexes.erase(it);
+        } else if (const auto* up = find_object(uo, "Update")) {
+          std::string iname(get_string(*up, "IndexName"));
+          auto it = std::find_if(t.indexes.begin(), t.indexes.end(), [&](const index_info& i) {
+            return i.name == iname && i.is_global;
+          });
+          if (it == t.indexes.end())
+            throw api_error::resource_not_found("Requested resource not found: Index: " + iname +
+                                                " not found");
+          parse_throughput(find_object(*up, "ProvisionedThroughput"), it->read_capacity,
+                           it->write_capacity);
+        } else {
+          throw api_error::validation(
+              "One or more parameter values were invalid: One of "
+              "GlobalSecondaryIndexUpdate.Create, "
+              "Update or Delete must be specified");
+        }
+        changed = true;
+      }
+    }
+    if (find_object(req, "StreamSpecification")) {
+      parse_stream_specification(req, t, false,
+                                 static_cast<std::uint64_t>(ctx.store.stats(t.id).stream_sequence));
+      changed = true;
+    }
+    if (!changed)
+      throw api_error::validation(
+          "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+          "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required");
+    return true;
+  });
   // The store drops a deleted index's entries with the new description, and back-fills a new
   // one in the background (table_store.h): the answer describes it CREATING.
-  auto updated = ctx.store.update_table(std::move(t));
   if (!updated) {
     if (updated.error().code == errc::not_found)
       throw api_error::resource_not_found(

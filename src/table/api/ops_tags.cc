@@ -1,6 +1,11 @@
 // TagResource, UntagResource, ListTagsOfResource on table ARNs
 // (arn:aws:dynamodb:<region>:000000000000:table/<name>). Tags live in the table description.
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TagResource.html
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "api/ops.h"
 #include "api/request.h"
 
@@ -24,9 +29,18 @@ std::shared_ptr<const storage::table_info> table_of_arn(op_context& ctx, std::st
   return t;
 }
 
-void save(op_context& ctx, storage::table_info t) {
-  // Through the store, which keeps the indexes' back-fill state (table_store::update_table).
-  auto r = ctx.store.update_table(std::move(t));
+// Changes the tags of the table as stored when the store applies it (table_store::modify_table),
+// so a concurrent change of the table is neither lost nor undone.
+using tag_list = std::vector<std::pair<std::string, std::string>>;
+void change_tags(op_context& ctx, const storage::table_info& t,
+                 const std::function<void(tag_list&)>& change) {
+  auto r = ctx.store.modify_table(t.name, [&](storage::table_info& now) {
+    change(now.tags);
+    if (now.tags.size() > 50)
+      throw api_error::validation(
+          "One or more parameter values were invalid: The number of tags exceeds the limit of 50");
+    return true;
+  });
   if (!r) throw_storage_error(r.error());
 }
 
@@ -40,7 +54,7 @@ json::object tag_resource(op_context& ctx, const json::object& req) {
         "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member "
         "must not be null");
   auto t = table_of_arn(ctx, arn);
-  storage::table_info copy = *t;
+  tag_list given;
   for (const auto& tag : *tags) {
     if (!tag.is_object()) throw api_error::serialization("Unexpected value type in Tags");
     std::string key(get_string(tag.as_object(), "Key"));
@@ -48,17 +62,18 @@ json::object tag_resource(op_context& ctx, const json::object& req) {
     if (key.empty() || key.size() > 128)
       throw api_error::validation(
           "One or more parameter values were invalid: Tag key length must be between 1 and 128");
-    auto it = std::find_if(copy.tags.begin(), copy.tags.end(),
-                           [&](const auto& kv) { return kv.first == key; });
-    if (it != copy.tags.end())
-      it->second = value;
-    else
-      copy.tags.emplace_back(key, value);
+    given.emplace_back(std::move(key), std::move(value));
   }
-  if (copy.tags.size() > 50)
-    throw api_error::validation(
-        "One or more parameter values were invalid: The number of tags exceeds the limit of 50");
-  save(ctx, std::move(copy));
+  change_tags(ctx, *t, [&](tag_list& now) {
+    for (const auto& tag : given) {
+      auto it = std::find_if(now.begin(), now.end(),
+                             [&](const auto& kv) { return kv.first == tag.first; });
+      if (it != now.end())
+        it->second = tag.second;
+      else
+        now.push_back(tag);
+    }
+  });
   return {};
 }
 
@@ -70,12 +85,12 @@ json::object untag_resource(op_context& ctx, const json::object& req) {
         "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: "
         "Member must not be null");
   auto t = table_of_arn(ctx, arn);
-  storage::table_info copy = *t;
-  for (const auto& k : *keys) {
+  for (const auto& k : *keys)
     if (!k.is_string()) throw api_error::serialization("Unexpected value type in TagKeys");
-    std::erase_if(copy.tags, [&](const auto& kv) { return kv.first == k.as_string(); });
-  }
-  save(ctx, std::move(copy));
+  change_tags(ctx, *t, [&](tag_list& now) {
+    for (const auto& k : *keys)
+      std::erase_if(now, [&](const auto& kv) { return kv.first == k.as_string(); });
+  });
   return {};
 }
 

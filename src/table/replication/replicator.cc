@@ -378,38 +378,37 @@ struct replicator::impl {
   void merge_membership(const std::string& table, const std::string& from_peer,
                         const json::array& replicas) {
     std::lock_guard lock(membership_mu);
-    auto cur = store.tables().find(table);
-    if (!cur) return;
-    table_info t = *cur;
-    auto removed = removed_regions(t);
-    bool changed = false;
-    for (const auto& v : replicas) {
-      if (!v.is_object()) continue;
-      std::string r = get_str(v.as_object(), "RegionName");
-      std::string s = get_str(v.as_object(), "ReplicaStatus");
-      if (r.empty() || r == opts.region || removed.contains(r)) continue;
-      if (s != "CREATING" && s != "ACTIVE") continue;
-      auto it = std::find_if(t.replicas.begin(), t.replicas.end(),
-                             [&](const storage::replica_info& x) { return x.region == r; });
-      if (r == from_peer)
-        if (const auto* st = v.as_object().if_contains("Settings"); st && st->is_object())
-          if (t.replica_settings(r) != st->as_object()) {
-            t.set_replica_settings(r, st->as_object());
-            changed = true;
-          }
-      if (it == t.replicas.end()) {
-        t.replicas.push_back({r, s});
-        changed = true;
-        spdlog::info("replication: table {} learned replica {} from {}", table, r, from_peer);
-      } else if (it->status != s &&
-                 (r == from_peer || (it->status == "CREATING" && s == "ACTIVE"))) {
-        it->status = s;
-        changed = true;
+    auto u = store.modify_table(table, [&](table_info& t) {
+      auto removed = removed_regions(t);
+      bool changed = false;
+      for (const auto& v : replicas) {
+        if (!v.is_object()) continue;
+        std::string r = get_str(v.as_object(), "RegionName");
+        std::string s = get_str(v.as_object(), "ReplicaStatus");
+        if (r.empty() || r == opts.region || removed.contains(r)) continue;
+        if (s != "CREATING" && s != "ACTIVE") continue;
+        auto it = std::find_if(t.replicas.begin(), t.replicas.end(),
+                               [&](const storage::replica_info& x) { return x.region == r; });
+        if (r == from_peer)
+          if (const auto* st = v.as_object().if_contains("Settings"); st && st->is_object())
+            if (t.replica_settings(r) != st->as_object()) {
+              t.set_replica_settings(r, st->as_object());
+              changed = true;
+            }
+        if (it == t.replicas.end()) {
+          t.replicas.push_back({r, s});
+          changed = true;
+          spdlog::info("replication: table {} learned replica {} from {}", table, r, from_peer);
+        } else if (it->status != s &&
+                   (r == from_peer || (it->status == "CREATING" && s == "ACTIVE"))) {
+          it->status = s;
+          changed = true;
+        }
       }
-    }
-    if (changed)
-      if (auto u = store.update_table(std::move(t)); !u)
-        spdlog::warn("replication: cannot update replicas of {}: {}", table, u.error().message);
+      return changed;
+    });
+    if (!u && u.error().code != errc::not_found)
+      spdlog::warn("replication: cannot update replicas of {}: {}", table, u.error().message);
   }
 
   // --- pulling ---
@@ -849,12 +848,9 @@ struct replicator::impl {
     std::lock_guard lock(membership_mu);
     auto t = store.tables().find(table);
     if (!t) return true;
-    std::optional<table_info> done;
-    if (backfill) {
-      done = *t;
-      done->extra.erase(backfill_key);
-    }
-    auto w = store.apply_remote(t->name, t->id, {}, progress, false, done ? &*done : nullptr);
+    storage::table_store::description_change done;
+    if (backfill) done = [](table_info& d) { return d.extra.erase(backfill_key) != 0; };
+    auto w = store.apply_remote(t->name, t->id, {}, progress, false, done);
     if (!w) {
       spdlog::warn("replication: cannot commit the snapshot of {}: {}", table, w.error().message);
       return false;
@@ -1102,30 +1098,30 @@ struct replicator::impl {
     std::string region = get_str(body, "Region");
     std::string status = get_str(body, "Status");
     std::lock_guard lock(membership_mu);
-    auto cur = store.tables().find(name);
-    if (!cur) throw api_error::resource_not_found("Requested resource not found: Table: " + name);
-    if (region.empty()) return {};
-    table_info t = *cur;
-    if (const auto* settings = body.if_contains("Settings"); settings && settings->is_object()) {
-      // ReplicaUpdates Update made in another region (for this region's replica or another's).
-      if (region != opts.region && !t.find_replica(region)) return {};
-      t.set_replica_settings(region, settings->as_object());
-      if (auto u = store.update_table(std::move(t)); !u)
-        throw api_error::internal_server_error(u.error().message);
-      return {};
-    }
-    if (region == opts.region) return {};
-    auto removed = removed_regions(t);
-    removed.erase(region);
-    set_removed_regions(t, removed);
-    auto it = std::find_if(t.replicas.begin(), t.replicas.end(),
-                           [&](const storage::replica_info& x) { return x.region == region; });
-    if (it == t.replicas.end())
-      t.replicas.push_back({region, status});
-    else
-      it->status = status;
-    if (auto u = store.update_table(std::move(t)); !u)
-      throw api_error::internal_server_error(u.error().message);
+    const auto* settings = body.if_contains("Settings");
+    auto u = store.modify_table(name, [&](table_info& t) {
+      if (region.empty()) return false;
+      if (settings && settings->is_object()) {
+        // ReplicaUpdates Update made in another region (for this region's replica or another's).
+        if (region != opts.region && !t.find_replica(region)) return false;
+        t.set_replica_settings(region, settings->as_object());
+        return true;
+      }
+      if (region == opts.region) return false;
+      auto removed = removed_regions(t);
+      removed.erase(region);
+      set_removed_regions(t, removed);
+      auto it = std::find_if(t.replicas.begin(), t.replicas.end(),
+                             [&](const storage::replica_info& x) { return x.region == region; });
+      if (it == t.replicas.end())
+        t.replicas.push_back({region, status});
+      else
+        it->status = status;
+      return true;
+    });
+    if (!u && u.error().code == errc::not_found)
+      throw api_error::resource_not_found("Requested resource not found: Table: " + name);
+    if (!u) throw api_error::internal_server_error(u.error().message);
     return {};
   }
 
@@ -1141,16 +1137,16 @@ struct replicator::impl {
       spdlog::info("replication: replica of {} deleted here", name);
       return {};
     }
-    auto cur = store.tables().find(name);
-    if (!cur) return {};
-    table_info t = *cur;
-    std::erase_if(t.replicas, [&](const storage::replica_info& x) { return x.region == region; });
-    t.set_replica_settings(region, {});
-    auto removed = removed_regions(t);
-    removed.insert(region);
-    set_removed_regions(t, removed);
-    if (auto u = store.update_table(std::move(t)); !u)
-      throw api_error::internal_server_error(u.error().message);
+    auto u = store.modify_table(name, [&](table_info& t) {
+      std::erase_if(t.replicas, [&](const storage::replica_info& x) { return x.region == region; });
+      t.set_replica_settings(region, {});
+      auto removed = removed_regions(t);
+      removed.insert(region);
+      set_removed_regions(t, removed);
+      return true;
+    });
+    if (!u && u.error().code == errc::not_found) return {};
+    if (!u) throw api_error::internal_server_error(u.error().message);
     spdlog::info("replication: replica of {} in {} removed from the replica set", name, region);
     return {};
   }
@@ -1249,16 +1245,18 @@ struct replicator::impl {
     std::shared_ptr<const table_info> stored;
     {
       std::lock_guard lock(membership_mu);
-      auto cur = store.tables().find(current.name);
-      if (!cur) throw api_error::resource_not_found("Requested resource not found");
-      table_info t = *cur;
-      if (!t.find_replica(region))
-        throw api_error::validation(
-            "One or more parameter values were invalid: Cannot update the replica of table " +
-            t.name + " in region " + region + ": the table has no replica there");
-      t.set_replica_settings(region, settings);
-      for (const auto& r : t.replicas) peers.push_back(r.region);
-      auto u2 = store.update_table(std::move(t));
+      auto u2 = store.modify_table(current.name, [&](table_info& t) {
+        if (!t.find_replica(region))
+          throw api_error::validation(
+              "One or more parameter values were invalid: Cannot update the replica of table " +
+              t.name + " in region " + region + ": the table has no replica there");
+        t.set_replica_settings(region, settings);
+        peers.clear();
+        for (const auto& r : t.replicas) peers.push_back(r.region);
+        return true;
+      });
+      if (!u2 && u2.error().code == errc::not_found)
+        throw api_error::resource_not_found("Requested resource not found");
       if (!u2) throw api_error::internal_server_error(u2.error().message);
       stored = *u2;
     }
@@ -1390,29 +1388,32 @@ std::shared_ptr<const table_info> replicator::update_replicas(api::op_context& c
     table_info t;
     {
       std::lock_guard lock(i.membership_mu);
-      auto cur = i.store.tables().find(current.name);
-      if (!cur) throw api_error::resource_not_found("Requested resource not found");
-      t = *cur;
-      if (t.find_replica(region))
-        throw api_error::validation("Failed to create a the new replica of table with name: '" +
-                                    t.name +
-                                    "' because one or more replicas already existed as tables.");
-      if (t.stream_enabled && t.stream_view_type != "NEW_AND_OLD_IMAGES")
-        throw api_error::validation("One or more parameter values were invalid: Table " + t.name +
-                                    " has a stream of view type " + t.stream_view_type +
-                                    "; a global table's stream must be NEW_AND_OLD_IMAGES");
-      if (is_backfilling(t))
-        throw api_error::resource_in_use(
-            "Table " + t.name + " is still being created in this region; retry when it is ACTIVE");
-      // Stream on and the replica listed BEFORE the new region snapshots this table, so every
-      // later write is in the stream it pulls from.
-      if (!t.stream_enabled) api::enable_stream(t, "NEW_AND_OLD_IMAGES");
-      t.replicas.push_back({region, "CREATING"});
-      auto removed = removed_regions(t);
-      removed.erase(region);
-      set_removed_regions(t, removed);
-      auto stored = i.store.update_table(t);
+      auto stored = i.store.modify_table(current.name, [&](table_info& n) {
+        if (n.find_replica(region))
+          throw api_error::validation("Failed to create a the new replica of table with name: '" +
+                                      n.name +
+                                      "' because one or more replicas already existed as tables.");
+        if (n.stream_enabled && n.stream_view_type != "NEW_AND_OLD_IMAGES")
+          throw api_error::validation("One or more parameter values were invalid: Table " + n.name +
+                                      " has a stream of view type " + n.stream_view_type +
+                                      "; a global table's stream must be NEW_AND_OLD_IMAGES");
+        if (is_backfilling(n))
+          throw api_error::resource_in_use("Table " + n.name +
+                                           " is still being created in this region; retry when "
+                                           "it is ACTIVE");
+        // Stream on and the replica listed BEFORE the new region snapshots this table, so every
+        // later write is in the stream it pulls from.
+        if (!n.stream_enabled) api::enable_stream(n, "NEW_AND_OLD_IMAGES");
+        n.replicas.push_back({region, "CREATING"});
+        auto removed = removed_regions(n);
+        removed.erase(region);
+        set_removed_regions(n, removed);
+        return true;
+      });
+      if (!stored && stored.error().code == errc::not_found)
+        throw api_error::resource_not_found("Requested resource not found");
       if (!stored) throw api_error::internal_server_error(stored.error().message);
+      t = **stored;
     }
     json::array replicas;
     replicas.emplace_back(json::object{{"RegionName", i.opts.region}, {"ReplicaStatus", "ACTIVE"}});
@@ -1432,12 +1433,12 @@ std::shared_ptr<const table_info> replicator::update_replicas(api::op_context& c
     if (!r) {
       // Undo the listing (the stream stays on, as DynamoDB leaves it).
       std::lock_guard lock(i.membership_mu);
-      if (auto cur = i.store.tables().find(current.name)) {
-        table_info back = *cur;
-        std::erase_if(back.replicas,
-                      [&](const storage::replica_info& x) { return x.region == region; });
-        (void)i.store.update_table(std::move(back));  // best effort: the error below is the news
-      }
+      // Best effort: the error below is the news.
+      (void)i.store.modify_table(current.name, [&](table_info& back) {
+        return std::erase_if(back.replicas, [&](const storage::replica_info& x) {
+                 return x.region == region;
+               }) != 0;
+      });
       if (r.error().type == "ResourceInUseException")
         throw api_error::validation("Failed to create a the new replica of table with name: '" +
                                     current.name +
@@ -1469,16 +1470,17 @@ std::shared_ptr<const table_info> replicator::update_replicas(api::op_context& c
   table_info answer;
   {
     std::lock_guard lock(i.membership_mu);
-    auto cur = i.store.tables().find(current.name);
-    if (!cur) throw api_error::resource_not_found("Requested resource not found");
-    table_info t = *cur;
-    std::erase_if(t.replicas, [&](const storage::replica_info& x) { return x.region == region; });
-    auto removed = removed_regions(t);
-    removed.insert(region);
-    set_removed_regions(t, removed);
-    auto stored = i.store.update_table(t);
+    auto stored = i.store.modify_table(current.name, [&](table_info& t) {
+      std::erase_if(t.replicas, [&](const storage::replica_info& x) { return x.region == region; });
+      auto removed = removed_regions(t);
+      removed.insert(region);
+      set_removed_regions(t, removed);
+      return true;
+    });
+    if (!stored && stored.error().code == errc::not_found)
+      throw api_error::resource_not_found("Requested resource not found");
     if (!stored) throw api_error::internal_server_error(stored.error().message);
-    answer = t;
+    answer = **stored;
   }
   i.notify_peers(others, "RemoveReplica", {{"TableName", current.name}, {"Region", region}});
   // The answer shows the replica on its way out, as DynamoDB's does.

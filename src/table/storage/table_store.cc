@@ -814,12 +814,17 @@ result<apply_stats> table_store::apply_remote(
     const std::string& table_name, std::uint64_t table_id,
     const std::vector<remote_change>& changes,
     const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
-    const table_info* new_description, bool sync) {
+    const description_change& change_description, bool sync) {
   auto st = state(table_id);
-  // Shared like item writes (an exclusive lock would starve behind a steady stream of local
-  // writers), plus the stripe locks of every item in the batch, taken in address order so two
-  // batches never deadlock (item writes hold one stripe at a time).
-  auto table_lock = shared_writes(*st);
+  // Shared like item writes, plus the stripe locks of every item in the batch, taken in address
+  // order so two batches never deadlock (item writes hold one stripe at a time). A description
+  // change holds the lock exclusively, as every description change does (modify_table).
+  std::optional<exclusive_writes> exclusive;
+  std::shared_lock<std::shared_mutex> shared;
+  if (change_description)
+    exclusive.emplace(*st);
+  else
+    shared = shared_writes(*st);
   auto t = catalog_.find(table_name);
   if (!t || t->id != table_id) return error::not_found("table deleted: " + table_name);
   // Primary keys computed once (empty: the change lacks a key attribute; refused below).
@@ -935,11 +940,15 @@ result<apply_stats> table_store::apply_remote(
       rec[2 + static_cast<std::size_t>(k)] = static_cast<char>((seqs[n] >> (56 - 8 * k)) & 0xff);
     b.put(stream_key(t->id, seqs[n]), rec);
   }
-  if (new_description) {
-    table_info next = *new_description;
+  std::optional<table_info> next;
+  if (change_description) {
+    next = *t;
+    if (!change_description(*next)) next.reset();
+  }
+  if (next) {
     // (An index it would add is back-filled: no item write maintains it before its first page.)
-    if (carry_backfill_state(next, *t)) wake_backfills();
-    auto u = catalog_.update(std::move(next), &b);
+    if (carry_backfill_state(*next, *t)) wake_backfills();
+    auto u = catalog_.update(std::move(*next), &b);
     if (!u) return u.error();
   } else if (b.count() > 0) {
     if (auto w = sync ? store_->write(b) : write_deferred(b); !w) return w.error();
@@ -1163,11 +1172,19 @@ result<std::size_t> table_store::purge_tombstones(std::uint64_t table_id, std::u
   return removed;
 }
 
-result<std::shared_ptr<const table_info>> table_store::update_table(table_info t) {
-  auto st = state(t.id);
+result<std::shared_ptr<const table_info>> table_store::modify_table(
+    std::string_view table_name, const description_change& change) {
+  auto found = catalog_.find(table_name);
+  if (!found) return error::not_found("no table " + std::string(table_name));
+  auto st = state(found->id);
   const exclusive_writes table_lock(*st);
-  auto cur = catalog_.find(t.name);
-  if (!cur || cur->id != t.id) return error::not_found("no table " + t.name);
+  // Read again under the lock: the description every change before this one left.
+  auto cur = catalog_.find(table_name);
+  if (!cur || cur->id != found->id) return error::not_found("no table " + std::string(table_name));
+  table_info t = *cur;
+  if (!change(t)) return cur;
+  t.id = cur->id;
+  t.name = cur->name;
   bool added = carry_backfill_state(t, *cur);
   // A dropped index's entries, counters and back-fill progress go in the description's batch:
   // no write can add an entry afterwards (the lock), and a back-fill of it stops at its next

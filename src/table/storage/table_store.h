@@ -193,7 +193,7 @@ class table_store {
                                               bool reverse, const item_text_visitor& visit);
 
   // --- Index back-fill (UpdateTable adding a GSI) ---
-  // An index that update_table adds is `backfilling` (catalog.h): the existing items are indexed
+  // An index that modify_table adds is `backfilling` (catalog.h): the existing items are indexed
   // in pages, in primary-key order, each page with the back-fill's progress (the last primary
   // key done, keys.h backfill_key) in ONE batch, under the table's exclusive write lock for the
   // page alone. Item writes (which hold the lock shared) maintain a back-filling index only for
@@ -212,7 +212,7 @@ class table_store {
   // options.backfill_page_delay after each, retrying a failed one after
   // options.backfill_retry_delay. stop_backfills() returns after the page in progress (the
   // back-fill resumes at the next start); the destructor calls it. wake_backfills() tells it a
-  // new back-fill is waiting (update_table calls it).
+  // new back-fill is waiting (modify_table calls it).
   void start_backfills();
   void stop_backfills();
   void wake_backfills();
@@ -253,15 +253,18 @@ class table_store {
   // a change is written (item or tombstone, index entries, stats and — when `write_stream` and
   // the table has a stream — a local stream record whose origin stays the remote region) only if
   // it is newer than the stored version, tombstones included. The `progress` entries (peer
-  // region → last applied sequence of its stream) and, when given, a new table description
-  // commit in the SAME batch, so a crash never loses nor repeats an applied change. Holds the
-  // item locks of the batch's items for its duration. With `sync` false (and no new
-  // description) the batch is not synced to the disk: it survives kill -9, not a power loss.
+  // region → last applied sequence of its stream) and, when `change_description` is given, the
+  // table's description as it makes it (as modify_table does; that holds the table's exclusive
+  // write lock) commit in the SAME batch, so a crash never loses nor repeats an applied change.
+  // Holds the item locks of the batch's items for its duration. With `sync` false (and no
+  // description change) the batch is not synced to the disk: it survives kill -9, not a power
+  // loss.
+  using description_change = std::function<bool(table_info&)>;
   [[nodiscard]] result<apply_stats> apply_remote(
       const std::string& table_name, std::uint64_t table_id,
       const std::vector<remote_change>& changes,
       const std::vector<std::pair<std::string, std::uint64_t>>& progress, bool write_stream,
-      const table_info* new_description = nullptr, bool sync = true);
+      const description_change& change_description = {}, bool sync = true);
   // The last sequence number of `peer_region`'s stream applied to this table (0: none).
   [[nodiscard]] result<std::uint64_t> progress(std::uint64_t table_id,
                                                std::string_view peer_region);
@@ -322,12 +325,18 @@ class table_store {
   // Removes tombstones written before `cutoff_us`; returns how many.
   [[nodiscard]] result<std::size_t> purge_tombstones(std::uint64_t table_id,
                                                      std::uint64_t cutoff_us);
-  // Replaces a table's description while no item write of it is in flight (so a write never
-  // straddles, e.g., turning the stream on). The back-fill state of the indexes is the store's:
-  // an index `t` keeps has the `backfilling` flag it has now (whatever copy `t` was made from),
-  // an index `t` adds (an id not in the current description) is back-filled (above), and the
-  // entries, counters and back-fill progress of an index `t` lacks are dropped in the same batch.
-  [[nodiscard]] result<std::shared_ptr<const table_info>> update_table(table_info t);
+  // Changes a table's description. `change` edits a copy of the stored description, read under
+  // the table's exclusive write lock, which every description change holds: two changes (a
+  // client's UpdateTable and the replicator's, say) each see the other's result and never lose
+  // one another, and no item write straddles the change (e.g. turning the stream on). `change`
+  // returns false to leave the table as it is (the stored description is returned); what it
+  // throws propagates, with nothing stored. It must not call back into this store's table
+  // locks. The back-fill state of the indexes is the store's: an index the copy keeps has the
+  // `backfilling` flag it has now, an index it adds (an id not in the stored description) is
+  // back-filled (above), and the entries, counters and back-fill progress of an index it drops
+  // are dropped in the same batch. not_found when `table_name` names no table.
+  [[nodiscard]] result<std::shared_ptr<const table_info>> modify_table(
+      std::string_view table_name, const description_change& change);
   // A counter bumped after every committed stream record; wait_for_stream_write blocks until it
   // moves past `seen` or `deadline` passes (long-polling replication pulls).
   [[nodiscard]] std::uint64_t stream_generation();

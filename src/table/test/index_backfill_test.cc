@@ -1,5 +1,5 @@
 // Unit tests of table_store's index back-fill (table_store.h, "Index back-fill"): a GSI added by
-// update_table is indexed in pages while item writes go on, resumes from its persisted progress
+// modify_table is indexed in pages while item writes go on, resumes from its persisted progress
 // after a reopen, and leaves nothing behind when its index or table is deleted meanwhile. Every
 // test ends by comparing the index with what indexing every item at once gives.
 #include <gtest/gtest.h>
@@ -47,27 +47,31 @@ struct fixture : testing::temp_store {
     t.next_index_id = 1;
     return ts->tables().create(std::move(t)).value();
   }
-  // Adds two GSIs through update_table: ByShape (hash shape, ALL) and ByColor (hash color,
+  // Adds two GSIs through modify_table: ByShape (hash shape, ALL) and ByColor (hash color,
   // range h, INCLUDE p).
   std::shared_ptr<const table_info> add_indexes() {
-    table_info t = *table();
-    index_info a;
-    a.name = "ByShape";
-    a.id = t.next_index_id++;
-    a.keys.hash_name = "shape";
-    a.keys.hash_type = key_type::s;
-    t.indexes.push_back(a);
-    index_info b;
-    b.name = "ByColor";
-    b.id = t.next_index_id++;
-    b.keys.hash_name = "color";
-    b.keys.hash_type = key_type::s;
-    b.keys.range_name = "h";
-    b.keys.range_type = key_type::s;
-    b.projection = projection_type::include;
-    b.non_key_attributes = {"p"};
-    t.indexes.push_back(b);
-    return ts->update_table(std::move(t)).value();
+    return ts
+        ->modify_table("T",
+                       [](table_info& t) {
+                         index_info a;
+                         a.name = "ByShape";
+                         a.id = t.next_index_id++;
+                         a.keys.hash_name = "shape";
+                         a.keys.hash_type = key_type::s;
+                         t.indexes.push_back(a);
+                         index_info b;
+                         b.name = "ByColor";
+                         b.id = t.next_index_id++;
+                         b.keys.hash_name = "color";
+                         b.keys.hash_type = key_type::s;
+                         b.keys.range_name = "h";
+                         b.keys.range_type = key_type::s;
+                         b.projection = projection_type::include;
+                         b.non_key_attributes = {"p"};
+                         t.indexes.push_back(b);
+                         return true;
+                       })
+        .value();
   }
   static json::object item(const std::string& h, int r, std::mt19937& rng) {
     static const char* shapes[] = {"round", "square", ""};
@@ -358,9 +362,10 @@ TEST(IndexBackfill, DeletingTheIndexOrTableEndsTheBackfill) {
   ASSERT_FALSE(f.ts->backfill_page("T", shape.id).value());
   ASSERT_FALSE(f.ts->backfill_page("T", color.id).value());
   ASSERT_GT(f.keys_in(index_begin(t->id, shape.id), index_end(t->id, shape.id)), 0u);
-  table_info without = *t;
-  std::erase_if(without.indexes, [&](const index_info& i) { return i.id == shape.id; });
-  ASSERT_TRUE(f.ts->update_table(std::move(without)));
+  ASSERT_TRUE(f.ts->modify_table("T", [&](table_info& without) {
+    return std::erase_if(without.indexes, [&](const index_info& i) { return i.id == shape.id; }) ==
+           1;
+  }));
   auto r = f.ts->backfill_page("T", shape.id);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::not_found);
@@ -379,7 +384,7 @@ TEST(IndexBackfill, DeletingTheIndexOrTableEndsTheBackfill) {
   EXPECT_EQ(f.keys_in(indexes_begin(t->id), indexes_end(t->id)), 0u);
 }
 
-// The background back-filler completes an index added by update_table; stopped in the middle
+// The background back-filler completes an index added by modify_table; stopped in the middle
 // it returns after its page in progress (the back-fill stays CREATING, its progress persisted)
 // and resumes at the next start.
 TEST(IndexBackfill, BackgroundBackfillStopsBetweenPagesAndResumes) {

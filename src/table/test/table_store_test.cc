@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "storage/keys.h"
 #include "test/temp_store.h"
@@ -233,13 +236,16 @@ TEST(TableStore, BackfillIndexesExistingItems) {
   auto t = f.make_table();
   f.put(*t, R"({"h":{"S":"a"},"r":{"N":"1"},"shape":{"S":"round"}})");
   f.put(*t, R"({"h":{"S":"b"},"r":{"N":"1"}})");
-  table_info copy = *t;
   index_info g;
-  g.name = "ByShape";
-  g.id = copy.next_index_id++;
-  g.keys.hash_name = "shape";
-  copy.indexes.push_back(g);
-  auto updated = f.ts->update_table(copy).value();
+  auto updated = f.ts->modify_table("T",
+                                    [&](table_info& copy) {
+                                      g.name = "ByShape";
+                                      g.id = copy.next_index_id++;
+                                      g.keys.hash_name = "shape";
+                                      copy.indexes.push_back(g);
+                                      return true;
+                                    })
+                     .value();
   ASSERT_TRUE(updated->indexes[1].backfilling);
   ASSERT_TRUE(testing::backfill_index(*f.ts, "T", g.id));
   updated = f.ts->tables().find("T");
@@ -266,6 +272,70 @@ TEST(TableStore, DeletedTableRejectsWrites) {
   });
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::not_found);
+}
+
+// Description changes made at the same time from several threads (a client's UpdateTable or
+// TagResource, the replicator's replica changes, a replicated description with a snapshot's
+// progress) are all kept: each edits the description as the change before it left it. A change
+// that throws stores nothing, and one that answers false changes nothing. A table that is not
+// there is not_found.
+TEST(TableStore, ConcurrentDescriptionChangesAreAllKept) {
+  fixture f;
+  auto t = f.make_table();
+  constexpr int per_thread = 60;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 3; ++w)
+    threads.emplace_back([&, w] {
+      for (int n = 0; n < per_thread; ++n) {
+        std::string key = std::to_string(w) + "-" + std::to_string(n);
+        if (w == 2) {
+          // As the replicator commits a snapshot's progress with a description change.
+          auto r = f.ts->apply_remote("T", t->id, {}, {}, false, [&](table_info& d) {
+            d.extra[key] = n;
+            return true;
+          });
+          EXPECT_TRUE(r) << r.error().message;
+        } else {
+          auto r = f.ts->modify_table("T", [&](table_info& d) {
+            d.tags.emplace_back(key, "v");
+            return true;
+          });
+          EXPECT_TRUE(r) << r.error().message;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  auto check = [&](const table_info& d) {
+    EXPECT_EQ(d.tags.size(), 2u * per_thread);
+    EXPECT_EQ(d.extra.size(), static_cast<std::size_t>(per_thread));
+    for (int w = 0; w < 2; ++w)
+      for (int n = 0; n < per_thread; ++n) {
+        std::string key = std::to_string(w) + "-" + std::to_string(n);
+        EXPECT_TRUE(std::any_of(d.tags.begin(), d.tags.end(), [&](const auto& kv) {
+          return kv.first == key;
+        })) << key;
+      }
+  };
+  check(*f.ts->tables().find("T"));
+  f.reopen();  // and so they were stored
+  check(*f.ts->tables().find("T"));
+
+  EXPECT_THROW((void)f.ts->modify_table("T",
+                                        [](table_info& d) -> bool {
+                                          d.tags.clear();
+                                          throw std::runtime_error("refused");
+                                        }),
+               std::runtime_error);
+  auto unchanged = f.ts->modify_table("T", [](table_info& d) {
+    d.tags.clear();
+    return false;
+  });
+  ASSERT_TRUE(unchanged);
+  EXPECT_EQ((*unchanged)->tags.size(), 2u * per_thread);
+  EXPECT_EQ(f.ts->tables().find("T")->tags.size(), 2u * per_thread);
+  auto missing = f.ts->modify_table("Nope", [](table_info&) { return true; });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, errc::not_found);
 }
 
 }  // namespace
