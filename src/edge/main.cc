@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
                    "it sleeps; 0: sleep at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000));
-  bool pin_workers = true;
+  bool pin_workers = false;
   serve
       ->add_flag("--pin-workers,!--no-pin-workers", pin_workers,
                  "Bind each worker thread to a CPU of its own (when there are enough CPUs)")
