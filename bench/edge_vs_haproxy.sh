@@ -12,8 +12,8 @@
 #        HAPROXY_BUSY_POLLING=1: HAProxy with `busy-polling` (its threads poll instead of sleeping;
 #          the counterpart of the edge's --busy-poll-us, off by default in both)
 #        HAPROXY_CPU_MAP=1: HAProxy's threads bound one per CPU (`cpu-map auto:1/1-N 0-(N-1)`; the
-#          counterpart of the edge's --pin-workers, which is on by default in the edge and off by
-#          default in HAProxy); EDGE_ARGS="--no-pin-workers" runs the edge unbound
+#          counterpart of the edge's --pin-workers, off by default in both); EDGE_ARGS="--pin-workers"
+#          binds the edge's workers
 #        WRK_DELAY_MS=N: each connection waits N ms after every answer before its next request
 #          (a wrk script's delay()), so every proxy gets about the same request rate instead of
 #          as many as it can take: p99 compared at equal load (closed loop with think time)

@@ -18,10 +18,8 @@ idle_state peek(upstream_connection& c) {
   char byte;
   const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0) return idle_state::unexpected_bytes;
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-    return idle_state::clean;
-  }
-  return idle_state::closed;  // 0: end of stream; any other error: unusable
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return idle_state::clean;
+  return idle_state::closed;  // 0: end of stream; any error: not known to be clean
 }
 
 void close_connection(upstream_connection& c) {
