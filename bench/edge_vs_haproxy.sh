@@ -11,6 +11,9 @@
 #          EDGE_ARGS="--busy-poll-us 0" with EDGE_BASELINE set to the same binary: one option A/B)
 #        HAPROXY_BUSY_POLLING=1: HAProxy with `busy-polling` (its threads poll instead of sleeping;
 #          the counterpart of the edge's --busy-poll-us, off by default in both)
+#        HAPROXY_CPU_MAP=1: HAProxy's threads bound one per CPU (`cpu-map auto:1/1-N 0-(N-1)`; the
+#          counterpart of the edge's --pin-workers, off by default in both); EDGE_ARGS="--pin-workers"
+#          binds the edge's workers
 #        WRK_DELAY_MS=N: each connection waits N ms after every answer before its next request
 #          (a wrk script's delay()), so every proxy gets about the same request rate instead of
 #          as many as it can take: p99 compared at equal load (closed loop with think time)
@@ -101,6 +104,7 @@ global
   nbthread $threads
   maxconn 4000
 ${HAPROXY_BUSY_POLLING:+  busy-polling}
+${HAPROXY_CPU_MAP:+  cpu-map auto:1/1-$threads 0-$((threads - 1))}
 defaults
   mode http
   timeout connect 2s
@@ -188,7 +192,7 @@ run() {
 
 echo "wrk -t$wrk_threads -c$conns -d$duration${wrk_delay_ms:+ (delay ${wrk_delay_ms} ms after each answer)}, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
   "$threads proxy threads; $(uptime | sed 's/.*load/load/')${AUTOGROUP_NICE:+; autogroup nice $AUTOGROUP_NICE}" \
-  "${EDGE_ARGS:+; edge: $EDGE_ARGS}${BASELINE_ARGS:+; baseline: $BASELINE_ARGS}"
+  "${EDGE_ARGS:+; edge: $EDGE_ARGS}${BASELINE_ARGS:+; baseline: $BASELINE_ARGS}${HAPROXY_CPU_MAP:+; haproxy: cpu-map}"
 printf "%-14s %12s %10s %10s %12s\n" "proxy" "req/s" "p50 ms" "p99 ms" "cpu us/req"
 run "direct-nginx" "$up_port"
 # Each round runs every proxy once; the order rotates from round to round so that none is

@@ -3,6 +3,7 @@
 // control API — and implements control_plane for run-time changes.
 #include "mysfits/edge/edge.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <thread>
 
@@ -49,6 +51,31 @@ void run_worker(asio::io_context& io, std::chrono::microseconds busy_poll) {
     } else if (io.run_one() > 0) {
       last = clock::now();
     }
+  }
+}
+
+// The CPUs the workers are bound to, worker i to the i-th (pin_workers): those this process may
+// run on, when there are at least as many as workers (two or more); otherwise none.
+std::vector<int> worker_cpus(std::size_t workers) {
+  std::vector<int> cpus;
+  if (workers < 2) return cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  if (cpus.size() < workers) cpus.clear();
+  return cpus;
+}
+
+// Binds the calling thread to `cpu` (best effort: the worker runs unbound if it cannot be).
+void bind_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0) {
+    spdlog::warn("edge: cannot bind a worker to CPU {}: {}", cpu, std::strerror(e));
   }
 }
 
@@ -331,10 +358,15 @@ struct proxy::impl : control_plane {
         shortest = std::min(shortest, g->first_byte_timeout());
     }
     const auto tick = deadline_tick(shortest);
+    const auto cpus = opts.pin_workers ? worker_cpus(workers.size()) : std::vector<int>();
     for (auto& w : workers) {
       asio::co_spawn(w->io, run_deadline_ticker(w->deadlines, tick), asio::detached);
       guards.emplace_back(w->io.get_executor());
-      threads.emplace_back([w = w.get(), spin = opts.busy_poll] { run_worker(w->io, spin); });
+      const int cpu = cpus.empty() ? -1 : cpus[w->index];
+      threads.emplace_back([w = w.get(), spin = opts.busy_poll, cpu] {
+        if (cpu >= 0) bind_to_cpu(cpu);
+        run_worker(w->io, spin);
+      });
     }
     guards.emplace_back(health_io.get_executor());
     threads.emplace_back([this] { health_io.run(); });

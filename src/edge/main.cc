@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
                    "it sleeps; 0: sleep at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000));
+  bool pin_workers = false;
+  serve
+      ->add_flag("--pin-workers,!--no-pin-workers", pin_workers,
+                 "Bind each worker thread to a CPU of its own (when there are enough CPUs)")
+      ->capture_default_str();
   serve->add_option("--log-level", log_level, "spdlog level");
   serve
       ->add_option("--deadline-tolerance-ms", deadline_tolerance_ms,
@@ -128,6 +133,7 @@ int main(int argc, char** argv) {
   o.control_port = static_cast<std::uint16_t>(control_port);
   o.threads = static_cast<std::size_t>(threads);
   o.busy_poll = std::chrono::microseconds(busy_poll_us);
+  o.pin_workers = pin_workers;
   o.deadline_tolerance = std::chrono::milliseconds(deadline_tolerance_ms);
   mysfits::edge::proxy p(std::move(o));
   if (auto r = p.start(); !r) {

@@ -26,6 +26,14 @@ double active_connections(std::uint16_t port) {
       .value();
 }
 
+// Pooled connections the proxy closed for bytes the upstream sent unasked.
+double unexpected_bytes_drops(const raw_upstream& upstream) {
+  return mysfits::metrics::default_registry()
+      .get_counter("edge_upstream_unexpected_bytes_total", "",
+                   {{"group", "us-west-2"}, {"endpoint", upstream.id()}})
+      .value();
+}
+
 }  // namespace
 
 // Garbage instead of a request line gets 400 and the connection closes.
@@ -141,8 +149,8 @@ TEST(EdgeFaults, InterimResponsesAreSkippedAndAnswersStayInStep) {
 }
 
 // An upstream that sends a body after its answer to a HEAD (here one that looks like a whole
-// response), late, when the connection is back in the pool: the next request — a GET, which
-// goes out on a pooled connection without a peek — does not take those bytes for its answer.
+// response), late, when the connection is back in the pool: the next request does not take
+// those bytes for its answer.
 TEST(EdgeFaults, BodyAfterAHeadResponseIsNotTakenForTheNextAnswer) {
   raw_upstream upstream(raw_upstream::behaviour::head_body);
   auto o = one_region({upstream.port()}, fast_health("TCP"));
@@ -166,6 +174,34 @@ TEST(EdgeFaults, BodyAfterAHeadResponseIsNotTakenForTheNextAnswer) {
   ASSERT_TRUE(second);
   EXPECT_EQ(second->result_int(), 200);
   EXPECT_EQ(second->body(), "final /second");
+}
+
+// An upstream that sends a second response nobody asked for after a bodied answer — late, when
+// the connection is back in the pool, or in the same write as the answer: the pool does not
+// hand that connection out again (it is closed and counted), so the next request gets its own
+// answer, not the stray one.
+TEST(EdgeFaults, StrayResponseAfterABodiedAnswerIsNotTakenForTheNextAnswer) {
+  for (auto b : {raw_upstream::behaviour::late_extra, raw_upstream::behaviour::extra_with_body}) {
+    SCOPED_TRACE(b == raw_upstream::behaviour::late_extra ? "late" : "with the answer");
+    raw_upstream upstream(b);
+    auto o = one_region({upstream.port()}, fast_health("TCP"));
+    o.threads = 1;  // one worker: one pool, so the second GET is offered the first's connection
+    o.upstream_timeout = std::chrono::seconds(10);
+    proxy p(o);
+    ASSERT_TRUE(p.start());
+    client c(p.ports()[0]);
+    auto first = c.get("/first");
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->result_int(), 200);
+    EXPECT_EQ(first->body(), "final /first");
+    // Once the stray response is on the idle connection, the next request.
+    ASSERT_TRUE(eventually([&] { return upstream.unasked() >= 1; }));
+    auto second = c.get("/second");
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->result_int(), 200);
+    EXPECT_EQ(second->body(), "final /second");
+    EXPECT_GE(unexpected_bytes_drops(upstream), 1);
+  }
 }
 
 // A chunk's extensions and the trailer section are bounded by the header limit (Beast bounds

@@ -2,8 +2,11 @@
 // failover and 503; the accelerator's dials, retries and zero-failure failover; control API
 // changes and draining. Upstreams are real HTTP servers on loopback, port 0.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 #include <vector>
@@ -116,6 +119,49 @@ TEST(EdgeLoadBalancer, BusyPollingWorkersServeAndStop) {
     // Each worker's round-robin cursor alternates: the split stays even (within one a worker).
     EXPECT_EQ(a_count + b_count, 120);
     EXPECT_NEAR(a_count, 60, 2);
+    p.stop();
+  }
+}
+
+namespace {
+
+// Threads of this process bound to exactly one CPU (/proc/self/task/*/status).
+int threads_bound_to_one_cpu() {
+  int n = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream status(t.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (!line.starts_with("Cpus_allowed_list:")) continue;
+      const auto list = line.substr(line.find(':') + 1);
+      if (list.find_first_of(",-") == std::string::npos) ++n;  // one CPU: "\t1"
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+// With pin_workers, each of the two workers is bound to a CPU of its own (when the process may
+// run on two or more), and the proxy serves and stops as usual; without it, none is bound.
+TEST(EdgeLoadBalancer, PinnedWorkersServeAndStop) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  if (CPU_COUNT(&allowed) < 2) GTEST_SKIP() << "needs two CPUs to bind two workers to";
+  const int bound_before = threads_bound_to_one_cpu();
+  for (const bool pin : {true, false}) {
+    SCOPED_TRACE(pin ? "pinned" : "not pinned");
+    upstream a("a"), like("like");
+    auto o = load_balancer_options({a.port()}, {like.port()});
+    o.threads = 2;
+    o.pin_workers = pin;
+    proxy p(std::move(o));
+    ASSERT_TRUE(p.start());
+    ASSERT_TRUE(all_healthy(p, "core", {a.id()}));
+    client c(p.ports()[0]);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(c.get("/mysfits")), "a");
+    // The workers bind themselves as they start: by the time they answered, they are bound.
+    EXPECT_EQ(threads_bound_to_one_cpu() - bound_before, pin ? 2 : 0);
     p.stop();
   }
 }

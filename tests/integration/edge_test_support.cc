@@ -104,7 +104,8 @@ asio::awaitable<void> raw_upstream::accept_loop() {
           auto [rec, n] =
               co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
           if (rec) co_return;
-          if (b == behaviour::interim || b == behaviour::head_body) {
+          if (b == behaviour::interim || b == behaviour::head_body || b == behaviour::late_extra ||
+              b == behaviour::extra_with_body) {
             std::string in(buf.data(), n);
             for (;;) {
               auto end = in.find("\r\n\r\n");
@@ -131,16 +132,18 @@ asio::awaitable<void> raw_upstream::accept_loop() {
                 co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
               }
               const std::string body = "final " + target;
+              const std::string stale = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale";
               std::string final_response =
                   "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
                   (head_request ? "" : body);  // a HEAD's body comes later, if at all
+              if (b == behaviour::extra_with_body) final_response += stale;
               auto [fe, fn] = co_await asio::async_write(s, asio::buffer(final_response),
                                                          asio::as_tuple(asio::use_awaitable));
               if (fe) co_return;
-              if (b == behaviour::head_body && head_request) {
+              if (b == behaviour::extra_with_body) ++unasked;
+              if ((b == behaviour::head_body && head_request) || b == behaviour::late_extra) {
                 asio::steady_timer t(s.get_executor(), std::chrono::milliseconds(100));
                 co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-                std::string stale = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale";
                 auto [se, sn] = co_await asio::async_write(s, asio::buffer(stale),
                                                            asio::as_tuple(asio::use_awaitable));
                 if (se) co_return;

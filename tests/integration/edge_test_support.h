@@ -69,21 +69,26 @@ class upstream {
 class raw_upstream {
  public:
   enum class behaviour {
-    silent,         // reads the request and never answers
-    cut,            // reads the request and closes without a byte
-    half_response,  // sends part of a response, then closes
-    interim,        // per request on a keep-alive connection: a 100 and a 103, then, after
-                    // 100 ms and in a write of its own, a 200 whose body is "final <target>"
-    head_body       // per request on a keep-alive connection: a 200 whose body is
-                    // "final <target>"; to a HEAD, after 100 ms, a body anyway — that looks
-                    // like a second response, a 200 whose body is "stale" (counted: unasked())
+    silent,          // reads the request and never answers
+    cut,             // reads the request and closes without a byte
+    half_response,   // sends part of a response, then closes
+    interim,         // per request on a keep-alive connection: a 100 and a 103, then, after
+                     // 100 ms and in a write of its own, a 200 whose body is "final <target>"
+    head_body,       // per request on a keep-alive connection: a 200 whose body is
+                     // "final <target>"; to a HEAD, after 100 ms, a body anyway — that looks
+                     // like a second response, a 200 whose body is "stale" (counted: unasked())
+    late_extra,      // per request on a keep-alive connection: a 200 whose body is "final
+                     // <target>", then, after 100 ms, a second response nobody asked for, a 200
+                     // whose body is "stale" (counted: unasked())
+    extra_with_body  // as late_extra, but the stray response goes in the same write as the
+                     // answer
   };
   explicit raw_upstream(behaviour b);
   ~raw_upstream();
   std::uint16_t port() const { return port_; }
   std::string id() const { return "127.0.0.1:" + std::to_string(port_); }
   int connections() const { return connections_; }
-  // Bodies sent after answers to HEAD requests (behaviour::head_body).
+  // Stray responses sent (behaviour::head_body, late_extra, extra_with_body).
   int unasked() const { return unasked_; }
 
  private:

@@ -14,7 +14,11 @@ endpoint::endpoint(const target_config& cfg, boost::asio::ip::tcp::endpoint addr
       health_(health.healthy_threshold, health.unhealthy_threshold),
       workers_(workers ? workers : 1),
       outstanding_(std::make_unique<outstanding_slot[]>(workers_)),
-      pool_(workers) {
+      pool_(workers, &metrics::default_registry().get_counter(
+                         "edge_upstream_unexpected_bytes_total",
+                         "Pooled upstream connections closed because the endpoint sent bytes "
+                         "after a complete response, unasked (a second response, garbage)",
+                         {{"group", group}, {"endpoint", cfg.id()}})) {
   auto& reg = metrics::default_registry();
   static const char* classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
   for (std::size_t i = 0; i < by_class_.size(); ++i) {

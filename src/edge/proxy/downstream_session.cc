@@ -369,13 +369,14 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         ~outstanding_guard() { e.add_outstanding(worker, -1); }
       } guard{target, w.index};
 
-      // A pooled connection is checked for liveness (a peek, one syscall) only for a request
-      // that could not be sent again: a replayable one that fails on a pooled connection before
-      // any response byte is sent again once, on a new connection to the same target.
+      // A pooled connection is peeked before reuse (upstream_pool::take: one syscall), so none
+      // with bytes the target sent unasked goes out; the target may still close it after the
+      // peek: a replayable request that fails on a pooled connection before any response byte
+      // is sent again once, on a new connection to the same target.
       bool may_replay = retryable;
       bool give_up = false;
       for (;;) {
-        auto conn = target.pool().take(w.index, o.upstream_idle_timeout, !retryable);
+        auto conn = target.pool().take(w.index, o.upstream_idle_timeout);
         const bool reused = conn != nullptr;
         if (!conn) {
           conn = std::make_unique<upstream_connection>(tcp::socket(w.io));
@@ -470,10 +471,6 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
         auto& rp = *rpo;
-        // Where an upstream that breaks HTTP most often sends bytes nobody asked for (a body
-        // after a bodiless response), which the next request would take for its answer.
-        conn->peek_before_reuse =
-            is_head || interim_seen || rp.status() == 204 || rp.status() == 304;
         if (!ec && is_unrouted_response(rp.status(), res_head)) {
           // The target is an edge with nothing behind it (a region whose services are scaled
           // to zero): nothing was processed, so any request may go to another endpoint.
