@@ -61,7 +61,7 @@ json::object batch_get_item(op_context& ctx, const json::object& req) {
     expr::expression_context ectx(find_object(tr, "ExpressionAttributeNames"),
                                   find_object(tr, "ExpressionAttributeValues"));
     if (auto pe = find_string(tr, "ProjectionExpression")) {
-      r.projection = expr::parse_projection(*pe, ectx);
+      r.projection = expr::parse_projection_cached(*pe, ectx);
     } else {
       check_no_placeholders_without_expressions(tr);
       if (const auto* atg = find_array(tr, "AttributesToGet"))

@@ -66,8 +66,9 @@ json::object counter_deltas(const expr::update& u, const json::object* old) {
 }
 
 storage::write_outcome run_write(op_context& ctx, const storage::table_info& t,
-                                 const std::string& pk, const storage::table_store::decider& d) {
-  auto r = ctx.store.write_item(t, pk, d);
+                                 const std::string& pk, const storage::table_store::decider& d,
+                                 bool consume_old = false) {
+  auto r = ctx.store.write_item(t, pk, d, consume_old);
   if (!r) throw_storage_error(r.error());
   return std::move(*r);
 }
@@ -87,7 +88,8 @@ void add_write_capacity(json::object& resp, capacity_mode mode, const storage::t
 json::object put_item(op_context& ctx, const json::object& req) {
   auto t = get_table(ctx, get_table_name(req));
   const auto& item = get_object(req, "Item");
-  std::string pk = key_bytes_of_item(*t, item);
+  std::size_t size = 0;
+  std::string pk = key_bytes_of_item(*t, item, &size);
   auto rv = get_return_values(req, {"NONE", "ALL_OLD"});
   auto capacity = get_return_consumed_capacity(req);
   check_return_item_collection_metrics(req);
@@ -100,7 +102,9 @@ json::object put_item(op_context& ctx, const json::object& req) {
   auto& movable_item = const_cast<json::object&>(item);
   auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
     check_write_condition(wc, old);
-    return write_decision{write_decision::action::put, std::move(movable_item)};
+    write_decision d{write_decision::action::put, std::move(movable_item)};
+    d.item_size = size;
+    return d;
   });
   json::object resp;
   add_write_capacity(resp, capacity, *t, out);
@@ -124,7 +128,7 @@ json::object get_item(op_context& ctx, const json::object& req) {
         "Non-expression parameters: {AttributesToGet} Expression parameters: "
         "{ProjectionExpression}");
   if (pe) {
-    proj = expr::parse_projection(*pe, ectx);
+    proj = expr::parse_projection_cached(*pe, ectx);
   } else {
     check_no_placeholders_without_expressions(req);
     if (atg) proj = expr::convert_attributes_to_get(*atg);
@@ -192,27 +196,44 @@ json::object update_item(op_context& ctx, const json::object& req) {
         "Can not use both expression and non-expression parameters in the same request: "
         "Non-expression parameters: {AttributeUpdates} Expression parameters: {UpdateExpression}");
   if (ue)
-    upd = expr::parse_update(*ue, ectx);
+    upd = expr::parse_update_cached(*ue, ectx);
   else if (au)
     upd = expr::convert_attribute_updates(*au);
   auto keys = names_of(t->keys);
   if (upd) expr::check_update_does_not_touch_keys(*upd, keys);
   auto wc = parse_write_condition(req, ectx, ue.has_value());
   ectx.check_all_used();
-  auto out = run_write(ctx, *t, pk, [&](const json::object* old) {
-    check_write_condition(wc, old);
-    json::object item = old ? *old : key;
-    // `item` is this attempt's copy: an error drops it, so the update may work on it in place.
-    if (upd) expr::apply_update_to_scratch(*upd, item, old != nullptr);
-    if (item_size(item) > max_item_size)
-      throw api_error::validation("Item size to update has exceeded the maximum allowed size");
-    // As PutItem: the whole item's validity (SET a.b = :v can nest :v too deep, SET #n = :v
-    // bring a name too long), index key types and lengths.
-    (void)key_bytes_of_item(*t, item);
-    write_decision d{write_decision::action::put, std::move(item), {}};
-    if (upd && t->is_counter_merge()) d.counter_deltas = counter_deltas(*upd, old);
-    return d;
-  });
+  // The top-level attributes the update writes a value into (REMOVE cannot make an item
+  // invalid): the only ones to validate again, the rest were valid as stored.
+  std::vector<std::string_view> written;
+  if (upd) {
+    for (const auto& a : upd->set) written.push_back(a.target.root());
+    for (const auto& [p, v] : upd->add) written.push_back(p.root());
+    for (const auto& [p, v] : upd->del) written.push_back(p.root());
+  }
+  // Nothing in the answer needs the item as it was: the update works on the stored item itself
+  // (write_item's consume_old) instead of a copy.
+  const bool consume_old =
+      capacity == capacity_mode::none && rv != "ALL_OLD" && rv != "UPDATED_OLD";
+  auto out = run_write(
+      ctx, *t, pk,
+      [&](json::object* old) {
+        check_write_condition(wc, old);
+        json::object deltas;
+        if (upd && t->is_counter_merge()) deltas = counter_deltas(*upd, old);
+        // `item` is this attempt's own: an error drops it, so the update works on it in place.
+        json::object item = !old          ? json::object(key)
+                            : consume_old ? json::object(std::move(*old))
+                                          : json::object(*old);
+        if (upd) expr::apply_update_to_scratch(*upd, item, old != nullptr);
+        // As PutItem: the item's validity (SET a.b = :v can nest :v too deep, SET #n = :v
+        // bring a name too long), its size, index key types and lengths.
+        std::size_t size = check_updated_item(*t, item, written);
+        write_decision d{write_decision::action::put, std::move(item), std::move(deltas)};
+        d.item_size = size;
+        return d;
+      },
+      consume_old);
   json::object resp;
   add_write_capacity(resp, capacity, *t, out);
   // UPDATED_OLD / UPDATED_NEW hold what the update's own paths name, as DynamoDB does: after

@@ -87,7 +87,7 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
         (is_query ? "QueryFilter" : "ScanFilter") + "} Expression parameters: {FilterExpression}");
   auto op = find_string(req, "ConditionalOperator").value_or("");
   if (fe) {
-    p.filter = expr::parse_condition(*fe, ectx, "FilterExpression");
+    p.filter = expr::parse_condition_cached(*fe, ectx, "FilterExpression");
     has_expression = true;
   } else if (legacy_filter) {
     p.filter = expr::convert_filter(*legacy_filter, op);
@@ -100,7 +100,7 @@ read_plan parse_read(op_context& ctx, const json::object& req, expr::expression_
         "Non-expression parameters: {AttributesToGet} Expression parameters: "
         "{ProjectionExpression}");
   if (pe) {
-    p.projection = expr::parse_projection(*pe, ectx);
+    p.projection = expr::parse_projection_cached(*pe, ectx);
     has_expression = true;
   } else if (atg) {
     p.projection = expr::convert_attributes_to_get(*atg);

@@ -1,6 +1,7 @@
 // Request helpers shared by the operations (request.h).
 #include "api/request.h"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cmath>
 
@@ -155,8 +156,10 @@ std::string key_bytes_of_key(const storage::table_info& t, const json::object& k
   return storage::primary_key_bytes(key, t.keys);
 }
 
-std::string key_bytes_of_item(const storage::table_info& t, const json::object& item) {
-  validate_item(item);
+namespace {
+// The key rules of key_bytes_of_item: key attributes present with the right types, index key
+// attributes (when present) of the right types, no empty key strings, key lengths.
+void check_item_keys(const storage::table_info& t, const json::object& item) {
   auto check = [&](const std::string& name, key_type type) {
     const auto* v = item.if_contains(name);
     if (!v)
@@ -195,10 +198,30 @@ std::string key_bytes_of_item(const storage::table_info& t, const json::object& 
     check_index(i.keys.hash_name, i.keys.hash_type);
     if (i.keys.range_name) check_index(*i.keys.range_name, *i.keys.range_type);
   }
-  if (item_size(item) > max_item_size)
-    throw api_error::validation("Item size has exceeded the maximum allowed size");
   check_key_lengths(t, item);
+}
+}  // namespace
+
+std::string key_bytes_of_item(const storage::table_info& t, const json::object& item,
+                              std::size_t* size) {
+  std::size_t n = validate_item(item);  // the size limit included
+  check_item_keys(t, item);
+  if (size) *size = n;
   return storage::primary_key_bytes(item, t.keys);
+}
+
+std::size_t check_updated_item(const storage::table_info& t, const json::object& item,
+                               const std::vector<std::string_view>& written) {
+  std::size_t size = item_size(item);
+  if (size > max_item_size)
+    throw api_error::validation("Item size to update has exceeded the maximum allowed size");
+  // In the item's order, as validate_item would find the first bad one.
+  if (!written.empty())
+    for (const auto& [name, v] : item)
+      if (std::find(written.begin(), written.end(), std::string_view(name)) != written.end())
+        validate_item_attribute(name, v);
+  check_item_keys(t, item);
+  return size;
 }
 
 json::object key_of(const storage::key_schema& k, const json::object& item) {
@@ -228,7 +251,7 @@ write_condition parse_write_condition(const json::object& req, expr::expression_
         "Can not use both expression and non-expression parameters in the same request: "
         "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}");
   if (ce) {
-    wc.cond = expr::parse_condition(*ce, ctx, "ConditionExpression");
+    wc.cond = expr::parse_condition_cached(*ce, ctx, "ConditionExpression");
   } else {
     if (!has_other_expression) check_no_placeholders_without_expressions(req);
     if (expected) {

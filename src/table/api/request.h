@@ -8,9 +8,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/api_error.h"
 #include "api/ops.h"
+#include "expr/expression_cache.h"
 #include "expr/expressions.h"
 #include "storage/catalog.h"
 
@@ -40,8 +42,16 @@ expr::key_schema_names names_of(const storage::key_schema& k);
 // primary-key bytes. `table` names the table in messages.
 std::string key_bytes_of_key(const storage::table_info& t, const json::object& key);
 // Validates an item for PutItem (attribute values, size, key attributes present with the right
-// types and lengths, index key types) and returns its primary-key bytes.
-std::string key_bytes_of_item(const storage::table_info& t, const json::object& item);
+// types and lengths, index key types) and returns its primary-key bytes; `size`, when given,
+// gets its item_size.
+std::string key_bytes_of_item(const storage::table_info& t, const json::object& item,
+                              std::size_t* size = nullptr);
+// The checks of key_bytes_of_item for an item an UpdateItem built from a stored (valid) item:
+// the attributes named in `written` (the top-level attributes the update set or added to) are
+// validated, the others were when stored; then the key and index-key rules. Returns its
+// item_size; throws "Item size to update has exceeded the maximum allowed size" first.
+std::size_t check_updated_item(const storage::table_info& t, const json::object& item,
+                               const std::vector<std::string_view>& written);
 // Just the key attributes of an item.
 json::object key_of(const storage::key_schema& k, const json::object& item);
 

@@ -33,6 +33,9 @@ struct operand {
   std::variant<path, boost::json::value, std::shared_ptr<const function_call>,
                std::shared_ptr<const arithmetic>>
       v;
+  // For a literal the parser read from a :placeholder, its text (":v"): expression_cache binds
+  // a cached tree to another request's values through it. Empty otherwise.
+  std::string placeholder = {};
 };
 
 struct function_call {
@@ -81,6 +84,10 @@ struct update {
   std::vector<path> remove;
   std::vector<std::pair<path, boost::json::value>> add;  // value: N or a set
   std::vector<std::pair<path, boost::json::value>> del;  // value: a set
+  // The :placeholder each add / del value was read from, in the same order (the parser fills
+  // them; legacy AttributeUpdates leave them empty). For expression_cache, as operand's.
+  std::vector<std::string> add_placeholders = {};
+  std::vector<std::string> del_placeholders = {};
 };
 
 // ProjectionExpression / AttributesToGet.

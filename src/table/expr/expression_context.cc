@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <boost/json/string.hpp>
+#include <cstdint>
 
 #include "api/api_error.h"
 #include "types/attribute_value.h"
@@ -48,7 +49,7 @@ expression_context::expression_context(const boost::json::object* names,
             "ExpressionAttributeNames contains invalid value: Empty attribute name for key " +
             std::string(k));
       }
-      names_.emplace(std::string(k), std::string(v.get_string()));
+      names_.emplace(std::string(k), name_entry{std::string(v.get_string())});
     }
   }
   if (values) {
@@ -69,6 +70,7 @@ expression_context::expression_context(const boost::json::object* names,
                                     e.message() + " for key " + std::string(k));
       }
     }
+    used_values_.assign(values->size(), 0);
   }
 }
 
@@ -80,26 +82,56 @@ const std::string& expression_context::resolve_name(std::string_view placeholder
         "defined; attribute name: " +
         std::string(placeholder));
   }
-  used_names_.emplace(placeholder);
-  return it->second;
+  it->second.used = true;
+  if (trace_) trace_->emplace_back(placeholder);
+  return it->second.name;
 }
 
 const boost::json::value& expression_context::resolve_value(std::string_view placeholder) {
-  const boost::json::value* v = values_ ? values_->if_contains(placeholder) : nullptr;
-  if (!v) {
+  auto it = values_ ? values_->find(placeholder) : nullptr;
+  if (!values_ || it == values_->end()) {
     throw api_error::validation(
         "An expression attribute value used in expression is not defined; "
         "attribute value: " +
         std::string(placeholder));
   }
-  used_values_.emplace(placeholder);
-  return *v;
+  used_values_[static_cast<std::size_t>(it - values_->begin())] = 1;
+  if (trace_) trace_->emplace_back(placeholder);
+  return it->value();
+}
+
+namespace {
+void append_sized(std::string& out, std::string_view s) {
+  const auto n = static_cast<std::uint32_t>(s.size());
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(s);
+}
+}  // namespace
+
+void expression_context::append_signature(std::string& out) const {
+  const auto count = [&out](std::size_t n) {
+    const auto n32 = static_cast<std::uint32_t>(n);
+    out.append(reinterpret_cast<const char*>(&n32), sizeof n32);
+  };
+  out += '#';
+  count(names_.size());
+  for (const auto& [k, v] : names_) {
+    append_sized(out, k);
+    append_sized(out, v.name);
+  }
+  out += ':';
+  if (!values_) return;
+  count(values_->size());
+  for (const auto& [k, v] : *values_) {
+    append_sized(out, k);
+    append_sized(out, attribute_type(v));
+  }
 }
 
 void expression_context::check_all_used() const {
   std::set<std::string, std::less<>> unused;
   for (const auto& [k, v] : names_) {
-    if (!used_names_.contains(k)) unused.insert(k);
+    if (!v.used) unused.insert(k);
   }
   if (!unused.empty()) {
     throw api_error::validation(
@@ -107,8 +139,9 @@ void expression_context::check_all_used() const {
         join_keys(unused));
   }
   if (values_) {
+    std::size_t i = 0;
     for (const auto& [k, v] : *values_) {
-      if (!used_values_.contains(std::string_view(k))) unused.insert(std::string(k));
+      if (!used_values_[i++]) unused.insert(std::string(k));
     }
   }
   if (!unused.empty()) {

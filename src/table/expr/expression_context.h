@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mysfits::table::expr {
 
@@ -32,11 +33,27 @@ class expression_context {
   // (names first, then values) if any placeholder was never resolved.
   void check_all_used() const;
 
+  // For expression_cache. While a trace is set, every placeholder resolved is appended to it
+  // (#names and :values, in the order resolved). Null: none (the default).
+  void set_trace(std::vector<std::string>* trace) { trace_ = trace; }
+  // Appends what an expression's parse depends on besides its text: every name placeholder with
+  // its attribute name and every value placeholder with its value's type, in order. Two contexts
+  // with the same signature resolve any expression's placeholders alike (the same ones defined,
+  // the same names, values of the same types), which is all the parser's checks read but for
+  // the contents of BETWEEN bounds and attribute_type's operand.
+  void append_signature(std::string& out) const;
+
  private:
-  std::map<std::string, std::string, std::less<>> names_;
+  struct name_entry {
+    std::string name;
+    bool used = false;
+  };
+  std::map<std::string, name_entry, std::less<>> names_;
   const boost::json::object* values_;
-  std::set<std::string, std::less<>> used_names_;
-  std::set<std::string, std::less<>> used_values_;
+  // Whether each of *values_ (in its order) was resolved: flags, not a set of copied names (a
+  // resolve allocated a set node).
+  std::vector<char> used_values_;
+  std::vector<std::string>* trace_ = nullptr;
 };
 
 }  // namespace mysfits::table::expr

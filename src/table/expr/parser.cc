@@ -132,6 +132,7 @@ class parser {
                   type_word(t));
             }
             u.add.emplace_back(std::move(p), v);
+            u.add_placeholders.emplace_back(toks_[pos_ - 1].text);
           } else {
             if (t != "SS" && t != "NS" && t != "BS") {
               fail(
@@ -140,6 +141,7 @@ class parser {
                   type_word(t));
             }
             u.del.emplace_back(std::move(p), v);
+            u.del_placeholders.emplace_back(toks_[pos_ - 1].text);
           }
         }
         if (!at(token_kind::comma)) break;
@@ -382,7 +384,7 @@ class parser {
     const token& t = peek();
     if (t.kind == token_kind::value_ref) {
       ++pos_;
-      return operand{resolve_value(t.text)};
+      return operand{resolve_value(t.text), std::string(t.text)};
     }
     if (t.kind == token_kind::name && peek(1).kind == token_kind::lparen) {
       auto f = parse_function(role);

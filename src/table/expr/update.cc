@@ -30,32 +30,47 @@ namespace {
 json_value& inner(json_value& v) { return v.get_object().begin()->value(); }
 const json_value& inner(const json_value& v) { return v.get_object().begin()->value(); }
 
-json_value eval(const operand& o, const json::object& item) {
+// The value of a path or literal operand as it is (no copy); nullptr for any other operand.
+// Throws for a path to a missing attribute.
+const json_value* value_of(const operand& o, const json::object& item) {
   if (const auto* p = std::get_if<path>(&o.v)) {
     const json_value* v = find_path(item, *p);
     if (!v) {
       throw api_error::validation(
           "The provided expression refers to an attribute that does not exist in the item");
     }
-    return *v;
+    return v;
   }
-  if (const auto* lit = std::get_if<json_value>(&o.v)) return *lit;
+  return std::get_if<json_value>(&o.v);
+}
+
+// The operand's value, allocated from `sp` (the item's storage: set_at then moves it in rather
+// than copying it across resources).
+json_value eval(const operand& o, const json::object& item, const json::storage_ptr& sp) {
+  if (const json_value* v = value_of(o, item)) return json_value(*v, sp);
   if (const auto* a = std::get_if<std::shared_ptr<const arithmetic>>(&o.v)) {
-    const json_value x = eval((*a)->lhs, item);
-    const json_value y = eval((*a)->rhs, item);
-    if (attribute_type(x) != "N" || attribute_type(y) != "N") bad_type();
-    const decimal dx = decimal::parse(inner(x).get_string());
-    const decimal dy = decimal::parse(inner(y).get_string());
-    return json::object{{"N", ((*a)->op == '+' ? dx + dy : dx - dy).to_string()}};
+    // Paths and literals are read in place; only nested expressions are evaluated into copies.
+    json_value xs(sp), ys(sp);
+    const json_value* x = value_of((*a)->lhs, item);
+    if (!x) x = &(xs = eval((*a)->lhs, item, sp));
+    const json_value* y = value_of((*a)->rhs, item);
+    if (!y) y = &(ys = eval((*a)->rhs, item, sp));
+    if (attribute_type(*x) != "N" || attribute_type(*y) != "N") bad_type();
+    const decimal dx = decimal::parse(inner(*x).get_string());
+    const decimal dy = decimal::parse(inner(*y).get_string());
+    json::object out(sp);
+    out.emplace("N", ((*a)->op == '+' ? dx + dy : dx - dy).to_string());
+    return out;
   }
   const auto& f = *std::get<std::shared_ptr<const function_call>>(o.v);
   if (f.name == "if_not_exists") {
-    if (const json_value* v = find_path(item, std::get<path>(f.args[0].v))) return *v;
-    return eval(f.args[1], item);
+    if (const json_value* v = find_path(item, std::get<path>(f.args[0].v)))
+      return json_value(*v, sp);
+    return eval(f.args[1], item, sp);
   }
   if (f.name == "list_append") {
-    json_value x = eval(f.args[0], item);
-    const json_value y = eval(f.args[1], item);
+    json_value x = eval(f.args[0], item, sp);
+    const json_value y = eval(f.args[1], item, sp);
     if (attribute_type(x) != "L" || attribute_type(y) != "L") bad_type();
     auto& out = inner(x).get_array();
     for (const auto& e : inner(y).get_array()) out.push_back(e);
@@ -196,7 +211,7 @@ void apply_actions(const update& u, const json::object& before, json::object& ta
                    bool item_exists, std::set<std::string>* changed) {
   std::vector<json_value> values;
   values.reserve(u.set.size());
-  for (const auto& a : u.set) values.push_back(eval(a.value, before));
+  for (const auto& a : u.set) values.push_back(eval(a.value, before, target.storage()));
   // Paths never overlap (the parser checks), so applying SETs in path order changes nothing but
   // the order of appends past a list's end, which DynamoDB makes ascending by index.
   std::vector<std::size_t> order(u.set.size());

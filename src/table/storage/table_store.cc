@@ -2,6 +2,7 @@
 #include "storage/table_store.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -526,16 +527,40 @@ std::string whole_item_entry(std::string_view raw) {
   return v;
 }
 
-// Stages in `b` the change of one item from `old_item` (the visible item, or null) to `rec` (an
-// item or a tombstone; null erases the key): the record, its index entries and the stats deltas.
-// `raw`, when given, is encode_item_record(*rec) already (a snapshot page's record); `bulk`
-// collects the index work instead of `b`. The record is encoded once: an ALL index's entry
-// reuses its JSON text. A back-filling index is maintained only as far as its back-fill has
-// come (`progress`, see maintains()).
-void stage_item(write_batch& b, const table_info& t, std::string_view pk,
-                const json::object* old_item, const item_record* rec, std::int64_t& count_delta,
-                std::int64_t& size_delta, const std::map<std::uint32_t, std::string>* progress,
-                std::string_view raw = {}, bulk_index_ops* bulk = nullptr) {
+// What stage_item needs of the version an item write replaces: whether it exists, its size and,
+// per index of the table (t.indexes order), its index key and the size of its index entry. Read
+// before the write's decider runs, so a decider may take the stored item apart (write_item's
+// consume_old).
+struct old_version {
+  bool exists = false;
+  std::size_t size = 0;
+  boost::container::small_vector<std::optional<std::string>, 2> index_keys;
+  boost::container::small_vector<std::size_t, 2> projected_sizes;
+};
+
+old_version describe_old(const table_info& t, const json::object* old_item) {
+  old_version o;
+  if (!old_item) return o;
+  o.exists = true;
+  o.size = item_size(*old_item);
+  for (const auto& i : t.indexes) {
+    auto& k = o.index_keys.emplace_back(index_key_bytes(*old_item, i.keys));
+    o.projected_sizes.push_back(k ? projected_size(*old_item, o.size, t, i) : 0);
+  }
+  return o;
+}
+
+// Stages in `b` the change of one item from `old` (the visible version, see describe_old) to
+// `rec` (an item or a tombstone; null erases the key): the record, its index entries and the
+// stats deltas. `raw`, when given, is encode_item_record(*rec) already (a snapshot page's
+// record); `bulk` collects the index work instead of `b`; `new_size`, when not 0, is
+// item_size(rec->item), computed by the caller. The record is encoded once: an ALL index's entry
+// reuses its JSON text. A back-filling index is maintained only as far as its back-fill has come
+// (`progress`, see maintains()).
+void stage_item(write_batch& b, const table_info& t, std::string_view pk, const old_version& old,
+                const item_record* rec, std::int64_t& count_delta, std::int64_t& size_delta,
+                const std::map<std::uint32_t, std::string>* progress, std::string_view raw = {},
+                bulk_index_ops* bulk = nullptr, std::size_t new_size_known = 0) {
   auto put_index = [&](std::string k, std::string v) {
     if (bulk)
       bulk->entries.emplace_back(std::move(k), std::move(v));
@@ -549,11 +574,9 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
       b.del(k);
   };
   std::string key = item_key(t.id, pk);
-  std::size_t old_size = 0;
-  if (old_item) {
-    old_size = item_size(*old_item);
+  if (old.exists) {
     count_delta -= 1;
-    size_delta -= static_cast<std::int64_t>(old_size);
+    size_delta -= static_cast<std::int64_t>(old.size);
   }
   std::string own;
   if (rec && raw.empty()) {
@@ -568,22 +591,22 @@ void stage_item(write_batch& b, const table_info& t, std::string_view pk,
   const json::object* new_item = rec && !rec->is_tombstone ? &rec->item : nullptr;
   std::int64_t new_size = 0;
   if (new_item) {
-    new_size = static_cast<std::int64_t>(item_size(*new_item));
+    new_size = static_cast<std::int64_t>(new_size_known ? new_size_known : item_size(*new_item));
     count_delta += 1;
     size_delta += new_size;
   }
-  for (const auto& i : t.indexes) {
+  for (std::size_t n_index = 0; n_index < t.indexes.size(); ++n_index) {
+    const auto& i = t.indexes[n_index];
     if (!maintains(i, pk, progress)) continue;
-    std::optional<std::string> old_ikey =
-        old_item ? index_key_bytes(*old_item, i.keys) : std::nullopt;
+    const std::optional<std::string>* old_ikey = old.exists ? &old.index_keys[n_index] : nullptr;
     std::optional<std::string> new_ikey =
         new_item ? index_key_bytes(*new_item, i.keys) : std::nullopt;
     std::int64_t n = 0;
     std::int64_t bytes = 0;
-    if (old_ikey) {
+    if (old_ikey && *old_ikey) {
       n -= 1;
-      bytes -= static_cast<std::int64_t>(projected_size(*old_item, old_size, t, i));
-      if (!new_ikey || *old_ikey != *new_ikey) del_index(index_key(t.id, i.id, *old_ikey, pk));
+      bytes -= static_cast<std::int64_t>(old.projected_sizes[n_index]);
+      if (!new_ikey || **old_ikey != *new_ikey) del_index(index_key(t.id, i.id, **old_ikey, pk));
     }
     if (new_ikey) {
       n += 1;
@@ -709,7 +732,7 @@ void table_store::wait_for_stream_write(std::uint64_t seen,
 }
 
 result<write_outcome> table_store::write_item(const table_info& given, std::string_view pk,
-                                              const decider& decide) {
+                                              const decider& decide, bool consume_old) {
   auto st = state(given.id);
   auto table_lock = shared_writes(*st);
   auto t = catalog_.find(given.name);
@@ -737,10 +760,14 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     else
       old_json = *text;
   }
+  // What the batch needs of the stored version, read before `decide` may take it apart.
+  old_version before = describe_old(*t, old ? &old->item : nullptr);
   write_decision d = decide(old ? &old->item : nullptr);
   write_outcome out;
+  out.old_size = before.size;
   if (d.what == write_decision::action::none) {
-    if (old) {
+    out.new_size = before.size;
+    if (old && !consume_old) {
       out.new_item = old->item;
       out.old_item = std::move(old->item);
     }
@@ -769,11 +796,13 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   // Numbers are kept as DynamoDB returns them ("1.50" → "1.5", "1e3" → "1000", "-0" → "0"),
   // whichever write path built the item: GetItem sends the stored text as it is.
   if (put) canonicalize_item(rec.item);
-  const json::object* old_item = old ? &old->item : nullptr;
+  const json::object* old_item = old && !consume_old ? &old->item : nullptr;
   // The record is encoded once: stored, and its item's text reused in the stream record.
   std::string rec_bytes = keep_record ? encode_item_record(rec) : std::string();
-  stage_item(b, *t, pk, old_item, keep_record ? &rec : nullptr, count_delta, size_delta,
-             backfill_progress(*st, *t), rec_bytes);
+  // A decider that checked the item's size passes it on (canonical numbers have the same size).
+  if (put) out.new_size = d.item_size ? d.item_size : item_size(rec.item);
+  stage_item(b, *t, pk, before, keep_record ? &rec : nullptr, count_delta, size_delta,
+             backfill_progress(*st, *t), rec_bytes, nullptr, out.new_size);
   if (count_delta != 0 || size_delta != 0)
     b.add_counters(stats_key(t->id), count_delta, size_delta);
   const json::object* new_item = put ? &rec.item : nullptr;
@@ -797,6 +826,7 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
     guard.st = st.get();
     guard.seq = seq;
     std::string_view new_json = new_item ? visible_item_json(rec_bytes) : std::string_view();
+    // (A delete is never decided with consume_old: the tombstone's keys come from old_item.)
     b.put(stream_key(t->id, seq),
           stream_record_bytes(*t, seq, rec.timestamp_us, rec.origin_region, old_json, new_json,
                               new_item ? *new_item : *old_item, &d.counter_deltas));
@@ -804,7 +834,7 @@ result<write_outcome> table_store::write_item(const table_info& given, std::stri
   if (auto w = write_deferred(b); !w) return w.error();
   st->item_count += count_delta;
   st->size_bytes += size_delta;
-  if (old) out.old_item = std::move(old->item);
+  if (old && !consume_old) out.old_item = std::move(old->item);
   if (new_item) out.new_item = std::move(rec.item);
   if (t->stream_enabled) notify_stream_write();
   return out;
@@ -898,7 +928,8 @@ result<apply_stats> table_store::apply_remote(
       rec_bytes = encode_item_record_text(rec.timestamp_us, rec.origin_region, false, c.item_json);
     if (merge && old_item) add_counter_deltas(rec.item, *old_item, c.deltas, wins);
     if (rec_bytes.empty()) rec_bytes = encode_item_record(rec);
-    stage_item(b, *t, pk, old_item, &rec, count_delta, size_delta, index_progress, rec_bytes);
+    stage_item(b, *t, pk, describe_old(*t, old_item), &rec, count_delta, size_delta, index_progress,
+               rec_bytes);
     const json::object* new_item = rec.is_tombstone ? nullptr : &rec.item;
     if (write_stream && t->stream_enabled && (old_item || new_item)) {
       // The remote change's own timestamp and origin, even when only its counter increments
@@ -1084,14 +1115,16 @@ result<table_store::snapshot_page_stats> table_store::apply_snapshot_page(
       continue;
     }
     const json::object* old_item = cur && !cur->is_tombstone ? &cur->item : nullptr;
-    stage_item(b, *t, it.pk, old_item, &in, count_delta, size_delta, index_progress, it.raw, &idx);
+    stage_item(b, *t, it.pk, describe_old(*t, old_item), &in, count_delta, size_delta,
+               index_progress, it.raw, &idx);
     ++stats.applied;
   }
   if (o.remove_absent) {
     for (const auto& [pk, rec] : local) {
       if (rec.is_tombstone || in_page.contains(pk)) continue;
       if (!(*o.remove_absent)(pk, rec)) continue;
-      stage_item(b, *t, pk, &rec.item, nullptr, count_delta, size_delta, index_progress, {}, &idx);
+      stage_item(b, *t, pk, describe_old(*t, &rec.item), nullptr, count_delta, size_delta,
+                 index_progress, {}, &idx);
       ++stats.removed;
     }
   }

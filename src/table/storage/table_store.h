@@ -93,11 +93,19 @@ struct write_decision {
   // Counter increments of this write (attribute → {"N": delta}) on a counter-merge table; the
   // stream record carries them so peers add them instead of overwriting (issue 7).
   boost::json::object counter_deltas;
+  // item_size(item) for a put, when the decider computed it (to check the 400 KB limit);
+  // 0: write_item computes it.
+  std::size_t item_size = 0;
 };
 
 struct write_outcome {
+  // The item before the write (absent when there was none, or when the decider consumed it).
   std::optional<boost::json::object> old_item;
   std::optional<boost::json::object> new_item;  // after the write (absent after a delete)
+  // item_size of the item before and after the write (0: none); kept also when the decider
+  // consumed the old item.
+  std::size_t old_size = 0;
+  std::size_t new_size = 0;
 };
 
 // One stream record as stored: {"seq", "ts" (write timestamp, µs), "origin" (region), "label"
@@ -163,9 +171,13 @@ class table_store {
   // condition — nothing is written then), and commits the item, its index entries, the stats
   // and the stream record in one batch. `t` is re-read from the catalog under the table lock so
   // an index added meanwhile is maintained; a table deleted meanwhile gives not_found.
-  using decider = std::function<write_decision(const boost::json::object* old_item)>;
+  // With `consume_old`, the stored item `decide` gets is its own to change or move into a put
+  // (an update builds the new item from it without a copy); the outcome then has no old_item
+  // (old_size still says its size). Such a decider decides put or none, never del. Without it,
+  // `decide` must leave the item as it is.
+  using decider = std::function<write_decision(boost::json::object* old_item)>;
   [[nodiscard]] result<write_outcome> write_item(const table_info& t, std::string_view pk,
-                                                 const decider& decide);
+                                                 const decider& decide, bool consume_old = false);
 
   // Items in [lower, upper) of the table's key space (bounds are primary-key bytes; empty upper
   // means the end of the table). The visitor gets the primary-key bytes and the item, whose

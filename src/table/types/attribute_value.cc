@@ -175,17 +175,21 @@ json::parse_options json_parse_options() {
   return o;
 }
 
-void validate_item(const json::object& item) {
-  for (const auto& [name, v] : item) {
-    if (name.empty()) {
-      throw api_error::validation(invalid + "An AttributeValue may not contain an empty string");
-    }
-    check_name_size(name);
-    validate(v, 0);
+void validate_item_attribute(std::string_view name, const json::value& v) {
+  if (name.empty()) {
+    throw api_error::validation(invalid + "An AttributeValue may not contain an empty string");
   }
-  if (item_size(item) > max_item_size) {
+  check_name_size(name);
+  validate(v, 0);
+}
+
+std::size_t validate_item(const json::object& item) {
+  for (const auto& [name, v] : item) validate_item_attribute(name, v);
+  std::size_t size = item_size(item);
+  if (size > max_item_size) {
     throw api_error::validation("Item size has exceeded the maximum allowed size");
   }
+  return size;
 }
 
 void validate_key_attribute(std::string_view name, const json::value& v,

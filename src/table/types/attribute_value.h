@@ -33,8 +33,10 @@ inline constexpr std::size_t max_json_depth = 2 * max_nesting_depth + 64;
 // key, right JSON types, valid numbers and base64, non-empty duplicate-free sets, depth ≤ 32.
 void validate_attribute_value(const boost::json::value& v);
 // Validates every attribute of an item (names 1..max_attribute_name_size bytes, values as above,
-// total ≤ 400 KB).
-void validate_item(const boost::json::object& item);
+// total ≤ 400 KB); returns its item_size.
+std::size_t validate_item(const boost::json::object& item);
+// One attribute of an item as validate_item checks it (name and value), without the size limit.
+void validate_item_attribute(std::string_view name, const boost::json::value& v);
 
 // As validate_attribute_value, plus the key rules: type S, N or B only (matching `expected_type`
 // when given) and no empty string/binary. `name` is used in the messages.

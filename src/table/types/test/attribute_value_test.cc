@@ -35,6 +35,24 @@ TEST(AttributeValue, AcceptsEveryType) {
   }
 }
 
+// attribute_type names each of the ten types and nothing else (it picks by length and first
+// letter, so near misses must still come back empty).
+TEST(AttributeValue, TypeOfEachShape) {
+  for (std::string_view t : {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"}) {
+    boost::json::object o;
+    o[t] = "x";
+    EXPECT_EQ(attribute_type(o), t);
+  }
+  for (std::string_view t : {"", "X", "s", "SSS", "SN", "LL", "MM", "BOOX", "NULX", "bool", "NUL",
+                             "BOOLS", "L ", "Bs"}) {
+    boost::json::object o;
+    o[t] = "x";
+    EXPECT_EQ(attribute_type(o), "") << t;
+  }
+  EXPECT_EQ(attribute_type(boost::json::value("S")), "");
+  EXPECT_EQ(attribute_type(boost::json::object{{"S", "x"}, {"N", "1"}}), "");
+}
+
 // Each malformed shape gets DynamoDB's message.
 TEST(AttributeValue, RejectsMalformedValues) {
   const std::string inv = "ValidationException: One or more parameter values were invalid: ";
