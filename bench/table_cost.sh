@@ -56,7 +56,7 @@ start() {
   "$@" >"$work/$name.log" 2>&1 &
   pid=$!; pids+=("$pid")
   for _ in $(seq 1200); do
-    if url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$work/$name.log" | head -1) && [[ -n $url ]]; then
+    if url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "$work/$name.log" 2>/dev/null | head -1) && [[ -n $url ]]; then
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
