@@ -38,12 +38,7 @@ struct fixture : testing::temp_store {
   }
   std::shared_ptr<const table_info> table() { return ts->tables().find("T"); }
   std::shared_ptr<const table_info> make_table() {
-    table_info t;
-    t.name = "T";
-    t.keys.hash_name = "h";
-    t.keys.hash_type = key_type::s;
-    t.keys.range_name = "r";
-    t.keys.range_type = key_type::n;
+    table_info t = testing::hash_range_table();
     t.next_index_id = 1;
     return ts->tables().create(std::move(t)).value();
   }

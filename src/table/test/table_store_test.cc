@@ -35,12 +35,7 @@ struct fixture : testing::temp_store {
     open(std::move(o));
   }
   std::shared_ptr<const table_info> make_table(bool with_stream = false) {
-    table_info t;
-    t.name = "T";
-    t.keys.hash_name = "h";
-    t.keys.hash_type = key_type::s;
-    t.keys.range_name = "r";
-    t.keys.range_type = key_type::n;
+    table_info t = testing::hash_range_table();
     index_info g;
     g.name = "ByColor";
     g.id = 1;

@@ -47,6 +47,17 @@ struct temp_store {
   }
 };
 
+// The storage tests' table: "T", hash key h (S) and range key r (N), no index yet.
+inline storage::table_info hash_range_table() {
+  storage::table_info t;
+  t.name = "T";
+  t.keys.hash_name = "h";
+  t.keys.hash_type = key_type::s;
+  t.keys.range_name = "r";
+  t.keys.range_type = key_type::n;
+  return t;
+}
+
 // Runs every remaining page of an index's back-fill in the calling thread (tests that want a
 // back-fill finished without the background worker).
 inline result<void> backfill_index(storage::table_store& ts, const std::string& table_name,
