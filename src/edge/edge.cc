@@ -433,7 +433,7 @@ struct proxy::impl : control_plane {
     h.unbound = [cpus, unbinds](std::size_t w, std::chrono::steady_clock::duration waited,
                                 std::chrono::steady_clock::duration backoff) {
       unbinds[w]->inc();
-      spdlog::info("edge: worker {} waited {} ms for CPU {}: unbound for {} s", w,
+      spdlog::warn("edge: worker {} waited {} ms for CPU {}: unbound for {} s", w,
                    std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(), cpus[w],
                    std::chrono::duration_cast<std::chrono::seconds>(backoff).count());
     };
