@@ -72,19 +72,19 @@ std::vector<int> worker_cpus(std::size_t workers) {
   return cpus;
 }
 
-// Binds `thread` to `cpu`, or to every CPU in `any` (best effort: a failure is logged, and
-// the worker runs as it was).
-void set_affinity(pthread_t thread, int cpu, const cpu_set_t* any) {
+// Binds `thread` to `cpu`, or, given `elsewhere`, to those CPUs instead (best effort: a failure
+// is logged, and the worker runs as it was).
+void set_affinity(pthread_t thread, int cpu, const cpu_set_t* elsewhere) {
   cpu_set_t set;
-  if (any) {
-    set = *any;
+  if (elsewhere) {
+    set = *elsewhere;
   } else {
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
   }
   if (int e = pthread_setaffinity_np(thread, sizeof set, &set); e != 0) {
-    spdlog::warn("edge: cannot {} a worker {} CPU {}: {}", any ? "unbind" : "bind",
-                 any ? "from" : "to", cpu, std::strerror(e));
+    spdlog::warn("edge: cannot move a worker {} CPU {}: {}", elsewhere ? "off" : "to", cpu,
+                 std::strerror(e));
   }
 }
 
@@ -404,9 +404,15 @@ struct proxy::impl : control_plane {
   // pin_workers: the workers just started bind themselves; the watchdog unbinds one that waits
   // for its CPU (pin_watchdog.h) and binds it again later.
   void start_pin_watchdog(const std::vector<int>& cpus) {
-    cpu_set_t any;
-    CPU_ZERO(&any);
-    for (int c : cpus) CPU_SET(c, &any);
+    // A starved worker goes to the process's other CPUs: merely allowed every CPU, it would stay
+    // queued on its own behind whatever holds it until the scheduler balanced it away.
+    std::vector<cpu_set_t> elsewhere(workers.size());
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      CPU_ZERO(&elsewhere[i]);
+      for (int c : cpus) {
+        if (c != cpus[i]) CPU_SET(c, &elsewhere[i]);
+      }
+    }
     std::vector<pthread_t> handles;
     std::vector<metrics::counter*> unbinds;
     std::vector<metrics::gauge*> bound;
@@ -426,14 +432,14 @@ struct proxy::impl : control_plane {
     h.post = [this](std::size_t w, std::function<void()> probe) {
       asio::post(workers[w]->io, std::move(probe));
     };
-    h.set_bound = [handles, cpus, any, bound](std::size_t w, bool bind) {
-      set_affinity(handles[w], cpus[w], bind ? nullptr : &any);
+    h.set_bound = [handles, cpus, elsewhere, bound](std::size_t w, bool bind) {
+      set_affinity(handles[w], cpus[w], bind ? nullptr : &elsewhere[w]);
       bound[w]->set(bind ? 1 : 0);
     };
     h.unbound = [cpus, unbinds](std::size_t w, std::chrono::steady_clock::duration waited,
                                 std::chrono::steady_clock::duration backoff) {
       unbinds[w]->inc();
-      spdlog::warn("edge: worker {} waited {} ms for CPU {}: unbound for {} s", w,
+      spdlog::warn("edge: worker {} waited {} ms for CPU {}: moved off it for {} s", w,
                    std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(), cpus[w],
                    std::chrono::duration_cast<std::chrono::seconds>(backoff).count());
     };

@@ -5,10 +5,11 @@
 // its CPU when something else holds it, and under heavy load from other processes bound workers
 // stalled for seconds. The watchdog keeps the first without the second: every `interval` it posts
 // a probe (a no-op) to each worker's loop, and a worker that has not run its probe within
-// `starved_after` is unbound (it may run on any CPU the process may use: the scheduler moves it
-// to one that is free). It is bound again after a back-off that starts at `first_backoff` and
-// doubles, up to `max_backoff`, each time the worker starves again; a worker that stayed bound
-// for `calm_after` without starving starts from `first_backoff` again.
+// `starved_after` is unbound: the proxy moves it to its other CPUs (allowed every CPU, it would
+// stay queued on its own until the scheduler balanced it away). It is bound again after a
+// back-off that starts at `first_backoff` and doubles, up to `max_backoff`, each time the worker
+// starves again; a worker that stayed bound for `calm_after` without starving starts from
+// `first_backoff` again.
 //
 // Not thread-safe: tick() and the accessors run on one thread (the proxy's health thread); the
 // probes run on the workers' loops and only set a flag.
@@ -38,7 +39,7 @@ class pin_watchdog {
   struct hooks {
     // Runs `probe` on worker `w`'s loop.
     std::function<void(std::size_t w, std::function<void()> probe)> post;
-    // Binds worker `w` to its CPU (`bind`) or lets it run on any (false).
+    // Binds worker `w` to its CPU (`bind`) or moves it off it (false).
     std::function<void(std::size_t w, bool bind)> set_bound;
     // Told of each unbinding: the worker, how long its pending probe had waited, the back-off.
     std::function<void(std::size_t w, clock::duration waited, clock::duration backoff)> unbound;
