@@ -11,9 +11,9 @@
 #          EDGE_ARGS="--busy-poll-us 0" with EDGE_BASELINE set to the same binary: one option A/B)
 #        HAPROXY_BUSY_POLLING=1: HAProxy with `busy-polling` (its threads poll instead of sleeping;
 #          the counterpart of the edge's --busy-poll-us, off by default in both)
-#        HAPROXY_CPU_MAP=1: HAProxy's threads bound one per CPU (`cpu-map auto:1/1-N 0-(N-1)`; the
-#          counterpart of the edge's --pin-workers, off by default in both); EDGE_ARGS="--pin-workers"
-#          binds the edge's workers
+#        HAPROXY_CPU_MAP=1: HAProxy's threads bound one per CPU (`cpu-map auto:1/1-N 0-(N-1)`, off
+#          by default; the counterpart of the edge's --pin-workers, which is on by default and
+#          soft: EDGE_ARGS="--no-pin-workers" leaves the edge's workers unbound)
 #        WRK_DELAY_MS=N: each connection waits N ms after every answer before its next request
 #          (a wrk script's delay()), so every proxy gets about the same request rate instead of
 #          as many as it can take: p99 compared at equal load (closed loop with think time)

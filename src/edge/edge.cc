@@ -432,6 +432,9 @@ struct proxy::impl : control_plane {
     h.post = [this](std::size_t w, std::function<void()> probe) {
       asio::post(workers[w]->io, std::move(probe));
     };
+    h.busy = [this](std::size_t w) {
+      return workers[w]->connections.load(std::memory_order_relaxed) > 0;
+    };
     h.set_bound = [handles, cpus, elsewhere, bound](std::size_t w, bool bind) {
       set_affinity(handles[w], cpus[w], bind ? nullptr : &elsewhere[w]);
       bound[w]->set(bind ? 1 : 0);

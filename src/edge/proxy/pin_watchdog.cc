@@ -13,7 +13,12 @@ void pin_watchdog::tick(clock::time_point now) {
   if (!started_) {
     for (auto& w : workers_) w.bound_since = now;
     started_ = true;
+  } else if (now - last_tick_ > settings_.starved_after) {
+    // The watchdog itself did not run for that long: the whole process was stopped (SIGSTOP) or
+    // starved, not one worker on its CPU. Its probes are timed from now.
+    for (auto& w : workers_) w.sent = now;
   }
+  last_tick_ = now;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     auto& w = workers_[i];
     if (w.outstanding) {
@@ -39,6 +44,7 @@ void pin_watchdog::tick(clock::time_point now) {
     if (w.bound && w.backoff != settings_.first_backoff &&
         now - w.bound_since >= settings_.calm_after)
       w.backoff = settings_.first_backoff;
+    if (hooks_.busy && !hooks_.busy(i)) continue;
     w.answered->store(false, std::memory_order_relaxed);
     w.outstanding = true;
     w.sent = now;

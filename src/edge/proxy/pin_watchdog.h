@@ -11,6 +11,9 @@
 // starves again; a worker that stayed bound for `calm_after` without starving starts from
 // `first_backoff` again.
 //
+// A tick that comes late (the watchdog itself did not run: the process was stopped or starved as
+// a whole) times the pending probes afresh instead of blaming the workers.
+//
 // Not thread-safe: tick() and the accessors run on one thread (the proxy's health thread); the
 // probes run on the workers' loops and only set a flag.
 #pragma once
@@ -41,6 +44,9 @@ class pin_watchdog {
     std::function<void(std::size_t w, std::function<void()> probe)> post;
     // Binds worker `w` to its CPU (`bind`) or moves it off it (false).
     std::function<void(std::size_t w, bool bind)> set_bound;
+    // Whether worker `w` has anything to do (open connections): one without is not probed, so an
+    // idle proxy is not woken every interval. Null: every worker is probed.
+    std::function<bool(std::size_t w)> busy;
     // Told of each unbinding: the worker, how long its pending probe had waited, the back-off.
     std::function<void(std::size_t w, clock::duration waited, clock::duration backoff)> unbound;
   };
@@ -71,6 +77,7 @@ class pin_watchdog {
   std::vector<worker> workers_;
   std::uint64_t unbinds_ = 0;
   bool started_ = false;
+  clock::time_point last_tick_;
 };
 
 }  // namespace mysfits::edge

@@ -17,6 +17,7 @@ struct fixture {
   std::vector<std::vector<std::function<void()>>> queued{2};
   std::vector<std::pair<std::size_t, bool>> affinity;  // (worker, bound) in order
   std::vector<clock::duration> waited;
+  std::vector<bool> busy{true, true};  // whether each worker has open connections
   pin_watchdog wd;
   clock::time_point now = clock::time_point{} + 1h;
 
@@ -24,6 +25,7 @@ struct fixture {
       : wd(2, pin_watchdog::settings{},
            {.post = [this](std::size_t w, std::function<void()> p) { queued[w].push_back(p); },
             .set_bound = [this](std::size_t w, bool b) { affinity.emplace_back(w, b); },
+            .busy = [this](std::size_t w) { return static_cast<bool>(busy[w]); },
             .unbound = [this](std::size_t, clock::duration d,
                               clock::duration) { waited.push_back(d); }}) {}
 
@@ -115,6 +117,37 @@ TEST(PinWatchdog, TheBackoffDoublesWhileAWorkerKeepsStarvingAndResetsWhenCalm) {
   EXPECT_GE(after_calm, 950ms);
   EXPECT_LT(after_calm, 1050ms);
   EXPECT_EQ(f.wd.unbinds(), 4u);
+}
+
+TEST(PinWatchdog, AStoppedProcessDoesNotBlameItsWorkers) {
+  fixture f;
+  f.pass(100ms, {0, 1});
+  f.now += 5s;       // SIGSTOP, then SIGCONT: no tick and no loop ran meanwhile
+  f.pass(10ms, {});  // the first ticks after it, before the loops have caught up
+  f.pass(100ms, {0, 1});
+  EXPECT_TRUE(f.wd.bound(0));
+  EXPECT_TRUE(f.wd.bound(1));
+  EXPECT_EQ(f.wd.unbinds(), 0u);
+  // A worker that then does not run is still found out.
+  f.pass(30ms, {0});
+  EXPECT_FALSE(f.wd.bound(1));
+}
+
+TEST(PinWatchdog, AWorkerWithoutConnectionsIsNotProbed) {
+  fixture f;
+  f.busy[1] = false;
+  f.pass(1s, {0});  // worker 1 never runs its loop: with nothing to do, it is not woken either
+  EXPECT_TRUE(f.queued[1].empty());
+  EXPECT_TRUE(f.wd.bound(1));
+  EXPECT_EQ(f.wd.unbinds(), 0u);
+  // Once it has connections it is probed, and starving it counts.
+  f.busy[1] = true;
+  f.pass(30ms, {0});
+  EXPECT_FALSE(f.wd.bound(1));
+  // A probe already posted is still checked after its connections are gone.
+  f.busy[0] = false;
+  f.pass(30ms, {});
+  EXPECT_FALSE(f.wd.bound(0));
 }
 
 TEST(PinWatchdog, TheBackoffStopsGrowingAtItsMaximum) {
