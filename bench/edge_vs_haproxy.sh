@@ -11,12 +11,15 @@
 #          EDGE_ARGS="--busy-poll-us 0" with EDGE_BASELINE set to the same binary: one option A/B)
 #        HAPROXY_BUSY_POLLING=1: HAProxy with `busy-polling` (its threads poll instead of sleeping;
 #          the counterpart of the edge's --busy-poll-us, off by default in both)
-#        HAPROXY_CPU_MAP=1: HAProxy's threads bound one per CPU (`cpu-map auto:1/1-N 0-(N-1)`; the
-#          counterpart of the edge's --pin-workers, off by default in both); EDGE_ARGS="--pin-workers"
-#          binds the edge's workers
+#        HAPROXY_CPU_MAP=1: HAProxy's threads bound one per CPU (`cpu-map auto:1/1-N 0-(N-1)`, off
+#          by default; the counterpart of the edge's --pin-workers, which is on by default and
+#          soft: EDGE_ARGS="--no-pin-workers" leaves the edge's workers unbound)
 #        WRK_DELAY_MS=N: each connection waits N ms after every answer before its next request
 #          (a wrk script's delay()), so every proxy gets about the same request rate instead of
 #          as many as it can take: p99 compared at equal load (closed loop with think time)
+#        STEAL_CPU=1: while the benchmark runs, every 5 s a real-time busy loop (chrt -f 50) takes
+#          the last CPU for 1 s, as another process hogging it would (needs root; each episode is
+#          ended by an unbound `timeout`, which the loop cannot starve)
 #        SCHED=1: also print, per request, the proxy's voluntary and involuntary context switches
 #          and its threads' time runnable but waiting for a CPU (/proc/PID/task/*/status, schedstat)
 #        AUTOGROUP_NICE=-10: run the benchmark in a session of its own and give that session's
@@ -57,6 +60,14 @@ cleanup() {
   [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
+if [ -n "${STEAL_CPU:-}" ]; then
+  last_cpu=$(($(nproc) - 1))
+  chrt -f 50 true 2>/dev/null || { echo "STEAL_CPU needs the right to use SCHED_FIFO (root)" >&2; exit 2; }
+  (while sleep 4; do
+    timeout -s KILL 1 chrt -f 50 taskset -c "$last_cpu" sh -c 'while :; do :; done' 2>/dev/null || true
+  done) 2>/dev/null &
+  pids+=($!)
+fi
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 up_port=$(free_port); edge_port=$(free_port); haproxy_port=$(free_port); baseline_port=$(free_port)
@@ -192,7 +203,7 @@ run() {
 
 echo "wrk -t$wrk_threads -c$conns -d$duration${wrk_delay_ms:+ (delay ${wrk_delay_ms} ms after each answer)}, one hop to nginx on 127.0.0.1 ($(nproc) cores)," \
   "$threads proxy threads; $(uptime | sed 's/.*load/load/')${AUTOGROUP_NICE:+; autogroup nice $AUTOGROUP_NICE}" \
-  "${EDGE_ARGS:+; edge: $EDGE_ARGS}${BASELINE_ARGS:+; baseline: $BASELINE_ARGS}${HAPROXY_CPU_MAP:+; haproxy: cpu-map}"
+  "${STEAL_CPU:+; CPU $(($(nproc) - 1)) taken 1 s in every 5}${EDGE_ARGS:+; edge: $EDGE_ARGS}${BASELINE_ARGS:+; baseline: $BASELINE_ARGS}${HAPROXY_CPU_MAP:+; haproxy: cpu-map}"
 printf "%-14s %12s %10s %10s %12s\n" "proxy" "req/s" "p50 ms" "p99 ms" "cpu us/req"
 run "direct-nginx" "$up_port"
 # Each round runs every proxy once; the order rotates from round to round so that none is

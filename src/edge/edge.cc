@@ -13,13 +13,16 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "balance/endpoint_group.h"
 #include "control/control_api.h"
 #include "health/checker.h"
 #include "mysfits/common/http_server.h"
+#include "mysfits/common/metrics.h"
 #include "proxy/listener.h"
+#include "proxy/pin_watchdog.h"
 #include "routing/rules.h"
 #include "routing/target_group.h"
 
@@ -69,13 +72,31 @@ std::vector<int> worker_cpus(std::size_t workers) {
   return cpus;
 }
 
-// Binds the calling thread to `cpu` (best effort: the worker runs unbound if it cannot be).
-void bind_to_cpu(int cpu) {
+// Binds `thread` to `cpu`, or, given `elsewhere`, to those CPUs instead (best effort: a failure
+// is logged, and the worker runs as it was).
+void set_affinity(pthread_t thread, int cpu, const cpu_set_t* elsewhere) {
   cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0) {
-    spdlog::warn("edge: cannot bind a worker to CPU {}: {}", cpu, std::strerror(e));
+  if (elsewhere) {
+    set = *elsewhere;
+  } else {
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+  }
+  if (int e = pthread_setaffinity_np(thread, sizeof set, &set); e != 0) {
+    spdlog::warn("edge: cannot move a worker {} CPU {}: {}", elsewhere ? "off" : "to", cpu,
+                 std::strerror(e));
+  }
+}
+
+// Runs the watchdog's ticks on the health thread until the proxy stops (`closed`, under `mu`).
+asio::awaitable<void> run_pin_watchdog(pin_watchdog& wd, std::mutex& mu, const bool& closed) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(wd.config().interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::lock_guard lock(mu);
+    if (ec || closed) co_return;
+    wd.tick(std::chrono::steady_clock::now());
   }
 }
 
@@ -135,7 +156,12 @@ struct proxy::impl : control_plane {
   std::vector<std::thread> threads;
   using guard = asio::executor_work_guard<asio::io_context::executor_type>;
   std::vector<guard> guards;
-  asio::io_context health_io{1};  // health checks and deregistration timers
+  asio::io_context health_io{1};  // health checks, deregistration timers, the pin watchdog
+  // pin_workers: the watchdog that unbinds a starved worker (its ticks and stop() under
+  // pin_mu; pins_closed once the workers may be gone).
+  std::unique_ptr<pin_watchdog> pins;
+  std::mutex pin_mu;
+  bool pins_closed = false;
   std::vector<std::unique_ptr<listener>> listeners;
   std::unique_ptr<http::server> control;
 
@@ -364,20 +390,74 @@ struct proxy::impl : control_plane {
       guards.emplace_back(w->io.get_executor());
       const int cpu = cpus.empty() ? -1 : cpus[w->index];
       threads.emplace_back([w = w.get(), spin = opts.busy_poll, cpu] {
-        if (cpu >= 0) bind_to_cpu(cpu);
+        if (cpu >= 0) set_affinity(pthread_self(), cpu, nullptr);
         run_worker(w->io, spin);
       });
     }
+    if (!cpus.empty()) start_pin_watchdog(cpus);
     guards.emplace_back(health_io.get_executor());
     threads.emplace_back([this] { health_io.run(); });
     started = true;
     return ok();
   }
 
+  // pin_workers: the workers just started bind themselves; the watchdog unbinds one that waits
+  // for its CPU (pin_watchdog.h) and binds it again later.
+  void start_pin_watchdog(const std::vector<int>& cpus) {
+    // A starved worker goes to the process's other CPUs: merely allowed every CPU, it would stay
+    // queued on its own behind whatever holds it until the scheduler balanced it away.
+    std::vector<cpu_set_t> elsewhere(workers.size());
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      CPU_ZERO(&elsewhere[i]);
+      for (int c : cpus) {
+        if (c != cpus[i]) CPU_SET(c, &elsewhere[i]);
+      }
+    }
+    std::vector<pthread_t> handles;
+    std::vector<metrics::counter*> unbinds;
+    std::vector<metrics::gauge*> bound;
+    auto& reg = metrics::default_registry();
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      handles.push_back(threads[i].native_handle());
+      const metrics::label_set labels{{"worker", std::to_string(i)}};
+      unbinds.push_back(&reg.get_counter(
+          "edge_worker_unbinds_total",
+          "Times a worker bound to a CPU (pin_workers) was unbound after waiting for it", labels));
+      bound.push_back(&reg.get_gauge("edge_worker_bound",
+                                     "1 while the worker is bound to its CPU (pin_workers), else 0",
+                                     labels));
+      bound.back()->set(1);
+    }
+    pin_watchdog::hooks h;
+    h.post = [this](std::size_t w, std::function<void()> probe) {
+      asio::post(workers[w]->io, std::move(probe));
+    };
+    h.busy = [this](std::size_t w) {
+      return workers[w]->connections.load(std::memory_order_relaxed) > 0;
+    };
+    h.set_bound = [handles, cpus, elsewhere, bound](std::size_t w, bool bind) {
+      set_affinity(handles[w], cpus[w], bind ? nullptr : &elsewhere[w]);
+      bound[w]->set(bind ? 1 : 0);
+    };
+    h.unbound = [cpus, unbinds](std::size_t w, std::chrono::steady_clock::duration waited,
+                                std::chrono::steady_clock::duration backoff) {
+      unbinds[w]->inc();
+      spdlog::warn("edge: worker {} waited {} ms for CPU {}: moved off it for {} s", w,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(waited).count(), cpus[w],
+                   std::chrono::duration_cast<std::chrono::seconds>(backoff).count());
+    };
+    pins = std::make_unique<pin_watchdog>(workers.size(), pin_watchdog::settings{}, std::move(h));
+    asio::co_spawn(health_io, run_pin_watchdog(*pins, pin_mu, pins_closed), asio::detached);
+  }
+
   void stop() {
     if (stopped) return;
     stopped = true;
     stopping = true;
+    {
+      std::lock_guard lock(pin_mu);  // no affinity change once the workers may be joined
+      pins_closed = true;
+    }
     for (auto& l : listeners) l->stop();
     if (control) control->stop();
     if (started) {

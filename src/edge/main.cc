@@ -51,10 +51,11 @@ int main(int argc, char** argv) {
                    "it sleeps; 0: sleep at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000));
-  bool pin_workers = false;
+  bool pin_workers = true;
   serve
       ->add_flag("--pin-workers,!--no-pin-workers", pin_workers,
-                 "Bind each worker thread to a CPU of its own (when there are enough CPUs)")
+                 "Bind each worker thread to a CPU of its own (when there are enough CPUs), "
+                 "moving one that waits 15 ms for its CPU to the others for a while")
       ->capture_default_str();
   serve->add_option("--log-level", log_level, "spdlog level");
   serve

@@ -142,7 +142,8 @@ int threads_bound_to_one_cpu() {
 }  // namespace
 
 // With pin_workers, each of the two workers is bound to a CPU of its own (when the process may
-// run on two or more), and the proxy serves and stops as usual; without it, none is bound.
+// run on two or more), the watchdog that unbinds a starved one runs (pin_watchdog_test has its
+// decisions), and the proxy serves and stops as usual; without it, none is bound.
 TEST(EdgeLoadBalancer, PinnedWorkersServeAndStop) {
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
@@ -162,6 +163,14 @@ TEST(EdgeLoadBalancer, PinnedWorkersServeAndStop) {
     for (int i = 0; i < 10; ++i) EXPECT_EQ(served_by(c.get("/mysfits")), "a");
     // The workers bind themselves as they start: by the time they answered, they are bound.
     EXPECT_EQ(threads_bound_to_one_cpu() - bound_before, pin ? 2 : 0);
+    if (pin) {
+      // The watchdog that unbinds a starved worker runs, and reports both as bound.
+      auto m = control_request(control_url(p), "GET", "/metrics");
+      ASSERT_TRUE(m);
+      EXPECT_NE(m->find("edge_worker_bound{worker=\"0\"} 1"), std::string::npos) << *m;
+      EXPECT_NE(m->find("edge_worker_bound{worker=\"1\"} 1"), std::string::npos);
+      EXPECT_NE(m->find("edge_worker_unbinds_total{worker=\"1\"}"), std::string::npos);
+    }
     p.stop();
   }
 }

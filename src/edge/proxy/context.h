@@ -67,6 +67,27 @@ struct worker_context {
   // Requests this worker is forwarding (stop() waits for them); on its own cache line, so the
   // workers' counts do not share one.
   alignas(64) std::atomic<int> in_flight{0};
+  // Client connections open on this worker (the pin watchdog probes only workers that have some).
+  std::atomic<int> connections{0};
+};
+
+// Counts a client connection, while it is open, in its listener's gauge and its worker's count.
+class open_connection {
+ public:
+  open_connection(worker_context& w, listener_stats& s) : w_(w), s_(s) {
+    s_.active_connections->inc();
+    w_.connections.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~open_connection() {
+    w_.connections.fetch_sub(1, std::memory_order_relaxed);
+    s_.active_connections->dec();
+  }
+  open_connection(const open_connection&) = delete;
+  open_connection& operator=(const open_connection&) = delete;
+
+ private:
+  worker_context& w_;
+  listener_stats& s_;
 };
 
 }  // namespace mysfits::edge

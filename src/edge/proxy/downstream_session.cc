@@ -194,11 +194,7 @@ void write_deadline_field(std::string& head, std::size_t& at, std::size_t& len,
 asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
                                        tcp::socket client) {
   const auto& o = w.opts;
-  stats.active_connections->inc();
-  struct active_guard {
-    listener_stats& s;
-    ~active_guard() { s.active_connections->dec(); }
-  } active{stats};
+  const open_connection counted(w, stats);
 
   beast::error_code ec;
   auto peer = client.remote_endpoint(ec);

@@ -78,11 +78,7 @@ asio::awaitable<void> watchdog(std::shared_ptr<spliced> s, std::chrono::millisec
 
 asio::awaitable<void> run_tcp_session(worker_context& w, listener_stats& stats,
                                       tcp::socket client) {
-  stats.active_connections->inc();
-  struct active_guard {
-    listener_stats& s;
-    ~active_guard() { s.active_connections->dec(); }
-  } active{stats};
+  const open_connection counted(w, stats);
 
   beast::error_code ec;
   auto peer = client.remote_endpoint(ec);

@@ -31,13 +31,14 @@ struct options {
   // event before it blocks. Fewer sleeps and wake-ups under load, none of it when idle; 0 blocks
   // at once. Default: 0 (off).
   std::chrono::microseconds busy_poll{0};
-  // With two or more workers and at least as many CPUs the process may run on, each worker
-  // thread is bound to a CPU of its own (worker i to the i-th such CPU), so the workers never
-  // migrate or queue on one CPU behind each other. With fewer CPUs than workers, or one worker,
-  // nothing is bound. Off by default: under heavy load from other processes a bound worker
-  // cannot leave a CPU they hog, and stalled for seconds in measurements (docs/edge.md).
-  // Default: false.
-  bool pin_workers = false;
+  // With two or more workers and at least as many CPUs as workers that the process may run on,
+  // each worker thread is bound to a CPU of its own (worker i to the i-th such CPU), so the
+  // workers neither migrate nor queue on one CPU behind each other. Softly: a watchdog probes
+  // each bound worker that has connections every 5 ms, and one that has not run for 15 ms (its
+  // CPU taken by other processes) is moved to the other CPUs, and bound again after a back-off
+  // (1 s, doubling to 64 s while it keeps starving). With fewer CPUs than workers, or one
+  // worker, nothing is bound. Default: true.
+  bool pin_workers = true;
   // Idle keep-alive downstream connections are closed after this. Default: 60 s.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
   // A client must send a whole request (after its first byte) within this, else 408. Default: 10 s.
