@@ -88,6 +88,31 @@ asio::awaitable<beast::error_code> send_rest(tcp::socket& s, std::string_view he
   co_return ec;
 }
 
+// Writes `prefix` (a head, or nothing) and a piece of a streamed body, framed as one chunk when
+// `chunked` (an empty piece is no chunk), and with `last` the end of the body (the last chunk
+// without trailer fields), waiting for the socket under the caller's deadline.
+asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view prefix,
+                                               std::string_view data, bool chunked, bool last) {
+  char size_line[24];
+  std::size_t size_len = 0;
+  std::string_view end;
+  if (chunked && !data.empty()) {
+    auto r = std::to_chars(size_line, size_line + 16, data.size(), 16);
+    r.ptr[0] = '\r';
+    r.ptr[1] = '\n';
+    size_len = static_cast<std::size_t>(r.ptr + 2 - size_line);
+    end = last ? std::string_view("\r\n0\r\n\r\n") : std::string_view("\r\n");
+  } else if (chunked && last) {
+    end = "0\r\n\r\n";
+  }
+  const std::array<asio::const_buffer, 4> bufs{
+      asio::buffer(prefix.data(), prefix.size()), asio::buffer(size_line, size_len),
+      asio::buffer(data.data(), data.size()), asio::buffer(end.data(), end.size())};
+  auto [ec, n] = co_await asio::async_write(s, bufs, asio::as_tuple(asio::use_awaitable));
+  (void)n;
+  co_return ec;
+}
+
 enum class parse_state { done, need_more, failed };
 
 // Feeds what `buf` holds to `p`: `done` once the message (or, with `header_only`, its header)
@@ -218,12 +243,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // Read a request. Idle keep-alive: its first byte must come within idle_timeout (an idle
     // client is closed without a word); the whole request then within request_timeout of it.
     upstream_request_parser parser(up_head, up_body);
-    parser.set_limits(o.header_limit, o.body_limit);
+    parser.set_limits(o.header_limit, o.body_limit, o.stream_threshold);
     bool started = buffer.size() > 0;
     dl.expires_after(started ? o.request_timeout : o.idle_timeout);
     ec = {};
     bool header_only = true;
     bool chunk_line_too_long = false;
+    // The body is larger than the stream threshold: it is forwarded as it comes, after the head
+    // (what is read so far is in up_body).
+    bool stream_up = false;
     for (;;) {
       auto st = parse_buffered(parser, buffer, header_only, ec);
       if (st == parse_state::failed) break;
@@ -236,7 +264,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (!send_now(client, cont, none, ec) && !ec) ec = co_await send_rest(client, cont, none);
           if (ec) break;
         }
+        if (const auto length = parser.content_length(); length && *length > o.stream_threshold) {
+          stream_up = true;
+          break;
+        }
         continue;
+      }
+      if (!header_only && up_body.size() > o.stream_threshold) {
+        stream_up = true;  // a chunked body that grew past the threshold
+        break;
       }
       if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
         ec = bhttp::error::bad_chunk;
@@ -306,8 +342,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     const bool client_keep_alive = parser.keep_alive();
     const unsigned version = parser.version();
     const bool is_head = parser.method() == bhttp::verb::head;
-    const bool retryable = is_retryable_request(parser.method(), parser.has_idempotency_key());
-    parser.finish(client_ip, stats.port);
+    // A streamed request body cannot be sent again once (part of) it went: such a request goes
+    // to another target only when connecting failed.
+    const bool retryable =
+        !stream_up && is_retryable_request(parser.method(), parser.has_idempotency_key());
+    if (stream_up) {
+      parser.finish_streamed(client_ip, stats.port);
+    } else {
+      parser.finish(client_ip, stats.port);
+    }
     // Room for the X-Edge-Deadline field each attempt writes (write_deadline_field), so writing
     // it never moves the head that `path` points into.
     up_head.reserve(up_head.size() + deadline_field_room);
@@ -333,6 +376,10 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // The answer refuses the request for its passed deadline, and no target can have applied
     // it (X-Edge-Error: deadline-expired).
     bool expired_unapplied = false;
+    // The response is streamed to the client (its head went out before the whole body was in),
+    // re-chunked when `chunked_out`; the client is gone (a write to it failed) or is to get no
+    // answer at all (it stopped mid-upload).
+    bool streaming_out = false, chunked_out = false, client_gone = false, silent_close = false;
     for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
       if (parser.deadline_malformed()) {
         fail_status = 400;
@@ -376,7 +423,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       bool may_replay = retryable;
       bool give_up = false;
       for (;;) {
-        auto conn = target.pool().take(w.index, o.upstream_idle_timeout);
+        // A streamed request goes on a new connection: a pooled one the target closed meanwhile
+        // could not be told from a failure after the body began to go.
+        auto conn = stream_up ? nullptr : target.pool().take(w.index, o.upstream_idle_timeout);
         const bool reused = conn != nullptr;
         if (!conn) {
           conn = std::make_unique<upstream_connection>(tcp::socket(w.io));
@@ -405,7 +454,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         deadline udl(w.deadlines, conn->socket);
         const auto first_byte = target.first_byte_timeout();
         bool awaiting_first_byte = first_byte.count() > 0 && first_byte < o.upstream_timeout;
-        const auto sent_at = clock::now();
+        auto sent_at = clock::now();
         udl.expires_at(sent_at + (awaiting_first_byte ? first_byte : o.upstream_timeout));
         {
           // A request this edge may resend after the first-byte timeout carries a deadline of
@@ -422,9 +471,87 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           write_deadline_field(up_head, deadline_at, deadline_len, attempt_deadline);
         }
-        std::string_view head = up_head, body = up_body;
-        if (!send_now(conn->socket, head, body, ec) && !ec) {
-          ec = co_await send_rest(conn->socket, head, body);
+        if (stream_up) {
+          // The head and what is here of the body, then the rest as the client sends it: a
+          // piece is read from the client only once the one before it went to the target; each
+          // read and each write has its own timeout (request_timeout, upstream_timeout).
+          std::string_view prefix = up_head;
+          const bool chunked_up = !parser.content_length();
+          beast::error_code cec;  // the client's side failed
+          for (;;) {
+            if (!parser.is_done() &&
+                parse_buffered(parser, buffer, false, cec) == parse_state::failed) {
+              break;
+            }
+            const bool last = parser.is_done();
+            if (!prefix.empty() || !up_body.empty() || last) {
+              udl.expires_after(o.upstream_timeout);
+              ec = co_await write_piece(conn->socket, prefix, up_body, chunked_up, last);
+              if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
+              prefix = {};
+              up_body.clear();
+              if (ec) break;
+            }
+            if (last) break;
+            if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
+              cec = bhttp::error::bad_chunk;
+              break;
+            }
+            dl.expires_after(o.request_timeout);
+            auto [rec, n] = co_await client.async_read_some(
+                buffer.prepare(beast::read_size(buffer, read_chunk)),
+                asio::as_tuple(asio::use_awaitable));
+            if (rec) {
+              if (rec == asio::error::operation_aborted && dl.fired()) {
+                cec = beast::error::timeout;
+              } else {
+                cec = rec == asio::error::eof ? at_eof(parser) : rec;
+                if (!cec) cec = bhttp::error::partial_message;
+              }
+              dl.expires_never();
+              break;
+            }
+            dl.expires_never();
+            buffer.commit(n);
+          }
+          if (cec) {
+            // The client stopped mid-upload: the target's connection is closed (it goes out of
+            // scope, never pooled), and nothing answers as if the request had gone through.
+            give_up = true;
+            routed_once = true;
+            if (cec == beast::error::timeout) {
+              fail_status = 408;
+              fail_message = "request body not received in time";
+            } else if (cec == bhttp::error::body_limit) {
+              fail_status = 413;
+              fail_message = "request body too large";
+            } else if (cec.category() == beast::error_code(bhttp::error::bad_chunk).category() &&
+                       cec != bhttp::error::partial_message) {
+              fail_status = 400;
+              fail_message = "malformed HTTP request body: " + cec.message();
+            } else {
+              silent_close = true;
+            }
+            spdlog::debug("edge: client stopped sending the body of {}: {}", path, cec.message());
+            break;
+          }
+          if (ec) {
+            // The target stopped taking the body: nothing came back, and it cannot go elsewhere.
+            fail_status = ec == beast::error::timeout ? 504 : 502;
+            fail_message =
+                "upstream " + target.id() + " did not take the request body: " + ec.message();
+            target.count_response(fail_status);
+            give_up = true;
+            break;
+          }
+          // The whole request went: the response's timeouts start now.
+          sent_at = clock::now();
+          udl.expires_at(sent_at + (awaiting_first_byte ? first_byte : o.upstream_timeout));
+        } else {
+          std::string_view head = up_head, body = up_body;
+          if (!send_now(conn->socket, head, body, ec) && !ec) {
+            ec = co_await send_rest(conn->socket, head, body);
+          }
         }
         // A parser per response: interim (1xx) responses before the final one are read and
         // dropped — each is a whole message to the parser, and taking one for the answer
@@ -432,13 +559,57 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         std::optional<downstream_response_parser> rpo;
         auto new_response = [&] {
           rpo.emplace(res_head, res_body, version, is_head);
-          rpo->set_limits(response_header_limit, o.body_limit);
+          rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
           rpo->eager(true);
         };
         new_response();
+        // The client's response head, from the upstream's final one (streamed: to go out before
+        // the whole body is in).
+        auto begin_answer = [&](downstream_response_parser& rp, bool streamed) {
+          answered = true;
+          status = rp.status();
+          target.count_response(status);
+          const bool stopping = w.stopping->load(std::memory_order_relaxed);
+          keep_alive = client_keep_alive && !stopping;
+          if (streamed) {
+            const bool has_length = rp.content_length().has_value();
+            chunked_out = !has_length && version >= 11;
+            if (!has_length && version < 11) keep_alive = false;  // ends when the edge closes
+            rp.finish_streamed(keep_alive);
+          } else {
+            rp.finish(keep_alive);
+          }
+          if (resent) {
+            res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
+            res_head.insert(res_head.size() - 2, resent);
+            res_head.insert(res_head.size() - 2, "\r\n");
+          }
+          return stopping;
+        };
+        // Whether the final response's body, not complete yet, is to be streamed: over the
+        // threshold by its Content-Length, or, without one, by what came of it so far. An edge's
+        // marked 503 / 504 (which may send the request elsewhere) is read whole.
+        auto should_stream = [&](downstream_response_parser& rp) {
+          if (rp.is_done() || !rp.is_header_done() || rp.status() / 100 == 1) return false;
+          if (is_unrouted_response(rp.status(), res_head) ||
+              is_expired_response(rp.status(), res_head)) {
+            return false;
+          }
+          const auto length = rp.content_length();
+          return length ? *length > o.stream_threshold : res_body.size() > o.stream_threshold;
+        };
         bool interim_seen = false;
         while (!ec) {
           const auto st = parse_buffered(*rpo, conn->buffer, false, ec);
+          if (st == parse_state::done && streaming_out) {
+            // The rest of a streamed body, and its end.
+            dl.expires_after(o.request_timeout);
+            const auto wec = co_await write_piece(client, {}, res_body, chunked_out, true);
+            dl.expires_never();
+            res_body.clear();
+            if (wec) client_gone = true;
+            break;
+          }
           if (st == parse_state::done && rpo->status() / 100 == 1) {
             if (rpo->status() == 101) {
               // The edge forwards no Upgrade, so a switch of protocols is the upstream's error.
@@ -450,6 +621,27 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             continue;
           }
           if (st != parse_state::need_more) break;
+          if (streaming_out || should_stream(*rpo)) {
+            // Streaming: what came goes to the client before more is read from the upstream;
+            // each read from it then has the whole upstream timeout.
+            std::string_view prefix;
+            if (!streaming_out) {
+              streaming_out = true;
+              begin_answer(*rpo, true);
+              prefix = res_head;
+            }
+            if (!prefix.empty() || !res_body.empty()) {
+              dl.expires_after(o.request_timeout);
+              const auto wec = co_await write_piece(client, prefix, res_body, chunked_out, false);
+              dl.expires_never();
+              res_body.clear();
+              if (wec) {
+                client_gone = true;
+                break;
+              }
+            }
+            udl.expires_after(o.upstream_timeout);
+          }
           if (chunk_line_over_limit(*rpo, conn->buffer, response_header_limit)) {
             ec = bhttp::error::bad_chunk;
             break;
@@ -471,7 +663,25 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
         auto& rp = *rpo;
-        if (!ec && is_unrouted_response(rp.status(), res_head)) {
+        if (streaming_out) {
+          // The head went out: the answer is this one, whatever happens now.
+          if (!ec && !client_gone && rp.keep_alive() && !target.is_draining() &&
+              !w.stopping->load(std::memory_order_relaxed)) {
+            target.pool().give(w.index, std::move(conn), 64);
+          } else {
+            // Not pooled: closed as it goes out of scope.
+            if (ec && !client_gone) {
+              // Too late for a 502 / 504: the client sees a short body or no last chunk, and a
+              // closed connection.
+              target.count_cut_response();
+              spdlog::debug("edge: response to {} from {} cut mid-body: {}", path, target.id(),
+                            ec.message());
+            }
+            if (ec || client_gone) keep_alive = false;
+          }
+          break;
+        }
+        if (!ec && !stream_up && is_unrouted_response(rp.status(), res_head)) {
           // The target is an edge with nothing behind it (a region whose services are scaled
           // to zero): nothing was processed, so any request may go to another endpoint.
           target.count_response(503);
@@ -482,7 +692,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           fail_message = "no healthy target behind " + target.id();
           break;
         }
-        if (!ec && is_expired_response(rp.status(), res_head)) {
+        if (!ec && !stream_up && is_expired_response(rp.status(), res_head)) {
           // The target refused it, its deadline passed (a slow region): nothing was applied, so
           // it may go to another endpoint with a deadline of its own.
           target.count_response(504);
@@ -495,17 +705,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           break;
         }
         if (!ec) {
-          answered = true;
-          status = rp.status();
-          target.count_response(status);
-          const bool stopping = w.stopping->load(std::memory_order_relaxed);
-          keep_alive = client_keep_alive && !stopping;
-          rp.finish(keep_alive);
-          if (resent) {
-            res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
-            res_head.insert(res_head.size() - 2, resent);
-            res_head.insert(res_head.size() - 2, "\r\n");
-          }
+          const bool stopping = begin_answer(rp, false);
           if (rp.keep_alive() && !target.is_draining() && !stopping) {
             target.pool().give(w.index, std::move(conn), 64);
           } else {
@@ -566,6 +766,8 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       if (fail_message.empty()) fail_message = "no healthy target";
       status = fail_status;
       keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
+      // The rest of a streamed request body is still on the connection.
+      if (stream_up && !parser.is_done()) keep_alive = false;
       write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
       if (expired_unapplied) {
         res_head.insert(res_head.size() - 2, expired_field);
@@ -574,15 +776,20 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       }
     }
     w.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (silent_close) break;
 
-    // Answer the client.
+    // Answer the client (a streamed response went already).
     stats.count_response(status);
-    std::string_view head = res_head;
-    std::string_view body = is_head ? std::string_view() : std::string_view(res_body);
     beast::error_code wec;
-    if (!send_now(client, head, body, wec) && !wec) {
-      dl.expires_after(o.request_timeout);
-      wec = co_await send_rest(client, head, body);
+    if (client_gone) {
+      wec = asio::error::broken_pipe;
+    } else if (!streaming_out) {
+      std::string_view head = res_head;
+      std::string_view body = is_head ? std::string_view() : std::string_view(res_body);
+      if (!send_now(client, head, body, wec) && !wec) {
+        dl.expires_after(o.request_timeout);
+        wec = co_await send_rest(client, head, body);
+      }
     }
     if (latency) {
       latency->observe(std::chrono::duration<double>(clock::now() - started_at).count());
