@@ -652,6 +652,14 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (rec) {
             ec = rec == asio::error::eof ? at_eof(*rpo) : rec;
             if (!ec && !rpo->is_done()) ec = bhttp::error::partial_message;
+            if (!ec && streaming_out) {
+              // A body ended by closing: its end (the last chunk) goes to the client.
+              dl.expires_after(o.request_timeout);
+              const auto wec = co_await write_piece(client, {}, res_body, chunked_out, true);
+              dl.expires_never();
+              res_body.clear();
+              if (wec) client_gone = true;
+            }
             break;
           }
           conn->buffer.commit(n);
