@@ -498,9 +498,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
               break;
             }
             dl.expires_after(o.request_timeout);
-            auto [rec, n] = co_await client.async_read_some(
-                buffer.prepare(beast::read_size(buffer, read_chunk)),
-                asio::as_tuple(asio::use_awaitable));
+            // Whole pieces (read_size would keep to the buffer's capacity, often a few KiB).
+            auto [rec, n] = co_await client.async_read_some(buffer.prepare(read_chunk),
+                                                            asio::as_tuple(asio::use_awaitable));
             if (rec) {
               if (rec == asio::error::operation_aborted && dl.fired()) {
                 cec = beast::error::timeout;
@@ -646,8 +646,11 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             ec = bhttp::error::bad_chunk;
             break;
           }
+          // A body being streamed is read in whole pieces (read_size would keep to the buffer's
+          // capacity, often a few KiB).
           auto [rec, n] = co_await conn->socket.async_read_some(
-              conn->buffer.prepare(beast::read_size(conn->buffer, read_chunk)),
+              conn->buffer.prepare(streaming_out ? read_chunk
+                                                 : beast::read_size(conn->buffer, read_chunk)),
               asio::as_tuple(asio::use_awaitable));
           if (rec) {
             ec = rec == asio::error::eof ? at_eof(*rpo) : rec;
