@@ -9,7 +9,11 @@
 // forwarding is written inside the session's coroutine, so no coroutine frame is allocated per
 // request either. Request deadlines (X-Edge-Deadline, docs/edge.md): a received one is checked
 // before each attempt, and each attempt's is written into the upstream request just before it
-// is sent (the edge's own when it may resend after a first-byte timeout).
+// is sent (the edge's own when it may resend after a first-byte timeout). Bodies over
+// options::stream_threshold are streamed instead of buffered (docs/edge.md "Bodies"): the head
+// goes first, then each piece the parser appends to the body string is written (re-chunked when
+// the length is not known) before the next read from the sender; those paths are off the small
+// requests' way (a few flag tests).
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>

@@ -14,6 +14,9 @@
 //    Connection as the client's keep-alive needs, the body de-chunked (trailer fields dropped)
 //    and Content-Length recomputed (kept as sent for HEAD and 304). A 1xx is a whole message
 //    to it: the session skips interim responses.
+// A body larger than the session's stream threshold is not kept whole: the session finishes the
+// head early (finish_streamed: the length as received, or chunked) and takes the body out of
+// `body` piece by piece as the parser appends to it.
 //
 // Fast path: parse_whole() takes a whole message of the common, simple shape that is already
 // in the buffer (start line, fields of plain ASCII, at most one Content-Length, no
