@@ -122,9 +122,11 @@ enum class parse_state { done, need_more, failed };
 // Feeds what `buf` holds to `p`: `done` once the message (or, with `header_only`, its header)
 // is complete, `need_more` when more bytes must be read first, `failed` with `ec` set — the
 // steps of beast::http::async_read / async_read_header, with the same errors.
+// Always inlined: the small requests' path must not pay a call for it (the streaming paths call
+// it through parse_body_piece instead).
 template <class Parser>
-parse_state parse_buffered(Parser& p, beast::flat_buffer& buf, bool header_only,
-                           beast::error_code& ec) {
+[[gnu::always_inline]] inline parse_state parse_buffered(Parser& p, beast::flat_buffer& buf,
+                                                         bool header_only, beast::error_code& ec) {
   if (!p.got_some() && buf.size() > 0) {
     // A whole simple message already at hand takes the fast path (http_codec.h).
     const auto data = buf.data();
@@ -145,6 +147,13 @@ parse_state parse_buffered(Parser& p, beast::flat_buffer& buf, bool header_only,
     if (used == 0) break;
   }
   return parse_state::need_more;
+}
+
+// parse_buffered for the body of a streamed message, out of the small requests' way.
+template <class Parser>
+[[gnu::noinline]] parse_state parse_body_piece(Parser& p, beast::flat_buffer& buf,
+                                               beast::error_code& ec) {
+  return parse_buffered(p, buf, false, ec);
 }
 
 // The peer closed: the message ends here if it may (a body read until EOF), else the error
@@ -174,7 +183,7 @@ bool chunk_line_over_limit(const Parser& p, const beast::flat_buffer& buf, std::
 // application saw the request, so it may go to another endpoint whatever its method.
 constexpr std::string_view unrouted_field = "X-Edge-Error: no-healthy-target\r\n";
 
-bool is_unrouted_response(unsigned status, std::string_view head) {
+[[gnu::always_inline]] inline bool is_unrouted_response(unsigned status, std::string_view head) {
   if (status != 503) return false;
   const auto at = head.find(unrouted_field);
   return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
@@ -184,7 +193,7 @@ bool is_unrouted_response(unsigned status, std::string_view head) {
 // an app service's): nothing was applied, so the request may go to another endpoint.
 constexpr std::string_view expired_field = "X-Edge-Error: deadline-expired\r\n";
 
-bool is_expired_response(unsigned status, std::string_view head) {
+[[gnu::always_inline]] inline bool is_expired_response(unsigned status, std::string_view head) {
   if (status != 504) return false;
   const auto at = head.find(expired_field);
   return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
@@ -483,8 +492,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           const bool chunked_up = !parser.content_length();
           beast::error_code cec;  // the client's side failed
           for (;;) {
-            if (!parser.is_done() &&
-                parse_buffered(parser, buffer, false, cec) == parse_state::failed) {
+            if (!parser.is_done() && parse_body_piece(parser, buffer, cec) == parse_state::failed) {
               break;
             }
             const bool last = parser.is_done();

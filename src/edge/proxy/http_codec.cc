@@ -503,8 +503,9 @@ std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t s
   return header_size + static_cast<std::size_t>(h.length);
 }
 
-void upstream_request_parser::append_forwarded_fields(std::string_view client_ip,
-                                                      std::uint16_t listener_port) {
+// Inlined into both finishers (finish() is on every request's path).
+[[gnu::always_inline]] inline void upstream_request_parser::append_forwarded_fields(
+    std::string_view client_ip, std::uint16_t listener_port) {
   auto& h = *head_;
   if (!connection_listed_.empty()) {
     remove_listed_fields(h, connection_listed_);
@@ -687,7 +688,8 @@ void downstream_response_parser::finish_streamed(bool client_keep_alive) {
   append_connection(client_keep_alive);
 }
 
-void downstream_response_parser::append_connection(bool client_keep_alive) {
+[[gnu::always_inline]] inline void downstream_response_parser::append_connection(
+    bool client_keep_alive) {
   auto& h = *head_;
   if (client_version_ >= 11 && !client_keep_alive) h.append("Connection: close\r\n", 19);
   if (client_version_ < 11 && client_keep_alive) h.append("Connection: keep-alive\r\n", 24);
