@@ -226,6 +226,131 @@ void write_deadline_field(std::string& head, std::size_t& at, std::size_t& len,
 
 }  // namespace
 
+namespace {
+
+// Whether a final response whose header is in and whose body is not complete yet is to be
+// streamed: over the threshold by its Content-Length, or, without one, by what came of it so far
+// (`body_so_far`). An edge's marked 503 / 504 (which may send the request elsewhere) is read
+// whole.
+bool should_stream(downstream_response_parser& rp, std::string_view head, std::size_t body_so_far,
+                   const options& o) {
+  if (rp.is_done() || rp.status() / 100 == 1) return false;
+  if (is_unrouted_response(rp.status(), head) || is_expired_response(rp.status(), head)) {
+    return false;
+  }
+  const auto length = rp.content_length();
+  return length ? *length > o.stream_threshold : body_so_far > o.stream_threshold;
+}
+
+// The streaming paths (docs/edge.md "Bodies"), coroutines of their own so that the small
+// requests' path, inline in run_http_session, stays as it was.
+
+// Sends a streamed request's head and what is here of its body to the upstream, then the rest as
+// the client sends it: a piece is read from the client only once the one before it went. Each
+// read from the client has request_timeout (`dl`), each write to the upstream upstream_timeout
+// (`udl`). Returns the upstream's error, or the client's (timeout, body_limit, a parse error,
+// partial_message when it closed), or neither once the whole body went.
+struct relay_errors {
+  beast::error_code upstream, client;
+};
+asio::awaitable<relay_errors> relay_request_body(tcp::socket& client, deadline& dl,
+                                                 beast::flat_buffer& buffer,
+                                                 upstream_request_parser& parser,
+                                                 const std::string& head, std::string& body,
+                                                 tcp::socket& upstream, deadline& udl,
+                                                 const options& o) {
+  relay_errors r;
+  std::string_view prefix = head;
+  const bool chunked = !parser.content_length();
+  for (;;) {
+    if (!parser.is_done() && parse_body_piece(parser, buffer, r.client) == parse_state::failed) {
+      co_return r;
+    }
+    const bool last = parser.is_done();
+    if (!prefix.empty() || !body.empty() || last) {
+      udl.expires_after(o.upstream_timeout);
+      r.upstream = co_await write_piece(upstream, prefix, body, chunked, last);
+      if (r.upstream == asio::error::operation_aborted && udl.fired()) {
+        r.upstream = beast::error::timeout;
+      }
+      prefix = {};
+      body.clear();
+      if (r.upstream || last) co_return r;
+    }
+    if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
+      r.client = bhttp::error::bad_chunk;
+      co_return r;
+    }
+    dl.expires_after(o.request_timeout);
+    // Whole pieces (read_size would keep to the buffer's capacity, often a few KiB).
+    auto [rec, n] = co_await client.async_read_some(buffer.prepare(read_chunk),
+                                                    asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+      if (rec == asio::error::operation_aborted && dl.fired()) {
+        r.client = beast::error::timeout;
+      } else {
+        r.client = rec == asio::error::eof ? at_eof(parser) : rec;
+        if (!r.client) r.client = bhttp::error::partial_message;
+      }
+      dl.expires_never();
+      co_return r;
+    }
+    dl.expires_never();
+    buffer.commit(n);
+  }
+}
+
+// Sends a streamed response's head (`head`, finished) and what is here of its body to the
+// client, then the rest as the upstream sends it (re-chunked when `chunked`): a piece is read
+// from the upstream only once the one before it went. Each write to the client has
+// request_timeout (`dl`), each read from the upstream upstream_timeout (`udl`). The upstream's
+// error (a cut or timeout: the message is left incomplete), or the client gone.
+struct relay_outcome {
+  beast::error_code upstream;
+  bool client_gone = false;
+};
+asio::awaitable<relay_outcome> relay_response_body(tcp::socket& client, deadline& dl,
+                                                   upstream_connection& conn, deadline& udl,
+                                                   downstream_response_parser& rp,
+                                                   const std::string& head, std::string& body,
+                                                   bool chunked, const options& o) {
+  relay_outcome r;
+  std::string_view prefix = head;
+  for (;;) {
+    const bool last = rp.is_done();
+    if (!prefix.empty() || !body.empty() || last) {
+      dl.expires_after(o.request_timeout);
+      const auto wec = co_await write_piece(client, prefix, body, chunked, last);
+      dl.expires_never();
+      prefix = {};
+      body.clear();
+      if (wec) r.client_gone = true;
+      if (wec || last) co_return r;
+    }
+    if (chunk_line_over_limit(rp, conn.buffer, response_header_limit)) {
+      r.upstream = bhttp::error::bad_chunk;
+      co_return r;
+    }
+    udl.expires_after(o.upstream_timeout);
+    auto [rec, n] = co_await conn.socket.async_read_some(conn.buffer.prepare(read_chunk),
+                                                         asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+      if (rec == asio::error::operation_aborted && udl.fired()) {
+        r.upstream = beast::error::timeout;
+        co_return r;
+      }
+      r.upstream = rec == asio::error::eof ? at_eof(rp) : rec;
+      if (!r.upstream && !rp.is_done()) r.upstream = bhttp::error::partial_message;
+      if (r.upstream) co_return r;
+      continue;  // a body ended by closing: its end goes to the client
+    }
+    conn.buffer.commit(n);
+    if (parse_body_piece(rp, conn.buffer, r.upstream) == parse_state::failed) co_return r;
+  }
+}
+
+}  // namespace
+
 // One coroutine per client connection, with the forwarding of each request (routing, retries,
 // the upstream exchange) written inline rather than in nested coroutines: a request costs no
 // coroutine frame.
@@ -488,44 +613,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           // The head and what is here of the body, then the rest as the client sends it: a
           // piece is read from the client only once the one before it went to the target; each
           // read and each write has its own timeout (request_timeout, upstream_timeout).
-          std::string_view prefix = up_head;
-          const bool chunked_up = !parser.content_length();
-          beast::error_code cec;  // the client's side failed
-          for (;;) {
-            if (!parser.is_done() && parse_body_piece(parser, buffer, cec) == parse_state::failed) {
-              break;
-            }
-            const bool last = parser.is_done();
-            if (!prefix.empty() || !up_body.empty() || last) {
-              udl.expires_after(o.upstream_timeout);
-              ec = co_await write_piece(conn->socket, prefix, up_body, chunked_up, last);
-              if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
-              prefix = {};
-              up_body.clear();
-              if (ec) break;
-            }
-            if (last) break;
-            if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
-              cec = bhttp::error::bad_chunk;
-              break;
-            }
-            dl.expires_after(o.request_timeout);
-            // Whole pieces (read_size would keep to the buffer's capacity, often a few KiB).
-            auto [rec, n] = co_await client.async_read_some(buffer.prepare(read_chunk),
-                                                            asio::as_tuple(asio::use_awaitable));
-            if (rec) {
-              if (rec == asio::error::operation_aborted && dl.fired()) {
-                cec = beast::error::timeout;
-              } else {
-                cec = rec == asio::error::eof ? at_eof(parser) : rec;
-                if (!cec) cec = bhttp::error::partial_message;
-              }
-              dl.expires_never();
-              break;
-            }
-            dl.expires_never();
-            buffer.commit(n);
-          }
+          auto [uec, cec] = co_await relay_request_body(client, dl, buffer, parser, up_head,
+                                                        up_body, conn->socket, udl, o);
+          ec = uec;
           if (cec) {
             // The client stopped mid-upload: the target's connection is closed (it goes out of
             // scope, never pooled), and nothing answers as if the request had gone through.
@@ -575,53 +665,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           rpo->eager(true);
         };
         new_response();
-        // The client's response head, from the upstream's final one (streamed: to go out before
-        // the whole body is in).
-        auto begin_answer = [&](downstream_response_parser& rp, bool streamed) {
-          answered = true;
-          status = rp.status();
-          target.count_response(status);
-          const bool stopping = w.stopping->load(std::memory_order_relaxed);
-          keep_alive = client_keep_alive && !stopping;
-          if (streamed) {
-            const bool has_length = rp.content_length().has_value();
-            chunked_out = !has_length && version >= 11;
-            if (!has_length && version < 11) keep_alive = false;  // ends when the edge closes
-            rp.finish_streamed(keep_alive);
-          } else {
-            rp.finish(keep_alive);
-          }
-          if (resent) {
-            res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
-            res_head.insert(res_head.size() - 2, resent);
-            res_head.insert(res_head.size() - 2, "\r\n");
-          }
-          return stopping;
-        };
-        // Whether the final response's body, not complete yet, is to be streamed: over the
-        // threshold by its Content-Length, or, without one, by what came of it so far. An edge's
-        // marked 503 / 504 (which may send the request elsewhere) is read whole.
-        auto should_stream = [&](downstream_response_parser& rp) {
-          if (rp.is_done() || !rp.is_header_done() || rp.status() / 100 == 1) return false;
-          if (is_unrouted_response(rp.status(), res_head) ||
-              is_expired_response(rp.status(), res_head)) {
-            return false;
-          }
-          const auto length = rp.content_length();
-          return length ? *length > o.stream_threshold : res_body.size() > o.stream_threshold;
-        };
         bool interim_seen = false;
         while (!ec) {
           const auto st = parse_buffered(*rpo, conn->buffer, false, ec);
-          if (st == parse_state::done && streaming_out) {
-            // The rest of a streamed body, and its end.
-            dl.expires_after(o.request_timeout);
-            const auto wec = co_await write_piece(client, {}, res_body, chunked_out, true);
-            dl.expires_never();
-            res_body.clear();
-            if (wec) client_gone = true;
-            break;
-          }
           if (st == parse_state::done && rpo->status() / 100 == 1) {
             if (rpo->status() == 101) {
               // The edge forwards no Upgrade, so a switch of protocols is the upstream's error.
@@ -633,48 +679,38 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             continue;
           }
           if (st != parse_state::need_more) break;
-          if (streaming_out || should_stream(*rpo)) {
-            // Streaming: what came goes to the client before more is read from the upstream;
-            // each read from it then has the whole upstream timeout.
-            std::string_view prefix;
-            if (!streaming_out) {
-              streaming_out = true;
-              begin_answer(*rpo, true);
-              prefix = res_head;
+          if (rpo->is_header_done() && should_stream(*rpo, res_head, res_body.size(), o)) {
+            // The head goes out now, then the body as it comes (relay_response_body).
+            streaming_out = true;
+            answered = true;
+            status = rpo->status();
+            target.count_response(status);
+            keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
+            const bool has_length = rpo->content_length().has_value();
+            chunked_out = !has_length && version >= 11;
+            if (!has_length && version < 11) keep_alive = false;  // ends when the edge closes
+            rpo->finish_streamed(keep_alive);
+            if (resent) {
+              res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
+              res_head.insert(res_head.size() - 2, resent);
+              res_head.insert(res_head.size() - 2, "\r\n");
             }
-            if (!prefix.empty() || !res_body.empty()) {
-              dl.expires_after(o.request_timeout);
-              const auto wec = co_await write_piece(client, prefix, res_body, chunked_out, false);
-              dl.expires_never();
-              res_body.clear();
-              if (wec) {
-                client_gone = true;
-                break;
-              }
-            }
-            udl.expires_after(o.upstream_timeout);
+            const auto relayed = co_await relay_response_body(client, dl, *conn, udl, *rpo,
+                                                              res_head, res_body, chunked_out, o);
+            ec = relayed.upstream;
+            client_gone = relayed.client_gone;
+            break;
           }
           if (chunk_line_over_limit(*rpo, conn->buffer, response_header_limit)) {
             ec = bhttp::error::bad_chunk;
             break;
           }
-          // A body being streamed is read in whole pieces (read_size would keep to the buffer's
-          // capacity, often a few KiB).
           auto [rec, n] = co_await conn->socket.async_read_some(
-              conn->buffer.prepare(streaming_out ? read_chunk
-                                                 : beast::read_size(conn->buffer, read_chunk)),
+              conn->buffer.prepare(beast::read_size(conn->buffer, read_chunk)),
               asio::as_tuple(asio::use_awaitable));
           if (rec) {
             ec = rec == asio::error::eof ? at_eof(*rpo) : rec;
             if (!ec && !rpo->is_done()) ec = bhttp::error::partial_message;
-            if (!ec && streaming_out) {
-              // A body ended by closing: its end (the last chunk) goes to the client.
-              dl.expires_after(o.request_timeout);
-              const auto wec = co_await write_piece(client, {}, res_body, chunked_out, true);
-              dl.expires_never();
-              res_body.clear();
-              if (wec) client_gone = true;
-            }
             break;
           }
           conn->buffer.commit(n);
@@ -728,7 +764,17 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           break;
         }
         if (!ec) {
-          const bool stopping = begin_answer(rp, false);
+          answered = true;
+          status = rp.status();
+          target.count_response(status);
+          const bool stopping = w.stopping->load(std::memory_order_relaxed);
+          keep_alive = client_keep_alive && !stopping;
+          rp.finish(keep_alive);
+          if (resent) {
+            res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
+            res_head.insert(res_head.size() - 2, resent);
+            res_head.insert(res_head.size() - 2, "\r\n");
+          }
           if (rp.keep_alive() && !target.is_draining() && !stopping) {
             target.pool().give(w.index, std::move(conn), 64);
           } else {
