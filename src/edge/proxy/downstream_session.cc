@@ -514,10 +514,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // The answer refuses the request for its passed deadline, and no target can have applied
     // it (X-Edge-Error: deadline-expired).
     bool expired_unapplied = false;
-    // The response is streamed to the client (its head went out before the whole body was in),
-    // re-chunked when `chunked_out`; the client is gone (a write to it failed) or is to get no
-    // answer at all (it stopped mid-upload).
-    bool streaming_out = false, chunked_out = false, client_gone = false, silent_close = false;
+    // What became of a streamed body (one byte: every flag in the coroutine's frame costs on each
+    // resume of the small requests' path too).
+    enum : unsigned char {
+      not_streamed,
+      streamed_out,  // the response went to the client as it came (its head before its body)
+      streamed_out_client_gone,  // ... and a write to the client failed
+      silent_close,              // the client stopped mid-upload: no answer, the connection closes
+    };
+    unsigned char streamed = not_streamed;
     for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
       if (parser.deadline_malformed()) {
         fail_status = 400;
@@ -632,7 +637,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
               fail_status = 400;
               fail_message = "malformed HTTP request body: " + cec.message();
             } else {
-              silent_close = true;
+              streamed = silent_close;
             }
             spdlog::debug("edge: client stopped sending the body of {}: {}", path, cec.message());
             break;
@@ -681,13 +686,13 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (st != parse_state::need_more) break;
           if (rpo->is_header_done() && should_stream(*rpo, res_head, res_body.size(), o)) {
             // The head goes out now, then the body as it comes (relay_response_body).
-            streaming_out = true;
+            streamed = streamed_out;
             answered = true;
             status = rpo->status();
             target.count_response(status);
             keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
             const bool has_length = rpo->content_length().has_value();
-            chunked_out = !has_length && version >= 11;
+            const bool chunked_out = !has_length && version >= 11;
             if (!has_length && version < 11) keep_alive = false;  // ends when the edge closes
             rpo->finish_streamed(keep_alive);
             if (resent) {
@@ -698,7 +703,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             const auto relayed = co_await relay_response_body(client, dl, *conn, udl, *rpo,
                                                               res_head, res_body, chunked_out, o);
             ec = relayed.upstream;
-            client_gone = relayed.client_gone;
+            if (relayed.client_gone) streamed = streamed_out_client_gone;
             break;
           }
           if (chunk_line_over_limit(*rpo, conn->buffer, response_header_limit)) {
@@ -722,7 +727,8 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
         auto& rp = *rpo;
-        if (streaming_out) {
+        if (streamed != not_streamed) {
+          const bool client_gone = streamed == streamed_out_client_gone;
           // The head went out: the answer is this one, whatever happens now.
           if (!ec && !client_gone && rp.keep_alive() && !target.is_draining() &&
               !w.stopping->load(std::memory_order_relaxed)) {
@@ -845,14 +851,14 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       }
     }
     w.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    if (silent_close) break;
+    if (streamed == silent_close) break;
 
     // Answer the client (a streamed response went already).
     stats.count_response(status);
     beast::error_code wec;
-    if (client_gone) {
+    if (streamed == streamed_out_client_gone) {
       wec = asio::error::broken_pipe;
-    } else if (!streaming_out) {
+    } else if (streamed == not_streamed) {
       std::string_view head = res_head;
       std::string_view body = is_head ? std::string_view() : std::string_view(res_body);
       if (!send_now(client, head, body, wec) && !wec) {
