@@ -676,3 +676,26 @@ TEST(EdgeStream, StreamedRequestIsNotResentAfterItWent) {
   EXPECT_EQ(l->result_int(), 502);
   EXPECT_EQ(attempts, 2);
 }
+
+// A client that stops reading a streamed response: nothing piles up for it in the edge, and
+// once a write to it has waited request_timeout the edge closes its connection (and the
+// upstream one); the edge keeps serving.
+TEST(EdgeStream, ClientThatStopsReadingIsClosed) {
+  scripted_upstream up(serve_common);
+  auto o = one_region(up.port());
+  o.request_timeout = std::chrono::milliseconds(500);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  raw_client c(port);
+  c.send(get_request("/cl"));  // 40 MiB, far more than the sockets' buffers hold; never read
+  EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+  // What reached the client before the close is a short body: the message never completes.
+  beast::error_code ec;
+  auto r = c.read(ec);
+  EXPECT_TRUE(ec);
+  EXPECT_LT(r.body().size(), big_body().size());
+  auto ok = get_once(port, "/ok");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->body(), "ok");
+}
