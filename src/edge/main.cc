@@ -57,6 +57,29 @@ int main(int argc, char** argv) {
                  "Bind each worker thread to a CPU of its own (when there are enough CPUs), "
                  "moving one that waits 15 ms for its CPU to the others for a while")
       ->capture_default_str();
+  std::uint64_t body_limit = 0;
+  serve
+      ->add_option("--body-limit", body_limit,
+                   "Largest request or response body accepted (413 / 502); 0: no limit")
+      ->capture_default_str();
+  std::uint64_t stream_threshold = 64 * 1024;
+  serve
+      ->add_option("--stream-threshold", stream_threshold,
+                   "Bodies up to this many bytes are buffered whole; larger ones are streamed")
+      ->capture_default_str();
+  int request_timeout_ms = 10000, upstream_timeout_ms = 30000;
+  serve
+      ->add_option("--request-timeout-ms", request_timeout_ms,
+                   "A whole request after its first byte (408); while a large body is streamed, "
+                   "each read from the client; every write to a client")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+  serve
+      ->add_option("--upstream-timeout-ms", upstream_timeout_ms,
+                   "A whole response (504); while a large response is streamed, each read from "
+                   "the upstream (and each write of a streamed request body to it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
   serve->add_option("--log-level", log_level, "spdlog level");
   serve
       ->add_option("--deadline-tolerance-ms", deadline_tolerance_ms,
@@ -136,6 +159,10 @@ int main(int argc, char** argv) {
   o.busy_poll = std::chrono::microseconds(busy_poll_us);
   o.pin_workers = pin_workers;
   o.deadline_tolerance = std::chrono::milliseconds(deadline_tolerance_ms);
+  o.body_limit = body_limit;
+  o.stream_threshold = stream_threshold;
+  o.request_timeout = std::chrono::milliseconds(request_timeout_ms);
+  o.upstream_timeout = std::chrono::milliseconds(upstream_timeout_ms);
   mysfits::edge::proxy p(std::move(o));
   if (auto r = p.start(); !r) {
     std::cerr << "mysfits-edge: " << r.error().message << "\n";

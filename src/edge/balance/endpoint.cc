@@ -41,6 +41,11 @@ endpoint::endpoint(const target_config& cfg, boost::asio::ip::tcp::endpoint addr
       "Times an endpoint was taken out of rotation by passive health (a request timed out and "
       "nothing came back from it since)",
       {{"group", group_}, {"endpoint", id_}});
+  cut_responses_ = &reg.get_counter(
+      "edge_responses_cut_total",
+      "Streamed responses whose head had gone to the client when the endpoint failed or timed "
+      "out mid-body: the client connection was closed without completing the message",
+      {{"group", group_}, {"endpoint", id_}});
 }
 
 bool endpoint::first_byte_timed_out(clock::time_point sent) {

@@ -74,6 +74,9 @@ class endpoint {
   // Stats (STYLE.md §6.10): requests by status class, health transitions.
   void count_response(unsigned status);
   void count_health_transition(health_state to);
+  // A streamed response whose head had gone to the client and that the endpoint failed or
+  // timed out in the middle of: the client connection was closed without completing it.
+  void count_cut_response() { cut_responses_->inc(); }
   std::uint64_t requests_total() const { return static_cast<std::uint64_t>(total_.value()); }
 
  private:
@@ -97,6 +100,7 @@ class endpoint {
   alignas(64) std::atomic<clock::rep> last_response_{0};
   metrics::counter* first_byte_timeouts_;
   metrics::counter* passive_ejections_;
+  metrics::counter* cut_responses_;
 
   mutable std::mutex conns_mu_;
   std::map<std::uint64_t, std::function<void()>> conns_;

@@ -9,7 +9,11 @@
 // forwarding is written inside the session's coroutine, so no coroutine frame is allocated per
 // request either. Request deadlines (X-Edge-Deadline, docs/edge.md): a received one is checked
 // before each attempt, and each attempt's is written into the upstream request just before it
-// is sent (the edge's own when it may resend after a first-byte timeout).
+// is sent (the edge's own when it may resend after a first-byte timeout). Bodies over
+// options::stream_threshold are streamed instead of buffered (docs/edge.md "Bodies"): the head
+// goes first, then each piece the parser appends to the body string is written (re-chunked when
+// the length is not known) before the next read from the sender; those paths are off the small
+// requests' way (a few flag tests).
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>
@@ -88,14 +92,41 @@ asio::awaitable<beast::error_code> send_rest(tcp::socket& s, std::string_view he
   co_return ec;
 }
 
+// Writes `prefix` (a head, or nothing) and a piece of a streamed body, framed as one chunk when
+// `chunked` (an empty piece is no chunk), and with `last` the end of the body (the last chunk
+// without trailer fields), waiting for the socket under the caller's deadline.
+asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view prefix,
+                                               std::string_view data, bool chunked, bool last) {
+  char size_line[24];
+  std::size_t size_len = 0;
+  std::string_view end;
+  if (chunked && !data.empty()) {
+    auto r = std::to_chars(size_line, size_line + 16, data.size(), 16);
+    r.ptr[0] = '\r';
+    r.ptr[1] = '\n';
+    size_len = static_cast<std::size_t>(r.ptr + 2 - size_line);
+    end = last ? std::string_view("\r\n0\r\n\r\n") : std::string_view("\r\n");
+  } else if (chunked && last) {
+    end = "0\r\n\r\n";
+  }
+  const std::array<asio::const_buffer, 4> bufs{
+      asio::buffer(prefix.data(), prefix.size()), asio::buffer(size_line, size_len),
+      asio::buffer(data.data(), data.size()), asio::buffer(end.data(), end.size())};
+  auto [ec, n] = co_await asio::async_write(s, bufs, asio::as_tuple(asio::use_awaitable));
+  (void)n;
+  co_return ec;
+}
+
 enum class parse_state { done, need_more, failed };
 
 // Feeds what `buf` holds to `p`: `done` once the message (or, with `header_only`, its header)
 // is complete, `need_more` when more bytes must be read first, `failed` with `ec` set — the
 // steps of beast::http::async_read / async_read_header, with the same errors.
+// Always inlined: the small requests' path must not pay a call for it (the streaming paths call
+// it through parse_body_piece instead).
 template <class Parser>
-parse_state parse_buffered(Parser& p, beast::flat_buffer& buf, bool header_only,
-                           beast::error_code& ec) {
+[[gnu::always_inline]] inline parse_state parse_buffered(Parser& p, beast::flat_buffer& buf,
+                                                         bool header_only, beast::error_code& ec) {
   if (!p.got_some() && buf.size() > 0) {
     // A whole simple message already at hand takes the fast path (http_codec.h).
     const auto data = buf.data();
@@ -116,6 +147,13 @@ parse_state parse_buffered(Parser& p, beast::flat_buffer& buf, bool header_only,
     if (used == 0) break;
   }
   return parse_state::need_more;
+}
+
+// parse_buffered for the body of a streamed message, out of the small requests' way.
+template <class Parser>
+[[gnu::noinline]] parse_state parse_body_piece(Parser& p, beast::flat_buffer& buf,
+                                               beast::error_code& ec) {
+  return parse_buffered(p, buf, false, ec);
 }
 
 // The peer closed: the message ends here if it may (a body read until EOF), else the error
@@ -145,7 +183,7 @@ bool chunk_line_over_limit(const Parser& p, const beast::flat_buffer& buf, std::
 // application saw the request, so it may go to another endpoint whatever its method.
 constexpr std::string_view unrouted_field = "X-Edge-Error: no-healthy-target\r\n";
 
-bool is_unrouted_response(unsigned status, std::string_view head) {
+[[gnu::always_inline]] inline bool is_unrouted_response(unsigned status, std::string_view head) {
   if (status != 503) return false;
   const auto at = head.find(unrouted_field);
   return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
@@ -155,7 +193,7 @@ bool is_unrouted_response(unsigned status, std::string_view head) {
 // an app service's): nothing was applied, so the request may go to another endpoint.
 constexpr std::string_view expired_field = "X-Edge-Error: deadline-expired\r\n";
 
-bool is_expired_response(unsigned status, std::string_view head) {
+[[gnu::always_inline]] inline bool is_expired_response(unsigned status, std::string_view head) {
   if (status != 504) return false;
   const auto at = head.find(expired_field);
   return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
@@ -188,6 +226,131 @@ void write_deadline_field(std::string& head, std::size_t& at, std::size_t& len,
 
 }  // namespace
 
+namespace {
+
+// Whether a final response whose header is in and whose body is not complete yet is to be
+// streamed: over the threshold by its Content-Length, or, without one, by what came of it so far
+// (`body_so_far`). An edge's marked 503 / 504 (which may send the request elsewhere) is read
+// whole.
+bool should_stream(downstream_response_parser& rp, std::string_view head, std::size_t body_so_far,
+                   const options& o) {
+  if (rp.is_done() || rp.status() / 100 == 1) return false;
+  if (is_unrouted_response(rp.status(), head) || is_expired_response(rp.status(), head)) {
+    return false;
+  }
+  const auto length = rp.content_length();
+  return length ? *length > o.stream_threshold : body_so_far > o.stream_threshold;
+}
+
+// The streaming paths (docs/edge.md "Bodies"), coroutines of their own so that the small
+// requests' path, inline in run_http_session, stays as it was.
+
+// Sends a streamed request's head and what is here of its body to the upstream, then the rest as
+// the client sends it: a piece is read from the client only once the one before it went. Each
+// read from the client has request_timeout (`dl`), each write to the upstream upstream_timeout
+// (`udl`). Returns the upstream's error, or the client's (timeout, body_limit, a parse error,
+// partial_message when it closed), or neither once the whole body went.
+struct relay_errors {
+  beast::error_code upstream, client;
+};
+asio::awaitable<relay_errors> relay_request_body(tcp::socket& client, deadline& dl,
+                                                 beast::flat_buffer& buffer,
+                                                 upstream_request_parser& parser,
+                                                 const std::string& head, std::string& body,
+                                                 tcp::socket& upstream, deadline& udl,
+                                                 const options& o) {
+  relay_errors r;
+  std::string_view prefix = head;
+  const bool chunked = !parser.content_length();
+  for (;;) {
+    if (!parser.is_done() && parse_body_piece(parser, buffer, r.client) == parse_state::failed) {
+      co_return r;
+    }
+    const bool last = parser.is_done();
+    if (!prefix.empty() || !body.empty() || last) {
+      udl.expires_after(o.upstream_timeout);
+      r.upstream = co_await write_piece(upstream, prefix, body, chunked, last);
+      if (r.upstream == asio::error::operation_aborted && udl.fired()) {
+        r.upstream = beast::error::timeout;
+      }
+      prefix = {};
+      body.clear();
+      if (r.upstream || last) co_return r;
+    }
+    if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
+      r.client = bhttp::error::bad_chunk;
+      co_return r;
+    }
+    dl.expires_after(o.request_timeout);
+    // Whole pieces (read_size would keep to the buffer's capacity, often a few KiB).
+    auto [rec, n] = co_await client.async_read_some(buffer.prepare(read_chunk),
+                                                    asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+      if (rec == asio::error::operation_aborted && dl.fired()) {
+        r.client = beast::error::timeout;
+      } else {
+        r.client = rec == asio::error::eof ? at_eof(parser) : rec;
+        if (!r.client) r.client = bhttp::error::partial_message;
+      }
+      dl.expires_never();
+      co_return r;
+    }
+    dl.expires_never();
+    buffer.commit(n);
+  }
+}
+
+// Sends a streamed response's head (`head`, finished) and what is here of its body to the
+// client, then the rest as the upstream sends it (re-chunked when `chunked`): a piece is read
+// from the upstream only once the one before it went. Each write to the client has
+// request_timeout (`dl`), each read from the upstream upstream_timeout (`udl`). The upstream's
+// error (a cut or timeout: the message is left incomplete), or the client gone.
+struct relay_outcome {
+  beast::error_code upstream;
+  bool client_gone = false;
+};
+asio::awaitable<relay_outcome> relay_response_body(tcp::socket& client, deadline& dl,
+                                                   upstream_connection& conn, deadline& udl,
+                                                   downstream_response_parser& rp,
+                                                   const std::string& head, std::string& body,
+                                                   bool chunked, const options& o) {
+  relay_outcome r;
+  std::string_view prefix = head;
+  for (;;) {
+    const bool last = rp.is_done();
+    if (!prefix.empty() || !body.empty() || last) {
+      dl.expires_after(o.request_timeout);
+      const auto wec = co_await write_piece(client, prefix, body, chunked, last);
+      dl.expires_never();
+      prefix = {};
+      body.clear();
+      if (wec) r.client_gone = true;
+      if (wec || last) co_return r;
+    }
+    if (chunk_line_over_limit(rp, conn.buffer, response_header_limit)) {
+      r.upstream = bhttp::error::bad_chunk;
+      co_return r;
+    }
+    udl.expires_after(o.upstream_timeout);
+    auto [rec, n] = co_await conn.socket.async_read_some(conn.buffer.prepare(read_chunk),
+                                                         asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+      if (rec == asio::error::operation_aborted && udl.fired()) {
+        r.upstream = beast::error::timeout;
+        co_return r;
+      }
+      r.upstream = rec == asio::error::eof ? at_eof(rp) : rec;
+      if (!r.upstream && !rp.is_done()) r.upstream = bhttp::error::partial_message;
+      if (r.upstream) co_return r;
+      continue;  // a body ended by closing: its end goes to the client
+    }
+    conn.buffer.commit(n);
+    if (parse_body_piece(rp, conn.buffer, r.upstream) == parse_state::failed) co_return r;
+  }
+}
+
+}  // namespace
+
 // One coroutine per client connection, with the forwarding of each request (routing, retries,
 // the upstream exchange) written inline rather than in nested coroutines: a request costs no
 // coroutine frame.
@@ -214,12 +377,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // Read a request. Idle keep-alive: its first byte must come within idle_timeout (an idle
     // client is closed without a word); the whole request then within request_timeout of it.
     upstream_request_parser parser(up_head, up_body);
-    parser.set_limits(o.header_limit, o.body_limit);
+    parser.set_limits(o.header_limit, o.body_limit, o.stream_threshold);
     bool started = buffer.size() > 0;
     dl.expires_after(started ? o.request_timeout : o.idle_timeout);
     ec = {};
     bool header_only = true;
     bool chunk_line_too_long = false;
+    // The body is larger than the stream threshold: it is forwarded as it comes, after the head
+    // (what is read so far is in up_body).
+    bool stream_up = false;
     for (;;) {
       auto st = parse_buffered(parser, buffer, header_only, ec);
       if (st == parse_state::failed) break;
@@ -232,7 +398,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (!send_now(client, cont, none, ec) && !ec) ec = co_await send_rest(client, cont, none);
           if (ec) break;
         }
+        if (const auto length = parser.content_length(); length && *length > o.stream_threshold) {
+          stream_up = true;
+          break;
+        }
         continue;
+      }
+      if (!header_only && up_body.size() > o.stream_threshold) {
+        stream_up = true;  // a chunked body that grew past the threshold
+        break;
       }
       if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
         ec = bhttp::error::bad_chunk;
@@ -302,8 +476,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     const bool client_keep_alive = parser.keep_alive();
     const unsigned version = parser.version();
     const bool is_head = parser.method() == bhttp::verb::head;
-    const bool retryable = is_retryable_request(parser.method(), parser.has_idempotency_key());
-    parser.finish(client_ip, stats.port);
+    // A streamed request body cannot be sent again once (part of) it went: such a request goes
+    // to another target only when connecting failed.
+    const bool retryable =
+        !stream_up && is_retryable_request(parser.method(), parser.has_idempotency_key());
+    if (stream_up) {
+      parser.finish_streamed(client_ip, stats.port);
+    } else {
+      parser.finish(client_ip, stats.port);
+    }
     // Room for the X-Edge-Deadline field each attempt writes (write_deadline_field), so writing
     // it never moves the head that `path` points into.
     up_head.reserve(up_head.size() + deadline_field_room);
@@ -329,6 +510,15 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     // The answer refuses the request for its passed deadline, and no target can have applied
     // it (X-Edge-Error: deadline-expired).
     bool expired_unapplied = false;
+    // What became of a streamed body (one byte: every flag in the coroutine's frame costs on each
+    // resume of the small requests' path too).
+    enum : unsigned char {
+      not_streamed,
+      streamed_out,  // the response went to the client as it came (its head before its body)
+      streamed_out_client_gone,  // ... and a write to the client failed
+      silent_close,              // the client stopped mid-upload: no answer, the connection closes
+    };
+    unsigned char streamed = not_streamed;
     for (int attempt = 0; attempt < o.max_attempts && !answered; ++attempt) {
       if (parser.deadline_malformed()) {
         fail_status = 400;
@@ -372,7 +562,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       bool may_replay = retryable;
       bool give_up = false;
       for (;;) {
-        auto conn = target.pool().take(w.index, o.upstream_idle_timeout);
+        // A streamed request goes on a new connection: a pooled one the target closed meanwhile
+        // could not be told from a failure after the body began to go.
+        auto conn = stream_up ? nullptr : target.pool().take(w.index, o.upstream_idle_timeout);
         const bool reused = conn != nullptr;
         if (!conn) {
           conn = std::make_unique<upstream_connection>(tcp::socket(w.io));
@@ -401,7 +593,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         deadline udl(w.deadlines, conn->socket);
         const auto first_byte = target.first_byte_timeout();
         bool awaiting_first_byte = first_byte.count() > 0 && first_byte < o.upstream_timeout;
-        const auto sent_at = clock::now();
+        auto sent_at = clock::now();
         udl.expires_at(sent_at + (awaiting_first_byte ? first_byte : o.upstream_timeout));
         {
           // A request this edge may resend after the first-byte timeout carries a deadline of
@@ -418,9 +610,51 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           write_deadline_field(up_head, deadline_at, deadline_len, attempt_deadline);
         }
-        std::string_view head = up_head, body = up_body;
-        if (!send_now(conn->socket, head, body, ec) && !ec) {
-          ec = co_await send_rest(conn->socket, head, body);
+        if (stream_up) {
+          // The head and what is here of the body, then the rest as the client sends it: a
+          // piece is read from the client only once the one before it went to the target; each
+          // read and each write has its own timeout (request_timeout, upstream_timeout).
+          auto [uec, cec] = co_await relay_request_body(client, dl, buffer, parser, up_head,
+                                                        up_body, conn->socket, udl, o);
+          ec = uec;
+          if (cec) {
+            // The client stopped mid-upload: the target's connection is closed (it goes out of
+            // scope, never pooled), and nothing answers as if the request had gone through.
+            give_up = true;
+            routed_once = true;
+            if (cec == beast::error::timeout) {
+              fail_status = 408;
+              fail_message = "request body not received in time";
+            } else if (cec == bhttp::error::body_limit) {
+              fail_status = 413;
+              fail_message = "request body too large";
+            } else if (cec.category() == beast::error_code(bhttp::error::bad_chunk).category() &&
+                       cec != bhttp::error::partial_message) {
+              fail_status = 400;
+              fail_message = "malformed HTTP request body: " + cec.message();
+            } else {
+              streamed = silent_close;
+            }
+            spdlog::debug("edge: client stopped sending the body of {}: {}", path, cec.message());
+            break;
+          }
+          if (ec) {
+            // The target stopped taking the body: nothing came back, and it cannot go elsewhere.
+            fail_status = ec == beast::error::timeout ? 504 : 502;
+            fail_message =
+                "upstream " + target.id() + " did not take the request body: " + ec.message();
+            target.count_response(fail_status);
+            give_up = true;
+            break;
+          }
+          // The whole request went: the response's timeouts start now.
+          sent_at = clock::now();
+          udl.expires_at(sent_at + (awaiting_first_byte ? first_byte : o.upstream_timeout));
+        } else {
+          std::string_view head = up_head, body = up_body;
+          if (!send_now(conn->socket, head, body, ec) && !ec) {
+            ec = co_await send_rest(conn->socket, head, body);
+          }
         }
         // A parser per response: interim (1xx) responses before the final one are read and
         // dropped — each is a whole message to the parser, and taking one for the answer
@@ -428,7 +662,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         std::optional<downstream_response_parser> rpo;
         auto new_response = [&] {
           rpo.emplace(res_head, res_body, version, is_head);
-          rpo->set_limits(response_header_limit, o.body_limit);
+          rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
           rpo->eager(true);
         };
         new_response();
@@ -446,6 +680,28 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             continue;
           }
           if (st != parse_state::need_more) break;
+          if (rpo->is_header_done() && should_stream(*rpo, res_head, res_body.size(), o)) {
+            // The head goes out now, then the body as it comes (relay_response_body).
+            streamed = streamed_out;
+            answered = true;
+            status = rpo->status();
+            target.count_response(status);
+            keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
+            const bool has_length = rpo->content_length().has_value();
+            const bool chunked_out = !has_length && version >= 11;
+            if (!has_length && version < 11) keep_alive = false;  // ends when the edge closes
+            rpo->finish_streamed(keep_alive);
+            if (resent) {
+              res_head.insert(res_head.size() - 2, "X-Edge-Resent: ");
+              res_head.insert(res_head.size() - 2, resent);
+              res_head.insert(res_head.size() - 2, "\r\n");
+            }
+            const auto relayed = co_await relay_response_body(client, dl, *conn, udl, *rpo,
+                                                              res_head, res_body, chunked_out, o);
+            ec = relayed.upstream;
+            if (relayed.client_gone) streamed = streamed_out_client_gone;
+            break;
+          }
           if (chunk_line_over_limit(*rpo, conn->buffer, response_header_limit)) {
             ec = bhttp::error::bad_chunk;
             break;
@@ -467,7 +723,26 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         }
         if (ec == asio::error::operation_aborted && udl.fired()) ec = beast::error::timeout;
         auto& rp = *rpo;
-        if (!ec && is_unrouted_response(rp.status(), res_head)) {
+        if (streamed != not_streamed) {
+          const bool client_gone = streamed == streamed_out_client_gone;
+          // The head went out: the answer is this one, whatever happens now.
+          if (!ec && !client_gone && rp.keep_alive() && !target.is_draining() &&
+              !w.stopping->load(std::memory_order_relaxed)) {
+            target.pool().give(w.index, std::move(conn), 64);
+          } else {
+            // Not pooled: closed as it goes out of scope.
+            if (ec && !client_gone) {
+              // Too late for a 502 / 504: the client sees a short body or no last chunk, and a
+              // closed connection.
+              target.count_cut_response();
+              spdlog::debug("edge: response to {} from {} cut mid-body: {}", path, target.id(),
+                            ec.message());
+            }
+            if (ec || client_gone) keep_alive = false;
+          }
+          break;
+        }
+        if (!ec && !stream_up && is_unrouted_response(rp.status(), res_head)) {
           // The target is an edge with nothing behind it (a region whose services are scaled
           // to zero): nothing was processed, so any request may go to another endpoint.
           target.count_response(503);
@@ -478,7 +753,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           fail_message = "no healthy target behind " + target.id();
           break;
         }
-        if (!ec && is_expired_response(rp.status(), res_head)) {
+        if (!ec && !stream_up && is_expired_response(rp.status(), res_head)) {
           // The target refused it, its deadline passed (a slow region): nothing was applied, so
           // it may go to another endpoint with a deadline of its own.
           target.count_response(504);
@@ -562,6 +837,8 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       if (fail_message.empty()) fail_message = "no healthy target";
       status = fail_status;
       keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
+      // The rest of a streamed request body is still on the connection.
+      if (stream_up && !parser.is_done()) keep_alive = false;
       write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
       if (expired_unapplied) {
         res_head.insert(res_head.size() - 2, expired_field);
@@ -570,15 +847,20 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       }
     }
     w.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (streamed == silent_close) break;
 
-    // Answer the client.
+    // Answer the client (a streamed response went already).
     stats.count_response(status);
-    std::string_view head = res_head;
-    std::string_view body = is_head ? std::string_view() : std::string_view(res_body);
     beast::error_code wec;
-    if (!send_now(client, head, body, wec) && !wec) {
-      dl.expires_after(o.request_timeout);
-      wec = co_await send_rest(client, head, body);
+    if (streamed == streamed_out_client_gone) {
+      wec = asio::error::broken_pipe;
+    } else if (streamed == not_streamed) {
+      std::string_view head = res_head;
+      std::string_view body = is_head ? std::string_view() : std::string_view(res_body);
+      if (!send_now(client, head, body, wec) && !wec) {
+        dl.expires_after(o.request_timeout);
+        wec = co_await send_rest(client, head, body);
+      }
     }
     if (latency) {
       latency->observe(std::chrono::duration<double>(clock::now() - started_at).count());

@@ -430,7 +430,7 @@ void upstream_request_parser::on_field_impl(bhttp::field name, beast::string_vie
 void upstream_request_parser::on_body_init_impl(boost::optional<std::uint64_t> const& length,
                                                 beast::error_code&) {
   // basic_parser has already checked the length against body_limit.
-  if (length) body_->reserve(static_cast<std::size_t>(*length));
+  if (length && *length <= reserve_limit_) body_->reserve(static_cast<std::size_t>(*length));
 }
 
 std::size_t upstream_request_parser::on_body_impl(beast::string_view s, beast::error_code&) {
@@ -444,11 +444,14 @@ std::size_t upstream_request_parser::on_chunk_body_impl(std::uint64_t, beast::st
   return s.size();
 }
 
-void upstream_request_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit) {
+void upstream_request_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit,
+                                         std::uint64_t reserve_limit) {
+  if (body_limit == 0) body_limit = UINT64_MAX;
   this->header_limit(header_limit);
   this->body_limit(body_limit);
   fast_header_limit_ = header_limit;
   fast_body_limit_ = body_limit;
+  reserve_limit_ = reserve_limit;
 }
 
 std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t size) {
@@ -500,7 +503,9 @@ std::size_t upstream_request_parser::parse_whole(const char* data, std::size_t s
   return header_size + static_cast<std::size_t>(h.length);
 }
 
-void upstream_request_parser::finish(std::string_view client_ip, std::uint16_t listener_port) {
+// Inlined into both finishers (finish() is on every request's path).
+[[gnu::always_inline]] inline void upstream_request_parser::append_forwarded_fields(
+    std::string_view client_ip, std::uint16_t listener_port) {
   auto& h = *head_;
   if (!connection_listed_.empty()) {
     remove_listed_fields(h, connection_listed_);
@@ -515,6 +520,11 @@ void upstream_request_parser::finish(std::string_view client_ip, std::uint16_t l
   h.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ", 45);
   append_number(h, listener_port);
   h.append("\r\n", 2);
+}
+
+void upstream_request_parser::finish(std::string_view client_ip, std::uint16_t listener_port) {
+  append_forwarded_fields(client_ip, listener_port);
+  auto& h = *head_;
   // As beast's prepare_payload: a length for a body, and for the methods that carry one even
   // when empty; otherwise no framing field (an empty Content-Length the client sent stays).
   if (!body_->empty() || method_ == bhttp::verb::options || method_ == bhttp::verb::put ||
@@ -522,6 +532,20 @@ void upstream_request_parser::finish(std::string_view client_ip, std::uint16_t l
     h.append("Content-Length: ", 16);
     append_number(h, body_->size());
     h.append("\r\n", 2);
+  }
+  h.append("\r\n", 2);
+}
+
+void upstream_request_parser::finish_streamed(std::string_view client_ip,
+                                              std::uint16_t listener_port) {
+  append_forwarded_fields(client_ip, listener_port);
+  auto& h = *head_;
+  if (const auto length = content_length()) {
+    h.append("Content-Length: ", 16);
+    append_number(h, *length);
+    h.append("\r\n", 2);
+  } else {
+    h.append("Transfer-Encoding: chunked\r\n", 28);
   }
   h.append("\r\n", 2);
 }
@@ -570,7 +594,7 @@ void downstream_response_parser::on_field_impl(bhttp::field name, beast::string_
 
 void downstream_response_parser::on_body_init_impl(boost::optional<std::uint64_t> const& length,
                                                    beast::error_code&) {
-  if (length) body_->reserve(static_cast<std::size_t>(*length));
+  if (length && *length <= reserve_limit_) body_->reserve(static_cast<std::size_t>(*length));
 }
 
 std::size_t downstream_response_parser::on_body_impl(beast::string_view s, beast::error_code&) {
@@ -584,11 +608,14 @@ std::size_t downstream_response_parser::on_chunk_body_impl(std::uint64_t, beast:
   return s.size();
 }
 
-void downstream_response_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit) {
+void downstream_response_parser::set_limits(std::uint32_t header_limit, std::uint64_t body_limit,
+                                            std::uint64_t reserve_limit) {
+  if (body_limit == 0) body_limit = UINT64_MAX;
   this->header_limit(header_limit);
   this->body_limit(body_limit);
   fast_header_limit_ = header_limit;
   fast_body_limit_ = body_limit;
+  reserve_limit_ = reserve_limit;
 }
 
 std::size_t downstream_response_parser::parse_whole(const char* data, std::size_t size) {
@@ -645,6 +672,25 @@ void downstream_response_parser::finish(bool client_keep_alive) {
     append_number(h, body_->size());
     h.append("\r\n", 2);
   }
+  append_connection(client_keep_alive);
+}
+
+void downstream_response_parser::finish_streamed(bool client_keep_alive) {
+  auto& h = *head_;
+  if (!connection_listed_.empty()) remove_listed_fields(h, connection_listed_);
+  if (const auto length = content_length()) {
+    h.append("Content-Length: ", 16);
+    append_number(h, *length);
+    h.append("\r\n", 2);
+  } else if (client_version_ >= 11) {
+    h.append("Transfer-Encoding: chunked\r\n", 28);
+  }
+  append_connection(client_keep_alive);
+}
+
+[[gnu::always_inline]] inline void downstream_response_parser::append_connection(
+    bool client_keep_alive) {
+  auto& h = *head_;
   if (client_version_ >= 11 && !client_keep_alive) h.append("Connection: close\r\n", 19);
   if (client_version_ < 11 && client_keep_alive) h.append("Connection: keep-alive\r\n", 24);
   h.append("\r\n", 2);

@@ -14,6 +14,9 @@
 //    Connection as the client's keep-alive needs, the body de-chunked (trailer fields dropped)
 //    and Content-Length recomputed (kept as sent for HEAD and 304). A 1xx is a whole message
 //    to it: the session skips interim responses.
+// A body larger than the session's stream threshold is not kept whole: the session finishes the
+// head early (finish_streamed: the length as received, or chunked) and takes the body out of
+// `body` piece by piece as the parser appends to it.
 //
 // Fast path: parse_whole() takes a whole message of the common, simple shape that is already
 // in the buffer (start line, fields of plain ASCII, at most one Content-Length, no
@@ -42,9 +45,16 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
   // then `client_ip`), X-Forwarded-Proto: http, X-Forwarded-Port, Content-Length and the
   // blank line. `head` + `body` is then the request to send upstream.
   void finish(std::string_view client_ip, std::uint16_t listener_port);
+  // As finish(), once the header is parsed, for a body the caller streams after the head (one
+  // larger than its stream threshold): the body framed as received — the client's
+  // Content-Length, or Transfer-Encoding: chunked (the caller re-chunks what it forwards).
+  void finish_streamed(std::string_view client_ip, std::uint16_t listener_port);
 
-  // Header and body limits, for Beast's parser and the fast path (which it enables).
-  void set_limits(std::uint32_t header_limit, std::uint64_t body_limit);
+  // Header and body limits (body_limit 0: none), for Beast's parser and the fast path (which it
+  // enables). A body announced with a Content-Length up to `reserve_limit` gets its room
+  // reserved at once (a larger one is streamed by the caller, a piece at a time).
+  void set_limits(std::uint32_t header_limit, std::uint64_t body_limit,
+                  std::uint64_t reserve_limit = UINT64_MAX);
   // The fast path: the bytes a whole simple message took from `data`, or 0 (nothing consumed:
   // feed the bytes to put() instead). Only on a parser that has not been fed yet.
   std::size_t parse_whole(const char* data, std::size_t size);
@@ -109,8 +119,10 @@ class upstream_request_parser : public boost::beast::http::basic_parser<true> {
   std::string connection_listed_;        // fields the Connection field names (removed)
   std::uint32_t fast_header_limit_ = 0;  // 0: fast path off
   std::uint64_t fast_body_limit_ = 0;
+  std::uint64_t reserve_limit_ = UINT64_MAX;
   bool fast_done_ = false;
   bool fast_keep_alive_ = false;
+  void append_forwarded_fields(std::string_view client_ip, std::uint16_t listener_port);
 };
 
 class downstream_response_parser : public boost::beast::http::basic_parser<false> {
@@ -125,9 +137,16 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
   // HTTP/1.1 client that is not kept alive, keep-alive for an HTTP/1.0 one that is) and the
   // blank line. `head` + `body` is then the response to send to the client.
   void finish(bool client_keep_alive);
+  // As finish(), once the header is parsed, for a body the caller streams after the head: the
+  // upstream's Content-Length if it sent one; otherwise (chunked, or ended by closing)
+  // Transfer-Encoding: chunked for an HTTP/1.1 client (the caller re-chunks the body) and no
+  // length for an HTTP/1.0 one (the caller closes the connection after the body, and passes
+  // client_keep_alive false).
+  void finish_streamed(bool client_keep_alive);
 
   // As upstream_request_parser's.
-  void set_limits(std::uint32_t header_limit, std::uint64_t body_limit);
+  void set_limits(std::uint32_t header_limit, std::uint64_t body_limit,
+                  std::uint64_t reserve_limit = UINT64_MAX);
   std::size_t parse_whole(const char* data, std::size_t size);
   bool is_done() const { return fast_done_ || basic_parser::is_done(); }
   bool is_header_done() const { return fast_done_ || basic_parser::is_header_done(); }
@@ -162,8 +181,10 @@ class downstream_response_parser : public boost::beast::http::basic_parser<false
   std::string connection_listed_;        // fields the Connection field names (removed)
   std::uint32_t fast_header_limit_ = 0;  // 0: fast path off
   std::uint64_t fast_body_limit_ = 0;
+  std::uint64_t reserve_limit_ = UINT64_MAX;
   bool fast_done_ = false;
   bool fast_keep_alive_ = false;
+  void append_connection(bool client_keep_alive);
 };
 
 // Writes a complete response of the edge's own (an error: text/plain body "<status> <reason>:

@@ -250,6 +250,78 @@ TEST(DownstreamResponse, BodyUntilEofIsNotKeptAlive) {
   EXPECT_EQ(r[bhttp::field::content_length], "13");
 }
 
+// The heads of streamed bodies (finish_streamed, once the header is parsed): the length as
+// received, or chunked; to an HTTP/1.0 client, no length when the upstream sent none.
+TEST(StreamedHead, RequestKeepsItsLengthOrIsChunked) {
+  for (const std::string framing : {"Content-Length: 100000", "Transfer-Encoding: chunked"}) {
+    std::string head, body;
+    upstream_request_parser p(head, body);
+    p.header_limit(16 * 1024);
+    EXPECT_FALSE(feed(
+        p, "POST /up HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n" + framing + "\r\n\r\n"));
+    EXPECT_FALSE(p.is_done());
+    ASSERT_TRUE(p.is_header_done());
+    p.finish_streamed("203.0.113.7", 8080);
+    ASSERT_TRUE(head.ends_with("\r\n\r\n")) << head;
+    bhttp::request_parser<bhttp::empty_body> check;
+    check.body_limit(boost::none);
+    EXPECT_FALSE(feed(check, head)) << head;
+    EXPECT_FALSE(check.is_done()) << head;  // a body follows
+    ASSERT_TRUE(check.is_header_done());
+    const auto& req = check.get();
+    EXPECT_EQ(req[bhttp::field::connection], "");
+    EXPECT_EQ(req["X-Forwarded-For"], "203.0.113.7");
+    if (framing.starts_with("Content")) {
+      EXPECT_EQ(req[bhttp::field::content_length], "100000");
+      EXPECT_FALSE(check.chunked());
+    } else {
+      EXPECT_TRUE(check.chunked());
+      EXPECT_EQ(req.count(bhttp::field::content_length), 0u);
+    }
+  }
+}
+
+TEST(StreamedHead, ResponseKeepsItsLengthOrIsChunkedFor11AndUnframedFor10) {
+  struct {
+    std::string in;
+    unsigned client;
+    bool keep_alive;
+    std::string expect;  // the framing field, or "" for none
+  } cases[] = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 11, true, "Content-Length: 100000\r\n"},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 10, true, "Content-Length: 100000\r\n"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 11, true,
+       "Transfer-Encoding: chunked\r\n"},
+      {"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", 11, true, "Transfer-Encoding: chunked\r\n"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 10, false, ""},
+  };
+  for (const auto& c : cases) {
+    std::string head, body;
+    downstream_response_parser p(head, body, c.client, false);
+    p.header_limit(16 * 1024);
+    EXPECT_FALSE(feed(p, c.in)) << c.in;
+    EXPECT_FALSE(p.is_done());
+    ASSERT_TRUE(p.is_header_done());
+    p.finish_streamed(c.keep_alive);
+    SCOPED_TRACE(head);
+    EXPECT_TRUE(head.starts_with(c.client == 11 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.0 200 OK\r\n"));
+    EXPECT_TRUE(head.ends_with("\r\n\r\n"));
+    if (c.expect.empty()) {
+      EXPECT_EQ(head.find("Content-Length"), std::string::npos);
+      EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos);
+    } else {
+      EXPECT_NE(head.find(c.expect), std::string::npos);
+      // Only the one framing field.
+      const auto other = c.expect.starts_with("Content") ? "Transfer-Encoding" : "Content-Length";
+      EXPECT_EQ(head.find(other), std::string::npos);
+    }
+    EXPECT_EQ(head.find("Connection: close"), std::string::npos);
+    if (c.client == 10) {
+      EXPECT_EQ(head.find("Connection: keep-alive") != std::string::npos, c.keep_alive);
+    }
+  }
+}
+
 TEST(ErrorResponse, IsCompleteHttp) {
   std::string head, body;
   write_error_response(head, body, 503, "no healthy target in group core", 11, false);

@@ -4,11 +4,14 @@
 // crash or a sanitizer report; a rewritten request must itself be a complete HTTP/1.1 request
 // that Beast's own parser accepts, with the body it carried. The same bytes also go through the
 // fast path (parse_whole), which must either decline them or produce exactly what Beast's path
-// does; and as an upstream response, through both paths of the response rewriter.
+// does; and as an upstream response, through both paths of the response rewriter. A request
+// with a body is also rewritten in its streamed form (finish_streamed, the body as received or
+// re-chunked), which must parse back the same.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "proxy/http_codec.h"
@@ -106,5 +109,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t n = check.put(boost::asio::buffer(out), ec);
   if (ec || !check.is_done() || n != out.size()) __builtin_trap();
   if (check.get().body() != sent_body) __builtin_trap();
+
+  // The streamed form, as a session sends a body over its stream threshold: finish_streamed's
+  // head (the length as received, or chunked), then the body as received or re-chunked, must
+  // parse back with the same body.
+  std::string sh, sb;
+  upstream_request_parser streamed(sh, sb);
+  streamed.header_limit(16 * 1024);
+  streamed.body_limit(64 * 1024);
+  if (!feed_all(streamed, data, size, false)) __builtin_trap();
+  if (streamed.content_length() || streamed.chunked()) {
+    const bool chunked = !streamed.content_length();
+    streamed.finish_streamed("203.0.113.7", 80);
+    std::string framed = sh;
+    if (!chunked) {
+      framed += sb;
+    } else {
+      if (!sb.empty()) {
+        char line[24];
+        const int len = std::snprintf(line, sizeof line, "%zx\r\n", sb.size());
+        framed.append(line, static_cast<std::size_t>(len));
+        framed += sb;
+        framed += "\r\n";
+      }
+      framed += "0\r\n\r\n";
+    }
+    bhttp::request_parser<bhttp::string_body> again;
+    again.header_limit(64 * 1024);
+    again.body_limit(64 * 1024);
+    again.eager(true);
+    n = again.put(boost::asio::buffer(framed), ec);
+    if (ec || !again.is_done() || n != framed.size()) __builtin_trap();
+    if (again.get().body() != sent_body || again.get().chunked() != chunked) __builtin_trap();
+  }
   return 0;
 }

@@ -41,18 +41,29 @@ struct options {
   bool pin_workers = true;
   // Idle keep-alive downstream connections are closed after this. Default: 60 s.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
-  // A client must send a whole request (after its first byte) within this, else 408. Default: 10 s.
+  // A client must send a whole request (after its first byte) within this, else 408; while a
+  // large request body is streamed (stream_threshold), it is the longest wait for each read
+  // from the client instead, and it bounds every write to a client (a response, or each piece
+  // of a streamed one). Default: 10 s.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   // Connecting to a target fails (and is retried elsewhere) after this. Default: 2 s.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(2)};
-  // An upstream must send its whole response within this, else 504. Default: 30 s.
+  // An upstream must send its whole response within this, else 504. Once a response is streamed
+  // (stream_threshold), it is the longest wait for each read from the upstream instead; it also
+  // bounds each write of a streamed request body to the upstream. Default: 30 s.
   std::chrono::milliseconds upstream_timeout{std::chrono::seconds(30)};
   // Idle pooled upstream connections are dropped after this. Default: 30 s.
   std::chrono::milliseconds upstream_idle_timeout{std::chrono::seconds(30)};
   // Largest request header block; larger gets 431. Default: 16 KiB.
   std::uint32_t header_limit = 16 * 1024;
-  // Largest request or response body the HTTP mode buffers; larger gets 413/502. Default: 16 MiB.
-  std::uint64_t body_limit = 16 * 1024 * 1024;
+  // Largest request or response body the HTTP mode accepts at all (a larger request gets 413, a
+  // larger response 502, or is cut once streamed); 0: no limit, as an ALB. Default: 0.
+  std::uint64_t body_limit = 0;
+  // HTTP mode: a body up to this size is read whole and passed on with a Content-Length (the
+  // fast path); a larger one (a Content-Length over it, or a chunked or close-delimited body
+  // that grows past it) is streamed as it arrives, with backpressure, in pieces of at most
+  // 64 KiB (docs/edge.md "Bodies"). Default: 64 KiB.
+  std::uint64_t stream_threshold = 64 * 1024;
   // Attempts per request in HTTP mode, the first included (retries go to other targets).
   // Default: 3.
   int max_attempts = 3;
