@@ -689,6 +689,8 @@ TEST(EdgeStream, ClientThatStopsReadingIsClosed) {
   const auto port = px.ports()[0];
   raw_client c(port);
   c.send(get_request("/cl"));  // 40 MiB, far more than the sockets' buffers hold; never read
+  // Open first (the gauge is 0 until the edge has taken the connection), then closed.
+  ASSERT_TRUE(eventually([&] { return active_connections(port) == 1; }));
   EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
   // What reached the client before the close is a short body: the message never completes.
   beast::error_code ec;
