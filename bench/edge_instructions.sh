@@ -8,6 +8,7 @@
 # with strace -c where perf cannot (strace slows the edge down enough to change the count).
 #   bench/edge_instructions.sh [BUILD_DIR]   (default build/release; use a release build)
 #   env: REQUESTS=20000 CONNS=10 THREADS=2 ANNOTATE=1 (print the top functions) SYSCALLS=1
+#        EDGE_ARGS: extra `serve` options (e.g. "--no-pin-workers")
 set -euo pipefail
 
 build=${1:-build/release}
@@ -69,7 +70,7 @@ else
   # symbol table still names the functions).
   strip --strip-debug -o "$work/mysfits-edge" "$edge_bin"
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" --dump-instr=no \
-    "$work/mysfits-edge" serve --config "$work/edge.json" --threads "$threads" --log-level warn \
+    "$work/mysfits-edge" serve --config "$work/edge.json" --threads "$threads" --log-level warn ${EDGE_ARGS:-} \
     > "$work/edge.out" 2> "$work/valgrind.err" & vg=$!
   pids+=($vg)
   wait_port "$up_port"
@@ -98,7 +99,7 @@ if [ -n "${SYSCALLS:-}" ] && command -v perf >/dev/null &&
   # fallback) stops the process at every syscall, which changes what the syscalls find: under
   # it, most of the reads Asio tries speculatively find data waiting; at full speed almost
   # none do.
-  "$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn \
+  "$edge_bin" serve --config "$work/edge.json" --threads "$threads" --log-level warn ${EDGE_ARGS:-} \
     > "$work/edge2.out" 2>&1 & ep=$!
   pids+=($ep)
   wait_port "$edge_port"
@@ -118,7 +119,7 @@ if [ -n "${SYSCALLS:-}" ] && command -v perf >/dev/null &&
     END {printf "syscalls/request: %.2f (%s ) [perf stat]\n", total, parts}' "$work/perf.txt"
 elif [ -n "${SYSCALLS:-}" ] && command -v strace >/dev/null; then
   strace -f -c -o "$work/strace.txt" "$edge_bin" serve --config "$work/edge.json" \
-    --threads "$threads" --log-level warn > "$work/edge2.out" 2>&1 & st=$!
+    --threads "$threads" --log-level warn ${EDGE_ARGS:-} > "$work/edge2.out" 2>&1 & st=$!
   pids+=($st)
   wait_port "$edge_port"
   python3 "$here/http_count_client.py" --port "$edge_port" --requests "$requests" --connections "$conns" >/dev/null
