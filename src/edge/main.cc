@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
   serve
       ->add_flag("--pin-workers,!--no-pin-workers", pin_workers,
                  "Bind each worker thread to a CPU of its own (when there are enough CPUs), "
-                 "moving one that waits 15 ms for its CPU to the others for a while")
+                 "moving one that waits 15 ms for its CPU to the others for a while (default: "
+                 "on; --no-pin-workers turns it off)")
       ->capture_default_str();
   std::uint64_t body_limit = 0;
   serve
