@@ -51,6 +51,7 @@ struct options {
   int million_items = 1000000;  // items loaded by --mode million
   std::string label;            // printed with each result line
   bool skip_preload = false;    // the items are already there (a second run on one server)
+  int scan_segments = 1;        // --mode million: also a parallel Scan in this many segments
   double rate = 0;              // open loop: requests/s over all connections; 0: closed loop
 };
 
@@ -685,24 +686,46 @@ op_result run_op(const options& o, const endpoint_address& addr, const std::stri
   return r;
 }
 
-// Scans the whole table page by page; returns (items, seconds).
-std::pair<std::uint64_t, double> scan_all(const options& o, const endpoint_address& addr) {
-  return run_sync<std::pair<std::uint64_t, double>>(
-      [&](asio::io_context& io) -> asio::awaitable<std::pair<std::uint64_t, double>> {
-        connection c(io, addr);
-        std::uint64_t count = 0;
-        auto start = steady::now();
-        json::object body{{"TableName", o.table}};
-        for (;;) {
-          auto page = expect_ok("Scan", co_await c.call("Scan", json::serialize(body)));
-          const auto& p = page.as_object();
-          count += static_cast<std::uint64_t>(p.at("Count").to_number<std::int64_t>());
-          auto* last = p.if_contains("LastEvaluatedKey");
-          if (!last) break;
-          body["ExclusiveStartKey"] = *last;
-        }
-        co_return std::pair{count, std::chrono::duration<double>(steady::now() - start).count()};
-      });
+// One segment of a Scan (the whole table when `total` is 1), page by page; returns its items.
+asio::awaitable<std::uint64_t> scan_segment(const options& o, const endpoint_address& addr,
+                                            asio::io_context& io, int segment, int total) {
+  connection c(io, addr);
+  std::uint64_t count = 0;
+  json::object body{{"TableName", o.table}};
+  if (total > 1) {
+    body["Segment"] = segment;
+    body["TotalSegments"] = total;
+  }
+  for (;;) {
+    auto page = expect_ok("Scan", co_await c.call("Scan", json::serialize(body)));
+    const auto& p = page.as_object();
+    count += static_cast<std::uint64_t>(p.at("Count").to_number<std::int64_t>());
+    auto* last = p.if_contains("LastEvaluatedKey");
+    if (!last) break;
+    body["ExclusiveStartKey"] = *last;
+  }
+  co_return count;
+}
+
+// Scans the whole table page by page, in `segments` parallel segments (1: a plain Scan), every
+// segment at once on a connection of its own, all on one client thread; returns (items,
+// seconds).
+std::pair<std::uint64_t, double> scan_all(const options& o, const endpoint_address& addr,
+                                          int segments = 1) {
+  asio::io_context io{1};
+  std::uint64_t count = 0;
+  std::exception_ptr failure;
+  auto start = steady::now();
+  for (int s = 0; s < segments; ++s) {
+    asio::co_spawn(io, scan_segment(o, addr, io, s, segments),
+                   [&](std::exception_ptr e, std::uint64_t n) {
+                     if (e && !failure) failure = e;
+                     count += n;
+                   });
+  }
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return {count, std::chrono::duration<double>(steady::now() - start).count()};
 }
 
 void setup(const options& o, const endpoint_address& addr) {
@@ -732,6 +755,9 @@ int main(int argc, char** argv) {
   app.add_option("--mode", o.mode, "ops | million | setup | preload")
       ->check(CLI::IsMember({"ops", "million", "setup", "preload"}));
   app.add_option("--million-items", o.million_items, "items loaded by --mode million");
+  app.add_option("--scan-segments", o.scan_segments,
+                 "--mode million: then a parallel Scan in this many segments at once")
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--label", o.label, "name printed with each result (e.g. the server)");
   app.add_option("--rate", o.rate,
                  "open loop: requests/s in total over the connections, latency measured from "
@@ -757,7 +783,16 @@ int main(int argc, char** argv) {
       auto [count, scan_s] = scan_all(o, addr);
       fmt::print("label={} mode=million scanned={} scan_seconds={:.2f} scan_items_per_s={:.0f}\n",
                  o.label, count, scan_s, static_cast<double>(count) / scan_s);
-      return count == static_cast<std::uint64_t>(o.million_items) ? 0 : 1;
+      bool all = count == static_cast<std::uint64_t>(o.million_items);
+      if (o.scan_segments > 1) {
+        auto [pcount, pscan_s] = scan_all(o, addr, o.scan_segments);
+        fmt::print(
+            "label={} mode=million segments={} scanned={} scan_seconds={:.2f} "
+            "scan_items_per_s={:.0f}\n",
+            o.label, o.scan_segments, pcount, pscan_s, static_cast<double>(pcount) / pscan_s);
+        all = all && pcount == count;
+      }
+      return all ? 0 : 1;
     }
     if (!o.skip_preload) {
       double load_s = load_items(o, addr, o.items, 100);

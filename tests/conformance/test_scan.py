@@ -89,6 +89,54 @@ def test_scan_parallel_segments(filled_table, total):
     assert sorted(seen) == list(range(200))
 
 
+# Parallel scan of a GSI, with a filter and pages: the segments together return every indexed
+# item exactly once, each counting only its own items as scanned.
+@pytest.mark.parametrize("total", [2, 5])
+def test_scan_parallel_segments_of_an_index(filled_table, total):
+    seen, scanned = [], 0
+    for segment in range(total):
+        kwargs = {"IndexName": "by_g", "Segment": segment, "TotalSegments": total, "Limit": 9,
+                  "FilterExpression": Attr("n").lt(150)}
+        while True:
+            page = filled_table.scan(**kwargs)
+            seen += [i["n"] for i in page["Items"]]
+            scanned += page["ScannedCount"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert sorted(seen) == list(range(0, 150, 2))
+    assert scanned == 100  # every even item once, in its own segment
+
+
+# With a range key, all items of one hash key are in one segment, and whole-item pages (no
+# Limit, no filter) split the same way as paginated ones.
+def test_scan_segments_keep_a_hash_key_together(dynamodb):
+    table = util.create_test_table(
+        dynamodb, [{"AttributeName": "h", "KeyType": "HASH"},
+                   {"AttributeName": "r", "KeyType": "RANGE"}],
+        [{"AttributeName": "h", "AttributeType": "S"}, {"AttributeName": "r", "AttributeType": "N"}])
+    try:
+        with table.batch_writer() as w:
+            for h in range(20):
+                for r in range(5):
+                    w.put_item(Item={"h": f"h{h}", "r": r})
+        total = 4
+        by_segment = [full_scan(table, Segment=s, TotalSegments=total) for s in range(total)]
+        paged = [full_scan(table, Segment=s, TotalSegments=total, Limit=3) for s in range(total)]
+        for items, items_paged in zip(by_segment, paged):
+            assert sorted((i["h"], i["r"]) for i in items) == \
+                sorted((i["h"], i["r"]) for i in items_paged)
+        owner = {}
+        for s, items in enumerate(by_segment):
+            for i in items:
+                assert owner.setdefault(i["h"], s) == s
+        assert sorted(owner) == sorted(f"h{h}" for h in range(20))
+        assert sum(len(items) for items in by_segment) == 100
+        assert all(items for items in by_segment)  # 20 hash keys over 4 segments: none empty
+    finally:
+        util.delete_table_quietly(table)
+
+
 # Segment must be below TotalSegments, and both must come together.
 @pytest.mark.parametrize("kwargs", [
     {"Segment": 2, "TotalSegments": 2},

@@ -515,29 +515,32 @@ json::object scan(op_context& ctx, const json::object& req) {
   std::string lower;
   if (p.exclusive_start_key)
     lower = start_key_bytes(p, *p.exclusive_start_key) + std::string(1, '\0');
-  if (whole_items(p) && !total &&
-      answer_with_texts([&](const storage::table_store::item_text_visitor& v) {
-        return p.index ? ctx.store.scan_index_texts(*p.table, *p.index, lower, "", false, v)
-                       : ctx.store.scan_item_texts(*p.table, lower, "", false, v);
+  // Segments split the items by their hash key (of the index, for an index scan), so one hash
+  // key lives in one segment: FNV-1a of its encoded bytes, stable across builds and runs. The
+  // stored key starts with those bytes, so a segment skips the others' items by their keys
+  // without reading them.
+  storage::table_store::key_filter in_segment;
+  if (total && *total > 1) {
+    in_segment = [seg = static_cast<std::uint64_t>(*segment),
+                  n = static_cast<std::uint64_t>(*total)](std::string_view key) {
+      std::string_view hash_bytes = key.substr(0, hash_prefix_size(key).value_or(key.size()));
+      std::uint64_t h = 1469598103934665603ull;
+      for (unsigned char ch : hash_bytes) h = (h ^ ch) * 1099511628211ull;
+      return h % n == seg;
+    };
+  }
+  if (whole_items(p) && answer_with_texts([&](const storage::table_store::item_text_visitor& v) {
+        return p.index
+                   ? ctx.store.scan_index_texts(*p.table, *p.index, lower, "", false, v, in_segment)
+                   : ctx.store.scan_item_texts(*p.table, lower, "", false, v, in_segment);
       })) {
     return json::object{};
   }
   pager pg{ctx, p, page_arena()};
-  const key_schema& ks = keys_of(p);
-  auto visit = [&](std::string_view, json::object& item) {
-    if (total && *total > 1) {
-      // Segments split items by their hash key, so one hash key lives in one segment.
-      const auto* hv = item.if_contains(ks.hash_name);
-      std::string hb = hv ? storage::key_part_bytes(*hv) : std::string();
-      std::uint64_t h = 1469598103934665603ull;  // FNV-1a: stable across builds and runs
-      for (unsigned char ch : hb) h = (h ^ ch) * 1099511628211ull;
-      if (static_cast<std::int64_t>(h % static_cast<std::uint64_t>(*total)) != *segment)
-        return true;
-    }
-    return pg.offer(item);
-  };
-  auto r = p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit, pg.sp)
-                   : ctx.store.scan_items(*p.table, lower, "", false, visit, pg.sp);
+  auto visit = [&](std::string_view, json::object& item) { return pg.offer(item); };
+  auto r =
+      p.index ? ctx.store.scan_index(*p.table, *p.index, lower, "", false, visit, pg.sp, in_segment)
+              : ctx.store.scan_items(*p.table, lower, "", false, visit, pg.sp, in_segment);
   if (!r) throw_storage_error(r.error());
   return respond(pg);
 }

@@ -1252,11 +1252,12 @@ namespace {
 result<void> scan_records(store& s, const std::string& begin, const std::string& end,
                           std::size_t prefix_len, std::string_view lower, std::string_view upper,
                           bool reverse, const table_store::item_visitor& visit,
-                          const json::storage_ptr& sp) {
+                          const json::storage_ptr& sp, const table_store::key_filter& keep) {
   std::string lo = begin + std::string(lower);
   std::string hi = upper.empty() ? end : begin + std::string(upper);
   std::optional<error> failure;
   auto r = s.scan(lo, hi, reverse, [&](std::string_view key, std::string_view value) {
+    if (keep && !keep(key.substr(prefix_len))) return true;
     auto rec = decode_item_record(value, sp);
     if (!rec) {
       failure = error::corruption("unreadable item record");
@@ -1273,11 +1274,13 @@ result<void> scan_records(store& s, const std::string& begin, const std::string&
 result<void> scan_record_texts(store& s, const std::string& begin, const std::string& end,
                                std::size_t prefix_len, std::string_view lower,
                                std::string_view upper, bool reverse,
-                               const table_store::item_text_visitor& visit) {
+                               const table_store::item_text_visitor& visit,
+                               const table_store::key_filter& keep) {
   std::string lo = begin + std::string(lower);
   std::string hi = upper.empty() ? end : begin + std::string(upper);
   std::optional<error> failure;
   auto r = s.scan(lo, hi, reverse, [&](std::string_view key, std::string_view value) {
+    if (keep && !keep(key.substr(prefix_len))) return true;
     bool tombstone = false;
     auto text = item_record_json(value, tombstone);
     if (!text) {
@@ -1295,30 +1298,33 @@ result<void> scan_record_texts(store& s, const std::string& begin, const std::st
 
 result<void> table_store::scan_item_texts(const table_info& t, std::string_view lower,
                                           std::string_view upper, bool reverse,
-                                          const item_text_visitor& visit) {
+                                          const item_text_visitor& visit, const key_filter& keep) {
   return scan_record_texts(*store_, items_begin(t.id), items_end(t.id), 9, lower, upper, reverse,
-                           visit);
+                           visit, keep);
 }
 
 result<void> table_store::scan_index_texts(const table_info& t, const index_info& i,
                                            std::string_view lower, std::string_view upper,
-                                           bool reverse, const item_text_visitor& visit) {
+                                           bool reverse, const item_text_visitor& visit,
+                                           const key_filter& keep) {
   return scan_record_texts(*store_, index_begin(t.id, i.id), index_end(t.id, i.id), 13, lower,
-                           upper, reverse, visit);
+                           upper, reverse, visit, keep);
 }
 
 result<void> table_store::scan_items(const table_info& t, std::string_view lower,
                                      std::string_view upper, bool reverse,
-                                     const item_visitor& visit, json::storage_ptr sp) {
+                                     const item_visitor& visit, json::storage_ptr sp,
+                                     const key_filter& keep) {
   return scan_records(*store_, items_begin(t.id), items_end(t.id), 9, lower, upper, reverse, visit,
-                      sp);
+                      sp, keep);
 }
 
 result<void> table_store::scan_index(const table_info& t, const index_info& i,
                                      std::string_view lower, std::string_view upper, bool reverse,
-                                     const item_visitor& visit, json::storage_ptr sp) {
+                                     const item_visitor& visit, json::storage_ptr sp,
+                                     const key_filter& keep) {
   return scan_records(*store_, index_begin(t.id, i.id), index_end(t.id, i.id), 13, lower, upper,
-                      reverse, visit, sp);
+                      reverse, visit, sp, keep);
 }
 
 result<bool> table_store::backfill_page(const std::string& table_name, std::uint32_t index_id) {

@@ -183,26 +183,32 @@ class table_store {
   // means the end of the table). The visitor gets the primary-key bytes and the item, whose
   // values are allocated from `sp` (default: the heap): a reader that answers with the items
   // decodes them straight into its response's arena.
+  // `keep`, when given, sees each key (the bytes the visitor would get) first: an item it refuses
+  // is skipped without being read (Scan's parallel segments).
   using item_visitor = std::function<bool(std::string_view pk, boost::json::object& item)>;
+  using key_filter = std::function<bool(std::string_view key)>;
   [[nodiscard]] result<void> scan_items(const table_info& t, std::string_view lower,
                                         std::string_view upper, bool reverse,
-                                        const item_visitor& visit,
-                                        boost::json::storage_ptr sp = {});
+                                        const item_visitor& visit, boost::json::storage_ptr sp = {},
+                                        const key_filter& keep = {});
   // The same over an index's key space (index key bytes + primary key bytes).
   [[nodiscard]] result<void> scan_index(const table_info& t, const index_info& i,
                                         std::string_view lower, std::string_view upper,
                                         bool reverse, const item_visitor& visit,
-                                        boost::json::storage_ptr sp = {});
+                                        boost::json::storage_ptr sp = {},
+                                        const key_filter& keep = {});
 
   // The same two scans handing over each item's stored JSON text (json::serialize's output)
   // instead of a parsed object, for a reader that answers with whole items as they are stored.
   using item_text_visitor = std::function<bool(std::string_view pk, std::string_view item_json)>;
   [[nodiscard]] result<void> scan_item_texts(const table_info& t, std::string_view lower,
                                              std::string_view upper, bool reverse,
-                                             const item_text_visitor& visit);
+                                             const item_text_visitor& visit,
+                                             const key_filter& keep = {});
   [[nodiscard]] result<void> scan_index_texts(const table_info& t, const index_info& i,
                                               std::string_view lower, std::string_view upper,
-                                              bool reverse, const item_text_visitor& visit);
+                                              bool reverse, const item_text_visitor& visit,
+                                              const key_filter& keep = {});
 
   // --- Index back-fill (UpdateTable adding a GSI) ---
   // An index that modify_table adds is `backfilling` (catalog.h): the existing items are indexed

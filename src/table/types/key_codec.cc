@@ -103,6 +103,16 @@ std::string encode_hash_prefix(const json::value& hash) {
   return out;
 }
 
+std::optional<std::size_t> hash_prefix_size(std::string_view bytes) {
+  // A 0x00 in the key is escaped as 00 FF; the terminator is 00 01.
+  for (auto z = bytes.find('\0'); z != std::string_view::npos && z + 1 < bytes.size();
+       z = bytes.find('\0', z + 2)) {
+    if (bytes[z + 1] == '\x01') return z + 2;
+    if (bytes[z + 1] != static_cast<char>(0xFF)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::string encode_primary_key(const json::value& hash, const json::value* range) {
   std::string out = encode_hash_prefix(hash);
   if (range) out += encode_key_value(*range);

@@ -29,6 +29,10 @@ enum class key_type : char { s = 'S', n = 'N', b = 'B' };
                                              const boost::json::value* range = nullptr);
 // The prefix every primary key with this hash value starts with (for Query).
 [[nodiscard]] std::string encode_hash_prefix(const boost::json::value& hash);
+// The length of the encoded hash key that `bytes` starts with (encode_hash_prefix's output, its
+// terminator included), read without decoding it; nullopt when `bytes` holds no terminated hash
+// key (corrupt storage, never user input).
+[[nodiscard]] std::optional<std::size_t> hash_prefix_size(std::string_view bytes);
 // Inverse of encode_primary_key.
 [[nodiscard]] std::pair<boost::json::value, std::optional<boost::json::value>> decode_primary_key(
     std::string_view bytes, key_type hash_type, std::optional<key_type> range_type);

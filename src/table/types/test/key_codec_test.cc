@@ -53,6 +53,25 @@ TEST(KeyCodec, StringAndBinary) {
 }
 
 // Items of one hash key are contiguous and ordered by range key; prefixes never collide.
+// Scan's segments read the hash key's bytes off a stored key: hash_prefix_size is the length
+// encode_hash_prefix gives, whatever follows and however many escaped zeros the hash holds.
+TEST(KeyCodec, HashPrefixSizeFindsTheEncodedHashKey) {
+  const auto r = num("7");
+  for (const boost::json::value& h :
+       {str("a"), num("-12.5"), boost::json::value(boost::json::object{{"B", "AABhAA=="}}),
+        boost::json::value(boost::json::object{{"B", "AA=="}})}) {
+    const auto prefix = encode_hash_prefix(h);
+    EXPECT_EQ(hash_prefix_size(prefix), prefix.size());
+    EXPECT_EQ(hash_prefix_size(encode_primary_key(h, &r)), prefix.size());
+    EXPECT_EQ(hash_prefix_size(prefix + encode_hash_prefix(str("b"))), prefix.size());
+  }
+  // No terminator, a cut escape, an escape that cannot be: not a stored key.
+  EXPECT_EQ(hash_prefix_size("abc"), std::nullopt);
+  EXPECT_EQ(hash_prefix_size(std::string("a\0", 2)), std::nullopt);
+  EXPECT_EQ(hash_prefix_size(std::string("a\0\x02", 3)), std::nullopt);
+  EXPECT_EQ(hash_prefix_size(""), std::nullopt);
+}
+
 TEST(KeyCodec, PrimaryKeyGroupsByHashAndOrdersByRange) {
   const boost::json::value a = str("a"), a0 = boost::json::object{{"B", "YQA="}};  // "a\0"
   const boost::json::value ab = str("ab");
