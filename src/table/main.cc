@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
       ->add_option("--index-backfill-page-delay-ms", o.index_backfill_page_delay_ms,
                    "Pause after each GSI back-fill page (tests: a back-fill in progress)")
       ->capture_default_str();
+  serve
+      ->add_option("--replica-backfill-page-delay-ms", o.replica_backfill_page_delay_ms,
+                   "Pause after each snapshot page a replica's back-fill applies (tests)")
+      ->capture_default_str();
   serve->add_flag(
       "--no-sync", no_sync,
       "Acknowledge writes before the WAL is fsynced (survives kill -9, not power loss)");

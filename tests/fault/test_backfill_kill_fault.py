@@ -21,8 +21,11 @@ def replicas_of(client, table):
 
 
 def test_kill_during_backfill_restarts_and_converges():
+    # Pages 300 ms apart (the copy takes over a second): a fast machine copied all 12,000 items
+    # between two looks at the replica's ItemCount, so the test never saw a copy under way.
     d = Deployment(os.environ["MYSFITS_TABLE_BIN"], [WEST, EAST],
-                   ["--replication-poll-wait-ms", "200", "--no-sync"])
+                   ["--replication-poll-wait-ms", "200", "--no-sync",
+                    "--replica-backfill-page-delay-ms", "300"])
     try:
         west = d[WEST].client()
         name = "BackfillKill"

@@ -108,7 +108,10 @@ def test_kill_during_gsi_backfill_resumes_and_index_is_exact():
                                  "--index-backfill-page-delay-ms", "20"]
             engine.start()
             c = engine.client()
-            # Resumed from its persisted progress (both times) rather than started over.
+            # Resumed from its persisted progress (both times) rather than started over. (Waited
+            # for: the line is logged by the back-fill's thread, which may not have run yet.)
+            wait_until(lambda: engine.output().count(resumed) == 2, timeout=30,
+                       what="the back-fill resumed again")
             assert engine.output().count(resumed) == 2
             churn(c, rng, 60)
             wait_until(lambda: gsi(c)["IndexStatus"] == "ACTIVE", timeout=180,

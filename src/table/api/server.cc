@@ -86,6 +86,7 @@ result<void> server::start() {
     rep.regions_file = o.regions_file;
     rep.poll_wait = std::chrono::milliseconds(o.replication_poll_wait_ms);
     rep.tombstone_retention = std::chrono::seconds(o.tombstone_retention_seconds);
+    rep.snapshot_page_delay = std::chrono::milliseconds(o.replica_backfill_page_delay_ms);
     rep.access_key_id = o.access_key_id;
     rep.secret_access_key = o.secret_access_key;
     auto r = replication::replicator::create(*impl_->store, std::move(rep));

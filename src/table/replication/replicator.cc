@@ -828,6 +828,10 @@ struct replicator::impl {
       if (page.last.empty()) break;
       after = std::move(page.last);
       applied_page = std::move(page);
+      if (opts.snapshot_page_delay.count() > 0 && !sleep_for(opts.snapshot_page_delay)) {
+        if (next.valid()) next.wait();
+        return false;
+      }
     }
     std::vector<std::pair<std::string, std::uint64_t>> progress;
     for (const auto& kv : position) {

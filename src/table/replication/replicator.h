@@ -40,6 +40,9 @@ struct replicator_options {
   // Stream records per pull, items per snapshot page. Defaults: 1000, 20000.
   std::size_t pull_limit = 1000;
   std::size_t snapshot_page = 20000;
+  // Pause after each applied snapshot page but the last, for tests that need to observe (or
+  // kill the engine during) a back-fill in progress. Default: 0.
+  std::chrono::milliseconds snapshot_page_delay{0};
 };
 
 class replicator final : public api::replication_hooks {

@@ -64,6 +64,9 @@ struct options {
   // Pause after each back-fill page, for tests that need to observe (or kill the engine
   // during) a back-fill in progress. Default: 0.
   std::uint32_t index_backfill_page_delay_ms = 0;
+  // Pause after each snapshot page a new replica (or one re-syncing) applies but the last, for
+  // tests that need to observe (or kill the engine during) a replica's back-fill. Default: 0.
+  std::uint32_t replica_backfill_page_delay_ms = 0;
 };
 
 class server {
