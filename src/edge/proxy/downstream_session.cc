@@ -12,12 +12,14 @@
 // is sent (the edge's own when it may resend after a first-byte timeout). Bodies over
 // options::stream_threshold are streamed instead of buffered (docs/edge.md "Bodies"): the head
 // goes first, then each piece the parser appends to the body string is written (re-chunked when
-// the length is not known) before the next read from the sender; those paths are off the small
-// requests' way (a few flag tests).
+// the length is not known) before the next read from the sender; while a request body goes, the
+// response is read too (full duplex: an early answer goes to the client at once, and ends the
+// upload). Those paths are off the small requests' way (a few flag tests).
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core/error.hpp>
@@ -92,12 +94,12 @@ asio::awaitable<beast::error_code> send_rest(tcp::socket& s, std::string_view he
   co_return ec;
 }
 
-// Writes `prefix` (a head, or nothing) and a piece of a streamed body, framed as one chunk when
-// `chunked` (an empty piece is no chunk), and with `last` the end of the body (the last chunk
-// without trailer fields), waiting for the socket under the caller's deadline.
-asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view prefix,
-                                               std::string_view data, bool chunked, bool last) {
-  char size_line[24];
+// The buffers of `prefix` (a head, or nothing) and a piece of a streamed body, framed as one
+// chunk when `chunked` (an empty piece is no chunk), and with `last` the end of the body (the
+// last chunk without trailer fields); `size_line` holds the chunk's size line.
+using piece_buffers = std::array<asio::const_buffer, 4>;
+piece_buffers frame_piece(char (&size_line)[24], std::string_view prefix, std::string_view data,
+                          bool chunked, bool last) {
   std::size_t size_len = 0;
   std::string_view end;
   if (chunked && !data.empty()) {
@@ -109,12 +111,39 @@ asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view 
   } else if (chunked && last) {
     end = "0\r\n\r\n";
   }
-  const std::array<asio::const_buffer, 4> bufs{
-      asio::buffer(prefix.data(), prefix.size()), asio::buffer(size_line, size_len),
-      asio::buffer(data.data(), data.size()), asio::buffer(end.data(), end.size())};
+  return {asio::buffer(prefix.data(), prefix.size()), asio::buffer(size_line, size_len),
+          asio::buffer(data.data(), data.size()), asio::buffer(end.data(), end.size())};
+}
+
+// Writes a framed piece (frame_piece), waiting for the socket under the caller's deadline.
+asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view prefix,
+                                               std::string_view data, bool chunked, bool last) {
+  char size_line[24];
+  const auto bufs = frame_piece(size_line, prefix, data, chunked, last);
   auto [ec, n] = co_await asio::async_write(s, bufs, asio::as_tuple(asio::use_awaitable));
   (void)n;
   co_return ec;
+}
+
+// As write_piece, one async_write_some at a time, returning operation_aborted at once when
+// `stop` is set between two of them (a composed async_write would miss a socket's cancel()
+// that comes between its steps, and wait on).
+asio::awaitable<beast::error_code> write_piece_stoppable(tcp::socket& s, std::string_view prefix,
+                                                         std::string_view data, bool chunked,
+                                                         bool last, const bool& stop) {
+  char size_line[24];
+  auto bufs = frame_piece(size_line, prefix, data, chunked, last);
+  for (;;) {
+    if (asio::buffer_size(bufs) == 0) co_return beast::error_code{};
+    if (stop) co_return asio::error::operation_aborted;
+    auto [ec, n] = co_await s.async_write_some(bufs, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return ec;
+    for (auto& b : bufs) {
+      const auto k = std::min(n, b.size());
+      b += k;
+      n -= k;
+    }
+  }
 }
 
 enum class parse_state { done, need_more, failed };
@@ -245,57 +274,85 @@ bool should_stream(downstream_response_parser& rp, std::string_view head, std::s
 // The streaming paths (docs/edge.md "Bodies"), coroutines of their own so that the small
 // requests' path, inline in run_http_session, stays as it was.
 
-// Sends a streamed request's head and what is here of its body to the upstream, then the rest as
-// the client sends it: a piece is read from the client only once the one before it went. Each
-// read from the client has request_timeout (`dl`), each write to the upstream upstream_timeout
-// (`udl`). Returns the upstream's error, or the client's (timeout, body_limit, a parse error,
-// partial_message when it closed), or neither once the whole body went.
+// What the two halves of a streamed upload share: the uploader (pump_request_body), spawned
+// beside the session's coroutine, and the session, which reads the upstream's response meanwhile
+// (exchange_streamed_request). Both run on the worker's loop: no locks.
 struct relay_errors {
   beast::error_code upstream, client;
 };
-asio::awaitable<relay_errors> relay_request_body(tcp::socket& client, deadline& dl,
-                                                 beast::flat_buffer& buffer,
-                                                 upstream_request_parser& parser,
-                                                 const std::string& head, std::string& body,
-                                                 tcp::socket& upstream, deadline& udl,
-                                                 const options& o) {
-  relay_errors r;
+struct upload_relay {
+  upload_relay(deadline_list& list, tcp::socket& client, tcp::socket& upstream,
+               const asio::any_io_executor& ex)
+      : rdl(list, client), wdl(list, upstream), finished(ex, clock::time_point::max()) {}
+  relay_errors result;          // the upstream's error, or the client's, or neither (completed)
+  bool done = false;            // the uploader returned
+  bool completed = false;       // ... having sent the whole body
+  bool stop = false;            // it is to stop at its next step (operation_aborted)
+  bool unbounded = false;       // an early answer came: no deadlines of its own from now on
+  bool watching = false;        // the session waits on the upstream for the response's head
+  deadline rdl;                 // the uploader's reads from the client
+  deadline wdl;                 // its writes to the upstream
+  asio::steady_timer finished;  // cancelled once it returned (an event to wait for)
+};
+
+// Sends a streamed request's head and what is here of its body to the upstream, then the rest as
+// the client sends it: a piece is read from the client only once the one before it went. Each
+// read from the client has request_timeout, each write to the upstream upstream_timeout (none
+// once `u.unbounded`: the response's deadlines bound the exchange then). Leaves in `u.result` the
+// upstream's error, or the client's (timeout, body_limit, a parse error, partial_message when
+// it closed), or operation_aborted when stopped, or neither once the whole body went.
+asio::awaitable<void> pump_request_body(tcp::socket& client, beast::flat_buffer& buffer,
+                                        upstream_request_parser& parser, const std::string& head,
+                                        std::string& body, tcp::socket& upstream, upload_relay& u,
+                                        const options& o) {
+  relay_errors& r = u.result;
   std::string_view prefix = head;
   const bool chunked = !parser.content_length();
   for (;;) {
     if (!parser.is_done() && parse_body_piece(parser, buffer, r.client) == parse_state::failed) {
-      co_return r;
+      co_return;
     }
     const bool last = parser.is_done();
     if (!prefix.empty() || !body.empty() || last) {
-      udl.expires_after(o.upstream_timeout);
-      r.upstream = co_await write_piece(upstream, prefix, body, chunked, last);
-      if (r.upstream == asio::error::operation_aborted && udl.fired()) {
+      if (!u.unbounded) u.wdl.expires_after(o.upstream_timeout);
+      r.upstream = co_await write_piece_stoppable(upstream, prefix, body, chunked, last, u.stop);
+      if (r.upstream == asio::error::operation_aborted && u.wdl.fired()) {
         r.upstream = beast::error::timeout;
       }
+      u.wdl.expires_never();
       prefix = {};
       body.clear();
-      if (r.upstream || last) co_return r;
+      if (r.upstream) co_return;
+      if (last) {
+        u.completed = true;
+        co_return;
+      }
+    }
+    if (u.stop) {
+      r.client = asio::error::operation_aborted;
+      co_return;
     }
     if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
       r.client = bhttp::error::bad_chunk;
-      co_return r;
+      co_return;
     }
-    dl.expires_after(o.request_timeout);
+    if (!u.unbounded) u.rdl.expires_after(o.request_timeout);
     // Whole pieces (read_size would keep to the buffer's capacity, often a few KiB).
     auto [rec, n] = co_await client.async_read_some(buffer.prepare(read_chunk),
                                                     asio::as_tuple(asio::use_awaitable));
+    const bool timed_out = rec == asio::error::operation_aborted && u.rdl.fired();
+    u.rdl.expires_never();
     if (rec) {
-      if (rec == asio::error::operation_aborted && dl.fired()) {
+      if (timed_out) {
         r.client = beast::error::timeout;
+      } else if (rec == asio::error::operation_aborted) {
+        r.client = rec;  // stopped, or the session's own deadline on the client fired
       } else {
         r.client = rec == asio::error::eof ? at_eof(parser) : rec;
         if (!r.client) r.client = bhttp::error::partial_message;
       }
-      dl.expires_never();
-      co_return r;
+      co_return;
     }
-    dl.expires_never();
     buffer.commit(n);
   }
 }
@@ -349,6 +406,225 @@ asio::awaitable<relay_outcome> relay_response_body(tcp::socket& client, deadline
   }
 }
 
+// A new parser for the next response on the connection (after an interim one, or the first).
+void new_response_parser(std::optional<downstream_response_parser>& rpo, std::string& res_head,
+                         std::string& res_body, unsigned version, bool is_head, const options& o) {
+  rpo.emplace(res_head, res_body, version, is_head);
+  rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
+  rpo->eager(true);
+}
+
+// Stops the uploader if it still runs (its pending read or write is cancelled; it returns at its
+// next step) and waits until it returned.
+asio::awaitable<void> stop_upload(upload_relay& u, tcp::socket& client, tcp::socket& upstream) {
+  if (u.done) co_return;
+  u.stop = true;
+  beast::error_code ignored;  // nothing to cancel on a socket that has no operation pending
+  client.cancel(ignored);
+  upstream.cancel(ignored);
+  if (!u.done) {
+    auto [ec] = co_await u.finished.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;  // operation_aborted: the uploader returned (the timer never expires)
+  }
+}
+
+// What became of a streamed upload, and of a response that came before it was complete.
+struct streamed_exchange {
+  // No early answer: the upload's outcome as pump_request_body left it; the session reads the
+  // response (whatever of it was read meanwhile is in the connection's buffer and parser).
+  relay_errors upload;
+  // The exchange is over, the upload stopped: a final response's head came before the whole
+  // body went (an early answer), or the upstream failed before answering (`response`).
+  bool over = false;
+  // With `over`: whether the client's answer is the upstream's response — streamed to it
+  // already when `streamed_out` (`client_gone` if a write to it failed), else whole in
+  // res_head / res_body, finished with Connection: close; its status. Otherwise, `response` is
+  // the upstream's error (502, or timeout: 504).
+  bool answered = false;
+  bool streamed_out = false;
+  bool client_gone = false;
+  unsigned status = 0;
+  beast::error_code response;
+};
+
+// A streamed upload, full duplex (docs/edge.md "Bodies"): the body goes to the upstream as the
+// client sends it (pump_request_body, spawned beside this coroutine) while the upstream's response
+// is read. Interim (1xx) responses are dropped. When the upload is complete before any final
+// response head, the session reads the response as for any request. A final head that comes
+// while the body still goes (a 413, a 401, or a response the upstream streams while it reads) is
+// an early answer: its response timers start with it, the upload goes on without deadlines of
+// its own while the response is read (small: whole; large: streamed to the client, Connection:
+// close), and is stopped once the response ended. The session closes the client connection
+// after it, and the upstream one too (never pooled: the edge cannot tell whether the upstream
+// read the body it sent or left it in its socket).
+asio::awaitable<streamed_exchange> exchange_streamed_request(
+    worker_context& w, tcp::socket& client, deadline& dl, beast::flat_buffer& buffer,
+    upstream_request_parser& parser, const std::string& up_head, std::string& up_body,
+    upstream_connection& conn, deadline& udl, endpoint& target,
+    std::optional<downstream_response_parser>& rpo, std::string& res_head, std::string& res_body,
+    unsigned version, bool is_head, bool& interim_seen, bool& awaiting_first_byte) {
+  const auto& o = w.opts;
+  streamed_exchange x;
+  const auto ex = co_await asio::this_coro::executor;
+  upload_relay u(w.deadlines, client, conn.socket, ex);
+  tcp::socket& upstream = conn.socket;
+  udl.expires_never();  // the response's timers start once the body went, or with an early head
+  u.watching = true;
+  asio::co_spawn(ex, pump_request_body(client, buffer, parser, up_head, up_body, upstream, u, o),
+                 [&u, &upstream](std::exception_ptr e) {
+                   if (e) {
+                     u.result.upstream = asio::error::no_memory;  // the only exception it may see
+                     spdlog::error("edge: request body relay failed");
+                   }
+                   u.done = true;
+                   beast::error_code ignored;
+                   if (u.watching) upstream.cancel(ignored);  // wakes the response's read
+                   u.finished.cancel();
+                 });
+
+  // Until the upload is complete: the response's head, its interim responses dropped.
+  bool reading_after_cut = false;
+  for (;;) {
+    if (u.done) {
+      // The upstream closed or reset the connection while taking the body: it may have answered
+      // first (a 413, then closed without reading the rest), so what it sent is read to its end.
+      const auto& ue = u.result.upstream;
+      const bool upstream_gone =
+          ue && ue != beast::error::timeout && ue != asio::error::operation_aborted;
+      if (!upstream_gone) break;
+      if (!reading_after_cut) {
+        reading_after_cut = true;
+        udl.expires_after(o.upstream_timeout);
+      }
+    }
+    const auto st = parse_buffered(*rpo, conn.buffer, true, x.response);
+    if (st == parse_state::failed) break;
+    if (st == parse_state::done) {
+      if (rpo->status() / 100 == 1) {
+        if (rpo->status() == 101) {
+          x.response = bhttp::error::bad_status;  // the edge forwards no Upgrade
+          break;
+        }
+        interim_seen = true;
+        new_response_parser(rpo, res_head, res_body, version, is_head, o);
+        continue;
+      }
+      x.over = true;  // a final head: an early answer
+      break;
+    }
+    auto [rec, n] = co_await upstream.async_read_some(conn.buffer.prepare(read_chunk),
+                                                      asio::as_tuple(asio::use_awaitable));
+    if (rec) {
+      // Woken because the uploader returned, or cancelled with its write that timed out: the
+      // loop's top tells.
+      if (rec == asio::error::operation_aborted && !udl.fired()) continue;
+      if (rec == asio::error::operation_aborted) {
+        x.response = beast::error::timeout;
+      } else {
+        x.response = rec == asio::error::eof ? at_eof(*rpo) : rec;
+        if (!x.response) x.response = bhttp::error::partial_message;
+      }
+      break;
+    }
+    conn.buffer.commit(n);
+    if (awaiting_first_byte) {
+      awaiting_first_byte = false;
+      target.note_response(clock::now());  // it answers: passive health keeps it
+    }
+  }
+  u.watching = false;
+  if (!x.over && !x.response) {
+    // The loop ends without an answer only once the uploader returned.
+    x.upload = u.result;
+    co_return x;
+  }
+  x.over = true;
+
+  if (!x.response) {
+    // An early answer: the response's timers start now; the upload goes on, bounded by them.
+    target.count_early_response();
+    spdlog::debug("edge: {} answered {} before the request body went whole", target.id(),
+                  rpo->status());
+    u.unbounded = true;
+    u.rdl.expires_never();
+    u.wdl.expires_never();
+    udl.expires_after(o.upstream_timeout);
+    auto& rp = *rpo;
+    bool stream_out = false;
+    for (;;) {
+      const auto st =
+          rp.is_done() ? parse_state::done : parse_body_piece(rp, conn.buffer, x.response);
+      if (st != parse_state::need_more) break;
+      if (should_stream(rp, res_head, res_body.size(), o)) {
+        stream_out = true;
+        break;
+      }
+      if (chunk_line_over_limit(rp, conn.buffer, response_header_limit)) {
+        x.response = bhttp::error::bad_chunk;
+        break;
+      }
+      auto [rec, n] = co_await upstream.async_read_some(
+          conn.buffer.prepare(beast::read_size(conn.buffer, read_chunk)),
+          asio::as_tuple(asio::use_awaitable));
+      if (rec) {
+        if (rec == asio::error::operation_aborted && udl.fired()) {
+          x.response = beast::error::timeout;
+          break;
+        }
+        x.response = rec == asio::error::eof ? at_eof(rp) : rec;
+        if (!x.response && !rp.is_done()) x.response = bhttp::error::partial_message;
+        if (x.response) break;
+        continue;  // a body ended by closing: complete
+      }
+      conn.buffer.commit(n);
+    }
+    if (stream_out) {
+      x.answered = x.streamed_out = true;
+      x.status = rp.status();
+      target.count_response(x.status);
+      const bool chunked_out = !rp.content_length() && version >= 11;
+      rp.finish_streamed(false);
+      const auto relayed = co_await relay_response_body(client, dl, conn, udl, rp, res_head,
+                                                        res_body, chunked_out, o);
+      x.response = relayed.upstream;
+      x.client_gone = relayed.client_gone;
+      if (x.response && !x.client_gone) {
+        target.count_cut_response();
+        spdlog::debug("edge: early response from {} cut mid-body: {}", target.id(),
+                      x.response.message());
+      }
+    } else if (!x.response) {
+      x.answered = true;
+      x.status = rp.status();
+      target.count_response(x.status);
+      rp.finish(false);
+    }
+  }
+  co_await stop_upload(u, client, upstream);
+  co_return x;
+}
+
+// After a response sent while the client still had request body to send that the edge does not
+// read (an early answer, a streamed upload refused midway): half-closes the connection, then
+// reads and discards what the client still sends until it closes, for at most linger_limit
+// (request_timeout if shorter). Closing at once with unread bytes would send a TCP reset, which
+// can destroy the response at the client before it read it (nginx's lingering close).
+constexpr std::chrono::milliseconds linger_limit{2000};
+asio::awaitable<void> linger_close(tcp::socket& client, deadline& dl, const options& o) {
+  beast::error_code ec;
+  client.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  dl.expires_after(std::min(o.request_timeout, linger_limit));
+  std::array<char, read_chunk> discard;
+  for (;;) {
+    auto [rec, n] =
+        co_await client.async_read_some(asio::buffer(discard), asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (rec) break;  // the client closed, or the time is up
+  }
+  dl.expires_never();
+}
+
 }  // namespace
 
 // One coroutine per client connection, with the forwarding of each request (routing, retries,
@@ -370,6 +646,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
   // Reused by every request of the connection (they keep their capacity).
   std::string up_head, up_body;    // the request for the upstream
   std::string res_head, res_body;  // the response for the client
+  // The connection closes after a response sent before the client's streamed body was read to
+  // its end: lingering close (linger_close).
+  bool body_left_unread = false;
 
   for (;;) {
     if (w.stopping->load(std::memory_order_relaxed)) break;
@@ -610,12 +889,46 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           write_deadline_field(up_head, deadline_at, deadline_len, attempt_deadline);
         }
+        // A parser per response: interim (1xx) responses before the final one are read and
+        // dropped — each is a whole message to the parser, and taking one for the answer
+        // would leave the final response on the connection for the next request.
+        std::optional<downstream_response_parser> rpo;
+        auto new_response = [&] {
+          rpo.emplace(res_head, res_body, version, is_head);
+          rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
+          rpo->eager(true);
+        };
+        new_response();
+        bool interim_seen = false;
         if (stream_up) {
           // The head and what is here of the body, then the rest as the client sends it: a
           // piece is read from the client only once the one before it went to the target; each
-          // read and each write has its own timeout (request_timeout, upstream_timeout).
-          auto [uec, cec] = co_await relay_request_body(client, dl, buffer, parser, up_head,
-                                                        up_body, conn->socket, udl, o);
+          // read and each write has its own timeout (request_timeout, upstream_timeout). The
+          // response is read meanwhile: an early answer ends the exchange.
+          const auto x = co_await exchange_streamed_request(
+              w, client, dl, buffer, parser, up_head, up_body, *conn, udl, target, rpo, res_head,
+              res_body, version, is_head, interim_seen, awaiting_first_byte);
+          if (x.over) {
+            // The target answered (or failed) before the whole body went: the upload stopped,
+            // the connection to it is closed (it goes out of scope, never pooled), and so is the
+            // client's after the answer (the rest of its body is not read).
+            give_up = true;
+            keep_alive = false;
+            body_left_unread = !parser.is_done();
+            if (x.answered) {
+              answered = true;
+              status = x.status;
+              if (x.streamed_out)
+                streamed = x.client_gone ? streamed_out_client_gone : streamed_out;
+            } else {
+              fail_status = x.response == beast::error::timeout ? 504 : 502;
+              fail_message = "upstream " + target.id() +
+                             " failed before the request body went: " + x.response.message();
+              target.count_response(fail_status);
+            }
+            break;
+          }
+          auto [uec, cec] = x.upload;
           ec = uec;
           if (cec) {
             // The client stopped mid-upload: the target's connection is closed (it goes out of
@@ -656,17 +969,6 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
             ec = co_await send_rest(conn->socket, head, body);
           }
         }
-        // A parser per response: interim (1xx) responses before the final one are read and
-        // dropped — each is a whole message to the parser, and taking one for the answer
-        // would leave the final response on the connection for the next request.
-        std::optional<downstream_response_parser> rpo;
-        auto new_response = [&] {
-          rpo.emplace(res_head, res_body, version, is_head);
-          rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
-          rpo->eager(true);
-        };
-        new_response();
-        bool interim_seen = false;
         while (!ec) {
           const auto st = parse_buffered(*rpo, conn->buffer, false, ec);
           if (st == parse_state::done && rpo->status() / 100 == 1) {
@@ -838,7 +1140,10 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       status = fail_status;
       keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
       // The rest of a streamed request body is still on the connection.
-      if (stream_up && !parser.is_done()) keep_alive = false;
+      if (stream_up && !parser.is_done()) {
+        keep_alive = false;
+        body_left_unread = true;
+      }
       write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
       if (expired_unapplied) {
         res_head.insert(res_head.size() - 2, expired_field);
@@ -865,12 +1170,16 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     if (latency) {
       latency->observe(std::chrono::duration<double>(clock::now() - started_at).count());
     }
-    if (wec || !keep_alive) break;
+    if (wec || !keep_alive) {
+      if (wec) body_left_unread = false;  // the client is gone
+      break;
+    }
     // A connection keeps its strings' capacity for the next request, but not a large body's.
     constexpr std::size_t keep_capacity = 64 * 1024;
     if (up_body.capacity() > keep_capacity) std::string().swap(up_body);
     if (res_body.capacity() > keep_capacity) std::string().swap(res_body);
   }
+  if (body_left_unread) co_await linger_close(client, dl, o);
   beast::error_code ignored;
   client.shutdown(tcp::socket::shutdown_both, ignored);
   client.close(ignored);
