@@ -1020,3 +1020,47 @@ TEST(EdgeStream, EarlyStreamedResponseFlowsWhileTheUploadGoesOn) {
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->body(), "ok");
 }
+
+// Interim responses during a streamed upload are still dropped, and are no early answer: an
+// upstream that sends 100 Continue and 103 Early Hints as soon as it has the head, then reads the
+// whole 40 MiB body and answers, gets the body whole; the client gets the final response only,
+// kept alive, and nothing is counted as an early answer.
+TEST(EdgeStream, InterimResponsesDuringAnUploadAreDropped) {
+  scripted_upstream up([](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/interim-echo") return serve_common(p, s, buf);
+    write_all(s, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n");
+    beast::error_code ec;
+    bhttp::read(s, buf, p, ec);
+    if (ec) return false;
+    const auto& body = p.get().body();
+    const std::string answer = std::to_string(body.size()) + " " + std::to_string(fnv1a(body));
+    write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
+                     "\r\n\r\n" + answer);
+    return true;
+  });
+  auto o = one_region(up.port());
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  const double early_before = early_responses(up.id());
+  const std::string& body = big_body();
+  raw_client c(port);
+  std::thread writer([&] {
+    c.send(upload_head("/interim-echo", body.size(), false));
+    c.send(body);
+  });
+  response r;
+  beast::error_code ec;
+  const bool answered = within(c, std::chrono::seconds(60), [&] { r = c.read(ec); });
+  writer.join();
+  ASSERT_TRUE(answered);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), std::to_string(body.size()) + " " + std::to_string(fnv1a(body)));
+  EXPECT_TRUE(r.keep_alive());
+  EXPECT_EQ(early_responses(up.id()), early_before);
+  c.send(get_request("/ok"));
+  auto again = c.read(ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(again.body(), "ok");
+}
