@@ -891,16 +891,17 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         }
         // A parser per response: interim (1xx) responses before the final one are read and
         // dropped — each is a whole message to the parser, and taking one for the answer
-        // would leave the final response on the connection for the next request.
+        // would leave the final response on the connection for the next request. (Made after
+        // the request went, or, for a streamed one, before: its response is read meanwhile.)
         std::optional<downstream_response_parser> rpo;
         auto new_response = [&] {
           rpo.emplace(res_head, res_body, version, is_head);
           rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
           rpo->eager(true);
         };
-        new_response();
         bool interim_seen = false;
         if (stream_up) {
+          new_response();
           // The head and what is here of the body, then the rest as the client sends it: a
           // piece is read from the client only once the one before it went to the target; each
           // read and each write has its own timeout (request_timeout, upstream_timeout). The
@@ -968,6 +969,7 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (!send_now(conn->socket, head, body, ec) && !ec) {
             ec = co_await send_rest(conn->socket, head, body);
           }
+          new_response();
         }
         while (!ec) {
           const auto st = parse_buffered(*rpo, conn->buffer, false, ec);
