@@ -1064,3 +1064,51 @@ TEST(EdgeStream, InterimResponsesDuringAnUploadAreDropped) {
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(again.body(), "ok");
 }
+
+// After an early answer the edge closes the client connection gracefully (a lingering close): it
+// half-closes it and discards what the client still sends, so a client that goes on sending its
+// body for a while after the answer has its writes succeed (a plain close would reset the
+// connection, and could destroy the answer); one that never stops is cut off once the linger
+// time (2 s) has passed.
+TEST(EdgeStream, EarlyAnswerIsFollowedByALingeringClose) {
+  latch_signal done;
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/refuse") return serve_common(p, s, buf);
+    write_all(s, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\n\r\ntoo large");
+    done.wait();  // neither reads nor closes
+    return false;
+  });
+  auto o = one_region(up.port());
+  o.upstream_timeout = std::chrono::seconds(30);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  {
+    raw_client c(port);
+    c.send(upload_head("/refuse", big_body().size(), false));
+    c.send(std::string_view(big_body()).substr(0, 64 * 1024));
+    response r;
+    beast::error_code ec;
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.result_int(), 413);
+    EXPECT_FALSE(r.keep_alive());
+    // 4 MiB more after the answer: taken and discarded.
+    beast::error_code wec;
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] {
+      asio::write(c.s, asio::buffer(big_body().data() + 64 * 1024, 4 * MiB), wec);
+    }));
+    EXPECT_FALSE(wec) << wec.message();
+    // A client that never stops: its writes fail once the edge closed (bounded by the linger
+    // time; 20 ms pauses, so the test does not spin).
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] {
+      for (std::size_t at = 0; !wec; at = (at + 64 * 1024) % (32 * MiB)) {
+        asio::write(c.s, asio::buffer(big_body().data() + at, 64 * 1024), wec);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }));
+    EXPECT_TRUE(wec);
+  }
+  done.set();
+  EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+}
