@@ -1112,3 +1112,43 @@ TEST(EdgeStream, EarlyAnswerIsFollowedByALingeringClose) {
   done.set();
   EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
 }
+
+// An upstream that sends a malformed response, or a 101, while the body still goes: the client
+// gets 502 at once (no early answer: nothing is passed on), with the connection closed.
+TEST(EdgeStream, MalformedResponseDuringAnUploadIs502AtOnce) {
+  latch_signal done;
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    const std::string target(p.get().target());
+    if (target == "/garbage") {
+      write_all(s, "NOT HTTP AT ALL\r\n\r\n");
+    } else if (target == "/switch") {
+      write_all(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n");
+    } else {
+      return serve_common(p, s, buf);
+    }
+    done.wait();  // neither reads nor closes
+    return false;
+  });
+  auto o = one_region(up.port());
+  o.upstream_timeout = std::chrono::seconds(30);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  const double early_before = early_responses(up.id());
+  for (const std::string target : {"/garbage", "/switch"}) {
+    SCOPED_TRACE(target);
+    raw_client c(port);
+    early_uploader writer(c, upload_head(target, big_body().size(), false), big_body(), false);
+    response r;
+    beast::error_code ec;
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }));
+    writer.answered();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.result_int(), 502);
+    EXPECT_FALSE(r.keep_alive());
+    EXPECT_TRUE(writer.finish());
+  }
+  done.set();
+  EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+  EXPECT_EQ(early_responses(up.id()), early_before);
+}
