@@ -1152,3 +1152,39 @@ TEST(EdgeStream, MalformedResponseDuringAnUploadIs502AtOnce) {
   EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
   EXPECT_EQ(early_responses(up.id()), early_before);
 }
+
+// The proxy stops in the middle of an early answer — a streamed response going to the client
+// while the upload still goes — and ends cleanly (the sanitizers check that nothing is used
+// after it is gone): the client connection is closed.
+TEST(EdgeStream, StopDuringAnEarlyAnswerEndsCleanly) {
+  latch_signal done;
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/half") return serve_common(p, s, buf);
+    write_all(
+        s, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(big_body().size()) + "\r\n\r\n");
+    write_all(s, std::string_view(big_body()).substr(0, MiB));
+    done.wait();  // then holds: neither reads nor sends
+    return false;
+  });
+  auto px = std::make_unique<proxy>(one_region(up.port()));
+  ASSERT_TRUE(px->start());
+  const auto port = px->ports()[0];
+  raw_client c(port);
+  early_uploader writer(c, upload_head("/half", big_body().size(), false), big_body(), false);
+  std::string got;
+  beast::error_code ec;
+  ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] {
+    while (got.size() < MiB && !ec) read_some_into(c.s, got, ec);
+  }));
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n"));
+  px->stop();
+  px.reset();
+  EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] {
+    while (!ec) read_some_into(c.s, got, ec);
+  }));
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  writer.answered();
+  EXPECT_TRUE(writer.finish());
+  done.set();
+}
