@@ -59,16 +59,19 @@ asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view 
 }
 
 // As write_piece, one async_write_some at a time, returning operation_aborted at once when
-// `stop` is set between two of them (a composed async_write would miss a socket's cancel()
-// that comes between its steps, and wait on).
+// `stop` is set, or `dl` fired, between two of them: a socket's cancel() (stop_upload's, or the
+// deadline ticker's) that comes while no write is pending — between two steps, or while one
+// that completed at once waits to resume — cancels nothing, and a composed async_write would
+// wait on without a deadline.
 asio::awaitable<beast::error_code> write_piece_stoppable(tcp::socket& s, std::string_view prefix,
                                                          std::string_view data, bool chunked,
-                                                         bool last, const bool& stop) {
+                                                         bool last, const bool& stop,
+                                                         const deadline& dl) {
   char size_line[24];
   auto bufs = frame_piece(size_line, prefix, data, chunked, last);
   for (;;) {
     if (asio::buffer_size(bufs) == 0) co_return beast::error_code{};
-    if (stop) co_return asio::error::operation_aborted;
+    if (stop || dl.fired()) co_return asio::error::operation_aborted;
     auto [ec, n] = co_await s.async_write_some(bufs, asio::as_tuple(asio::use_awaitable));
     if (ec) co_return ec;
     for (auto& b : bufs) {
@@ -117,7 +120,8 @@ asio::awaitable<void> pump_request_body(tcp::socket& client, beast::flat_buffer&
     const bool last = parser.is_done();
     if (!prefix.empty() || !body.empty() || last) {
       if (!u.unbounded) u.wdl.expires_after(o.upstream_timeout);
-      r.upstream = co_await write_piece_stoppable(upstream, prefix, body, chunked, last, u.stop);
+      r.upstream =
+          co_await write_piece_stoppable(upstream, prefix, body, chunked, last, u.stop, u.wdl);
       if (r.upstream == asio::error::operation_aborted && u.wdl.fired()) {
         r.upstream = beast::error::timeout;
       }
@@ -292,6 +296,10 @@ asio::awaitable<streamed_exchange> exchange_streamed_request(
       x.over = true;  // a final head: an early answer
       break;
     }
+    if (reading_after_cut && udl.fired()) {  // a cancel may come while no read is pending
+      x.response = beast::error::timeout;
+      break;
+    }
     auto [rec, n] = co_await upstream.async_read_some(conn.buffer.prepare(read_chunk),
                                                       asio::as_tuple(asio::use_awaitable));
     if (rec) {
@@ -341,6 +349,10 @@ asio::awaitable<streamed_exchange> exchange_streamed_request(
       }
       if (chunk_line_over_limit(rp, conn.buffer, response_header_limit)) {
         x.response = bhttp::error::bad_chunk;
+        break;
+      }
+      if (udl.fired()) {  // a cancel may come while no read is pending
+        x.response = beast::error::timeout;
         break;
       }
       auto [rec, n] = co_await upstream.async_read_some(
@@ -395,7 +407,9 @@ asio::awaitable<void> linger_close(tcp::socket& client, deadline& dl, const opti
     auto [rec, n] =
         co_await client.async_read_some(asio::buffer(discard), asio::as_tuple(asio::use_awaitable));
     (void)n;
-    if (rec) break;  // the client closed, or the time is up
+    // The client closed, or the time is up (fired() too: a read that completes at once is never
+    // pending when the ticker cancels, and a client that keeps sending has data at hand).
+    if (rec || dl.fired()) break;
   }
   dl.expires_never();
 }
