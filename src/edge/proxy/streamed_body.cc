@@ -48,25 +48,14 @@ piece_buffers frame_piece(char (&size_line)[24], std::string_view prefix, std::s
           asio::buffer(data.data(), data.size()), asio::buffer(end.data(), end.size())};
 }
 
-// Writes a framed piece (frame_piece), waiting for the socket under the caller's deadline.
+// Writes a framed piece (frame_piece) one async_write_some at a time under the caller's deadline
+// `dl`, returning operation_aborted at once when `stop` is set, or `dl` fired, between two of
+// them: a socket's cancel() (stop_upload's, or the deadline ticker's) that comes while no write
+// is pending — between two steps, or while one that completed at once waits to resume —
+// cancels nothing, and a composed async_write would wait on without a deadline.
 asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view prefix,
-                                               std::string_view data, bool chunked, bool last) {
-  char size_line[24];
-  const auto bufs = frame_piece(size_line, prefix, data, chunked, last);
-  auto [ec, n] = co_await asio::async_write(s, bufs, asio::as_tuple(asio::use_awaitable));
-  (void)n;
-  co_return ec;
-}
-
-// As write_piece, one async_write_some at a time, returning operation_aborted at once when
-// `stop` is set, or `dl` fired, between two of them: a socket's cancel() (stop_upload's, or the
-// deadline ticker's) that comes while no write is pending — between two steps, or while one
-// that completed at once waits to resume — cancels nothing, and a composed async_write would
-// wait on without a deadline.
-asio::awaitable<beast::error_code> write_piece_stoppable(tcp::socket& s, std::string_view prefix,
-                                                         std::string_view data, bool chunked,
-                                                         bool last, const bool& stop,
-                                                         const deadline& dl) {
+                                               std::string_view data, bool chunked, bool last,
+                                               const bool& stop, const deadline& dl) {
   char size_line[24];
   auto bufs = frame_piece(size_line, prefix, data, chunked, last);
   for (;;) {
@@ -120,8 +109,7 @@ asio::awaitable<void> pump_request_body(tcp::socket& client, beast::flat_buffer&
     const bool last = parser.is_done();
     if (!prefix.empty() || !body.empty() || last) {
       if (!u.unbounded) u.wdl.expires_after(o.upstream_timeout);
-      r.upstream =
-          co_await write_piece_stoppable(upstream, prefix, body, chunked, last, u.stop, u.wdl);
+      r.upstream = co_await write_piece(upstream, prefix, body, chunked, last, u.stop, u.wdl);
       if (r.upstream == asio::error::operation_aborted && u.wdl.fired()) {
         r.upstream = beast::error::timeout;
       }
@@ -212,7 +200,8 @@ asio::awaitable<relay_outcome> relay_response_body(tcp::socket& client, deadline
     const bool last = rp.is_done();
     if (!prefix.empty() || !body.empty() || last) {
       dl.expires_after(o.request_timeout);
-      const auto wec = co_await write_piece(client, prefix, body, chunked, last);
+      static constexpr bool never = false;  // stopped only by its deadline
+      const auto wec = co_await write_piece(client, prefix, body, chunked, last, never, dl);
       dl.expires_never();
       prefix = {};
       body.clear();
