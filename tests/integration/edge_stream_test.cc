@@ -701,3 +701,490 @@ TEST(EdgeStream, ClientThatStopsReadingIsClosed) {
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->body(), "ok");
 }
+
+// Early answers (docs/edge.md "Bodies"): an upstream's final response that comes while a
+// streamed upload is still going.
+
+namespace {
+
+double early_responses(const std::string& endpoint) {
+  return mysfits::metrics::default_registry()
+      .get_counter("edge_early_responses_total", "",
+                   {{"group", "us-west-2"}, {"endpoint", endpoint}})
+      .value();
+}
+
+double client_responses(std::uint16_t port, const std::string& code_class) {
+  return mysfits::metrics::default_registry()
+      .get_counter("edge_listener_requests_total", "",
+                   {{"listener", "http:" + std::to_string(port)}, {"code", code_class}})
+      .value();
+}
+
+// Runs `f` on a thread of its own and waits for it at most `bound`; past that, shuts the
+// client's socket down — which ends any read or write blocked on it, so nothing hangs — and
+// returns false.
+template <class F>
+bool within(raw_client& c, std::chrono::seconds bound, F f) {
+  auto done = std::async(std::launch::async, std::move(f));
+  if (done.wait_for(bound) == std::future_status::ready) return true;
+  ::shutdown(c.s.native_handle(), SHUT_RDWR);
+  done.wait();
+  return false;
+}
+
+// A client's upload from a thread of its own, the way curl sends one: it stops sending once it
+// has an answer (answered()), and holds back the body's last MiB until then, so the answer has
+// to come while the upload is still going. Bounded: finish() waits 20 s for the thread, then
+// shuts the socket down.
+class early_uploader {
+ public:
+  early_uploader(raw_client& c, const std::string& head, std::string_view body, bool chunked)
+      : c_(c), thread_([this, head, body, chunked] { run(head, body, chunked); }) {}
+  ~early_uploader() { finish(); }
+  void answered() {
+    stop_ = true;
+    answered_.set();
+  }
+  // Waits for the thread; false if it had to be stopped by shutting the socket down.
+  bool finish() {
+    answered();
+    if (!thread_.joinable()) return true;
+    bool ended = within(c_, std::chrono::seconds(20), [this] { thread_.join(); });
+    return ended;
+  }
+  std::size_t sent() const { return sent_; }
+
+ private:
+  void run(const std::string& head, std::string_view body, bool chunked) {
+    beast::error_code ec;
+    asio::write(c_.s, asio::buffer(head), ec);
+    constexpr std::size_t piece = 64 * 1024;
+    for (std::size_t at = 0; at < body.size() && !ec && !stop_; at += piece) {
+      if (body.size() - at <= MiB) {
+        answered_.wait();
+        return;
+      }
+      const auto part = body.substr(at, piece);
+      if (chunked) {
+        char line[32];
+        const int n = std::snprintf(line, sizeof line, "%zx\r\n", part.size());
+        const std::array<asio::const_buffer, 3> bufs{
+            asio::buffer(line, static_cast<std::size_t>(n)), asio::buffer(part.data(), part.size()),
+            asio::buffer("\r\n", 2)};
+        asio::write(c_.s, bufs, ec);
+      } else {
+        asio::write(c_.s, asio::buffer(part.data(), part.size()), ec);
+      }
+      if (!ec) sent_ += part.size();
+    }
+  }
+
+  raw_client& c_;
+  latch_signal answered_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> sent_{0};
+  std::thread thread_;
+};
+
+std::string upload_head(const std::string& target, std::size_t size, bool chunked) {
+  return "PUT " + target + " HTTP/1.1\r\nHost: edge.test\r\n" +
+         (chunked ? std::string("Transfer-Encoding: chunked")
+                  : "Content-Length: " + std::to_string(size)) +
+         "\r\n\r\n";
+}
+
+// The client uploads 40 MiB to an upstream that answers at once with a small 413 and does not
+// read the body: `how` it then goes on is "hold" (it neither reads nor closes until the client
+// has its answer: the stall of a half-duplex proxy), "shutdown" (it shuts the connection down)
+// or "reset" (it closes the socket with the body unread, so its kernel resets the connection
+// and the edge's writes fail). The client gets the 413 while it is still sending (the upstream
+// timeout is 30 s and the wait for the answer 15 s, so an edge that stalls until the timeout
+// fails), with Connection: close, and the edge closes its connection; no connection is left
+// open, the early answer is counted, and the edge keeps serving.
+void expect_early_refusal(bool chunked, const std::string& how) {
+  latch_signal client_answered;
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/refuse") return serve_common(p, s, buf);
+    write_all(s,
+              "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
+              "too large");
+    if (how == "hold") client_answered.wait();
+    if (how == "reset") {
+      beast::error_code ignored;
+      s.close(ignored);
+    }
+    return false;  // closes (shuts down), the body unread
+  });
+  auto o = one_region(up.port());
+  o.upstream_timeout = std::chrono::seconds(30);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  const double early_before = early_responses(up.id());
+  const double answered_4xx = client_responses(port, "4xx");
+  {
+    raw_client c(port);
+    early_uploader writer(c, upload_head("/refuse", big_body().size(), chunked), big_body(),
+                          chunked);
+    response r;
+    beast::error_code ec;
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }))
+        << "no answer while the upload was going";
+    writer.answered();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.result_int(), 413);
+    EXPECT_EQ(r.body(), "too large");
+    EXPECT_FALSE(r.keep_alive());
+    bool closed = false;
+    EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] { closed = c.closed(); }));
+    EXPECT_TRUE(closed);
+    EXPECT_TRUE(writer.finish());
+  }
+  client_answered.set();
+  EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+  EXPECT_EQ(early_responses(up.id()), early_before + 1);
+  EXPECT_EQ(client_responses(port, "4xx"), answered_4xx + 1);
+  auto ok = get_once(port, "/ok");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->body(), "ok");
+}
+
+}  // namespace
+
+// An upstream that answers 413 to a Content-Length upload and stops reading it, then closes
+// or not: the client gets the 413 at once (not a 504 after the upstream timeout, nor a 502), and
+// the connection closes.
+TEST(EdgeStream, EarlyAnswerToContentLengthUploadReachesTheClient) {
+  for (const std::string how : {"hold", "shutdown"}) {
+    SCOPED_TRACE(how);
+    expect_early_refusal(false, how);
+  }
+}
+
+// The same with a chunked upload.
+TEST(EdgeStream, EarlyAnswerToChunkedUploadReachesTheClient) {
+  for (const std::string how : {"hold", "shutdown"}) {
+    SCOPED_TRACE(how);
+    expect_early_refusal(true, how);
+  }
+}
+
+// The same when the upstream closes its socket with the body unread (its kernel resets the
+// connection, and the edge's writes of the body fail): the answer it sent first still reaches
+// the client.
+TEST(EdgeStream, EarlyAnswerBeforeAResetReachesTheClient) {
+  for (const bool chunked : {false, true}) {
+    SCOPED_TRACE(chunked ? "chunked" : "content-length");
+    expect_early_refusal(chunked, "reset");
+  }
+}
+
+// An upstream that answers 413 at once and then reads (drains) the body, keeping its connection:
+// the client gets the 413 with Connection: close; the edge stops the upload once the answer is
+// complete and closes the upstream connection (never pooled: the request went only in part), so
+// the upstream's drain ends with the body cut short; the next request is served as usual.
+TEST(EdgeStream, EarlyAnswerFromADrainingUpstreamClosesBothConnections) {
+  std::atomic<int> drains_cut{0}, drains_whole{0};
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/drain") return serve_common(p, s, buf);
+    write_all(s, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\n\r\ntoo large");
+    beast::error_code ec;
+    bhttp::read(s, buf, p, ec);
+    if (ec) {
+      ++drains_cut;
+      return false;
+    }
+    ++drains_whole;
+    return true;
+  });
+  auto o = one_region(up.port());
+  o.upstream_timeout = std::chrono::seconds(30);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  const double early_before = early_responses(up.id());
+  for (const bool chunked : {false, true}) {
+    SCOPED_TRACE(chunked ? "chunked" : "content-length");
+    const int cut_before = drains_cut;
+    {
+      raw_client c(port);
+      early_uploader writer(c, upload_head("/drain", big_body().size(), chunked), big_body(),
+                            chunked);
+      response r;
+      beast::error_code ec;
+      ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }));
+      writer.answered();
+      ASSERT_FALSE(ec) << ec.message();
+      EXPECT_EQ(r.result_int(), 413);
+      EXPECT_EQ(r.body(), "too large");
+      EXPECT_FALSE(r.keep_alive());
+      bool closed = false;
+      EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] { closed = c.closed(); }));
+      EXPECT_TRUE(closed);
+      EXPECT_TRUE(writer.finish());
+    }
+    EXPECT_TRUE(eventually([&] { return drains_cut == cut_before + 1; }));
+    EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+  }
+  EXPECT_EQ(drains_whole, 0);
+  EXPECT_EQ(early_responses(up.id()), early_before + 2);
+  auto ok = get_once(port, "/ok");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->body(), "ok");
+}
+
+// Full duplex: an upstream that answers a 40 MiB upload with a 40 MiB response echoing the body
+// as it reads it. The client sends the second half of its body only once it has received the
+// first MiB of the response through the edge — an edge that read the response only after the
+// whole upload would leave both sides waiting (the bounded waits fail the test). The response
+// arrives whole, streamed, with Connection: close; the early answer is counted; nothing is left
+// open.
+TEST(EdgeStream, EarlyStreamedResponseFlowsWhileTheUploadGoesOn) {
+  const std::string& body = big_body();
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/echo-stream") return serve_common(p, s, buf);
+    const auto length = p.content_length();
+    if (!length) return false;
+    write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(*length) + "\r\n\r\n");
+    std::uint64_t echoed = 0;
+    std::string piece(static_cast<const char*>(buf.data().data()), buf.size());
+    buf.consume(buf.size());
+    for (;;) {
+      write_all(s, piece);
+      echoed += piece.size();
+      if (echoed >= *length) break;
+      piece.clear();
+      beast::error_code ec;
+      read_some_into(s, piece, ec);
+      if (ec) return false;
+    }
+    return true;
+  });
+  auto o = one_region(up.port());
+  o.upstream_timeout = std::chrono::seconds(30);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  const double early_before = early_responses(up.id());
+  {
+    raw_client c(port);
+    latch_signal got_first_part;
+    std::atomic<bool> sent_after_first_part{false};
+    std::thread writer([&] {
+      beast::error_code ec;
+      const std::string head = upload_head("/echo-stream", body.size(), false);
+      asio::write(c.s, asio::buffer(head), ec);
+      const std::size_t half = body.size() / 2;
+      asio::write(c.s, asio::buffer(body.data(), half), ec);
+      sent_after_first_part = got_first_part.wait();
+      asio::write(c.s, asio::buffer(body.data() + half, body.size() - half), ec);
+    });
+    // Raw reads: the head, then the body as it comes.
+    std::string got;
+    std::size_t body_at = std::string::npos;
+    beast::error_code ec;
+    const bool read_in_time = within(c, std::chrono::seconds(60), [&] {
+      while (body_at == std::string::npos || got.size() - body_at < body.size()) {
+        const std::size_t n = read_some_into(c.s, got, ec);
+        if (ec) break;
+        if (n > 0 && body_at == std::string::npos) {
+          if (const auto end = got.find("\r\n\r\n"); end != std::string::npos) body_at = end + 4;
+        }
+        if (body_at != std::string::npos && got.size() - body_at >= MiB) got_first_part.set();
+      }
+    });
+    got_first_part.set();  // the writer ends in any case
+    writer.join();
+    ASSERT_TRUE(read_in_time);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_TRUE(sent_after_first_part)
+        << "the response did not reach the client while the upload was going";
+    ASSERT_NE(body_at, std::string::npos);
+    const std::string head = got.substr(0, body_at);
+    EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+    EXPECT_NE(head.find("Content-Length: " + std::to_string(body.size()) + "\r\n"),
+              std::string::npos)
+        << head;
+    EXPECT_NE(head.find("Connection: close\r\n"), std::string::npos) << head;
+    got.erase(0, body_at);
+    EXPECT_EQ(got.size(), body.size());
+    EXPECT_EQ(fnv1a(got), fnv1a(body));
+    bool closed = false;
+    EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] { closed = c.closed(); }));
+    EXPECT_TRUE(closed);
+  }
+  EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+  EXPECT_EQ(early_responses(up.id()), early_before + 1);
+  auto ok = get_once(port, "/ok");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->body(), "ok");
+}
+
+// Interim responses during a streamed upload are still dropped, and are no early answer: an
+// upstream that sends 100 Continue and 103 Early Hints as soon as it has the head, then reads the
+// whole 40 MiB body and answers, gets the body whole; the client gets the final response only,
+// kept alive, and nothing is counted as an early answer.
+TEST(EdgeStream, InterimResponsesDuringAnUploadAreDropped) {
+  scripted_upstream up([](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/interim-echo") return serve_common(p, s, buf);
+    write_all(s, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n");
+    beast::error_code ec;
+    bhttp::read(s, buf, p, ec);
+    if (ec) return false;
+    const auto& body = p.get().body();
+    const std::string answer = std::to_string(body.size()) + " " + std::to_string(fnv1a(body));
+    write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(answer.size()) +
+                     "\r\n\r\n" + answer);
+    return true;
+  });
+  auto o = one_region(up.port());
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  const double early_before = early_responses(up.id());
+  const std::string& body = big_body();
+  raw_client c(port);
+  std::thread writer([&] {
+    c.send(upload_head("/interim-echo", body.size(), false));
+    c.send(body);
+  });
+  response r;
+  beast::error_code ec;
+  const bool answered = within(c, std::chrono::seconds(60), [&] { r = c.read(ec); });
+  writer.join();
+  ASSERT_TRUE(answered);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r.body(), std::to_string(body.size()) + " " + std::to_string(fnv1a(body)));
+  EXPECT_TRUE(r.keep_alive());
+  EXPECT_EQ(early_responses(up.id()), early_before);
+  c.send(get_request("/ok"));
+  auto again = c.read(ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(again.body(), "ok");
+}
+
+// After an early answer the edge closes the client connection gracefully (a lingering close): it
+// half-closes it and discards what the client still sends, so a client that goes on sending its
+// body for a while after the answer has its writes succeed (a plain close would reset the
+// connection, and could destroy the answer); one that never stops is cut off once the linger
+// time (2 s) has passed.
+TEST(EdgeStream, EarlyAnswerIsFollowedByALingeringClose) {
+  latch_signal done;
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/refuse") return serve_common(p, s, buf);
+    write_all(s, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\n\r\ntoo large");
+    done.wait();  // neither reads nor closes
+    return false;
+  });
+  auto o = one_region(up.port());
+  o.upstream_timeout = std::chrono::seconds(30);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  {
+    raw_client c(port);
+    c.send(upload_head("/refuse", big_body().size(), false));
+    c.send(std::string_view(big_body()).substr(0, 64 * 1024));
+    response r;
+    beast::error_code ec;
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.result_int(), 413);
+    EXPECT_FALSE(r.keep_alive());
+    // 4 MiB more after the answer: taken and discarded.
+    beast::error_code wec;
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] {
+      asio::write(c.s, asio::buffer(big_body().data() + 64 * 1024, 4 * MiB), wec);
+    }));
+    EXPECT_FALSE(wec) << wec.message();
+    // A client that never stops: its writes fail once the edge closed (bounded by the linger
+    // time; 20 ms pauses, so the test does not spin).
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] {
+      for (std::size_t at = 0; !wec; at = (at + 64 * 1024) % (32 * MiB)) {
+        asio::write(c.s, asio::buffer(big_body().data() + at, 64 * 1024), wec);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }));
+    EXPECT_TRUE(wec);
+  }
+  done.set();
+  EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+}
+
+// An upstream that sends a malformed response, or a 101, while the body still goes: the client
+// gets 502 at once (no early answer: nothing is passed on), with the connection closed.
+TEST(EdgeStream, MalformedResponseDuringAnUploadIs502AtOnce) {
+  latch_signal done;
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    const std::string target(p.get().target());
+    if (target == "/garbage") {
+      write_all(s, "NOT HTTP AT ALL\r\n\r\n");
+    } else if (target == "/switch") {
+      write_all(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n");
+    } else {
+      return serve_common(p, s, buf);
+    }
+    done.wait();  // neither reads nor closes
+    return false;
+  });
+  auto o = one_region(up.port());
+  o.upstream_timeout = std::chrono::seconds(30);
+  proxy px(o);
+  ASSERT_TRUE(px.start());
+  const auto port = px.ports()[0];
+  const double early_before = early_responses(up.id());
+  for (const std::string target : {"/garbage", "/switch"}) {
+    SCOPED_TRACE(target);
+    raw_client c(port);
+    early_uploader writer(c, upload_head(target, big_body().size(), false), big_body(), false);
+    response r;
+    beast::error_code ec;
+    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }));
+    writer.answered();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.result_int(), 502);
+    EXPECT_FALSE(r.keep_alive());
+    EXPECT_TRUE(writer.finish());
+  }
+  done.set();
+  EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
+  EXPECT_EQ(early_responses(up.id()), early_before);
+}
+
+// The proxy stops in the middle of an early answer — a streamed response going to the client
+// while the upload still goes — and ends cleanly (the sanitizers check that nothing is used
+// after it is gone): the client connection is closed.
+TEST(EdgeStream, StopDuringAnEarlyAnswerEndsCleanly) {
+  latch_signal done;
+  scripted_upstream up([&](auto& p, tcp::socket& s, beast::flat_buffer& buf) {
+    if (p.get().target() != "/half") return serve_common(p, s, buf);
+    write_all(
+        s, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(big_body().size()) + "\r\n\r\n");
+    write_all(s, std::string_view(big_body()).substr(0, MiB));
+    done.wait();  // then holds: neither reads nor sends
+    return false;
+  });
+  auto px = std::make_unique<proxy>(one_region(up.port()));
+  ASSERT_TRUE(px->start());
+  const auto port = px->ports()[0];
+  raw_client c(port);
+  early_uploader writer(c, upload_head("/half", big_body().size(), false), big_body(), false);
+  std::string got;
+  beast::error_code ec;
+  ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] {
+    while (got.size() < MiB && !ec) read_some_into(c.s, got, ec);
+  }));
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK\r\n"));
+  px->stop();
+  px.reset();
+  EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] {
+    while (!ec) read_some_into(c.s, got, ec);
+  }));
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  writer.answered();
+  EXPECT_TRUE(writer.finish());
+  done.set();
+}

@@ -46,6 +46,12 @@ endpoint::endpoint(const target_config& cfg, boost::asio::ip::tcp::endpoint addr
       "Streamed responses whose head had gone to the client when the endpoint failed or timed "
       "out mid-body: the client connection was closed without completing the message",
       {{"group", group_}, {"endpoint", id_}});
+  early_responses_ = &reg.get_counter(
+      "edge_early_responses_total",
+      "Final responses that came while a streamed request body was still being sent (an early "
+      "answer, say 413): passed on at once, the rest of the upload not sent, the client "
+      "connection closed after it",
+      {{"group", group_}, {"endpoint", id_}});
 }
 
 bool endpoint::first_byte_timed_out(clock::time_point sent) {

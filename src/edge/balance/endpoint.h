@@ -77,6 +77,8 @@ class endpoint {
   // A streamed response whose head had gone to the client and that the endpoint failed or
   // timed out in the middle of: the client connection was closed without completing it.
   void count_cut_response() { cut_responses_->inc(); }
+  // A final response whose head came while a streamed request body was still being sent.
+  void count_early_response() { early_responses_->inc(); }
   std::uint64_t requests_total() const { return static_cast<std::uint64_t>(total_.value()); }
 
  private:
@@ -101,6 +103,7 @@ class endpoint {
   metrics::counter* first_byte_timeouts_;
   metrics::counter* passive_ejections_;
   metrics::counter* cut_responses_;
+  metrics::counter* early_responses_;
 
   mutable std::mutex conns_mu_;
   std::map<std::uint64_t, std::function<void()>> conns_;

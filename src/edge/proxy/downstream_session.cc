@@ -10,14 +10,15 @@
 // request either. Request deadlines (X-Edge-Deadline, docs/edge.md): a received one is checked
 // before each attempt, and each attempt's is written into the upstream request just before it
 // is sent (the edge's own when it may resend after a first-byte timeout). Bodies over
-// options::stream_threshold are streamed instead of buffered (docs/edge.md "Bodies"): the head
-// goes first, then each piece the parser appends to the body string is written (re-chunked when
-// the length is not known) before the next read from the sender; those paths are off the small
-// requests' way (a few flag tests).
+// options::stream_threshold are streamed instead of buffered (docs/edge.md "Bodies",
+// streamed_body.h): the head goes first, then the body piece by piece; while a request body
+// goes, the response is read too (full duplex: an early answer goes to the client at once, and
+// ends the upload). Those paths are off the small requests' way (a few flag tests).
 #include "proxy/downstream_session.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core/error.hpp>
@@ -32,6 +33,8 @@
 
 #include "balance/endpoint_group.h"
 #include "mysfits/common/request_deadline.h"
+#include "proxy/session_io.h"
+#include "proxy/streamed_body.h"
 
 namespace mysfits::edge {
 
@@ -92,113 +95,6 @@ asio::awaitable<beast::error_code> send_rest(tcp::socket& s, std::string_view he
   co_return ec;
 }
 
-// Writes `prefix` (a head, or nothing) and a piece of a streamed body, framed as one chunk when
-// `chunked` (an empty piece is no chunk), and with `last` the end of the body (the last chunk
-// without trailer fields), waiting for the socket under the caller's deadline.
-asio::awaitable<beast::error_code> write_piece(tcp::socket& s, std::string_view prefix,
-                                               std::string_view data, bool chunked, bool last) {
-  char size_line[24];
-  std::size_t size_len = 0;
-  std::string_view end;
-  if (chunked && !data.empty()) {
-    auto r = std::to_chars(size_line, size_line + 16, data.size(), 16);
-    r.ptr[0] = '\r';
-    r.ptr[1] = '\n';
-    size_len = static_cast<std::size_t>(r.ptr + 2 - size_line);
-    end = last ? std::string_view("\r\n0\r\n\r\n") : std::string_view("\r\n");
-  } else if (chunked && last) {
-    end = "0\r\n\r\n";
-  }
-  const std::array<asio::const_buffer, 4> bufs{
-      asio::buffer(prefix.data(), prefix.size()), asio::buffer(size_line, size_len),
-      asio::buffer(data.data(), data.size()), asio::buffer(end.data(), end.size())};
-  auto [ec, n] = co_await asio::async_write(s, bufs, asio::as_tuple(asio::use_awaitable));
-  (void)n;
-  co_return ec;
-}
-
-enum class parse_state { done, need_more, failed };
-
-// Feeds what `buf` holds to `p`: `done` once the message (or, with `header_only`, its header)
-// is complete, `need_more` when more bytes must be read first, `failed` with `ec` set — the
-// steps of beast::http::async_read / async_read_header, with the same errors.
-// Always inlined: the small requests' path must not pay a call for it (the streaming paths call
-// it through parse_body_piece instead).
-template <class Parser>
-[[gnu::always_inline]] inline parse_state parse_buffered(Parser& p, beast::flat_buffer& buf,
-                                                         bool header_only, beast::error_code& ec) {
-  if (!p.got_some() && buf.size() > 0) {
-    // A whole simple message already at hand takes the fast path (http_codec.h).
-    const auto data = buf.data();
-    if (auto n = p.parse_whole(static_cast<const char*>(data.data()), data.size())) {
-      buf.consume(n);
-      return parse_state::done;
-    }
-  }
-  while (buf.size() > 0) {
-    const auto used = p.put(buf.data(), ec);
-    buf.consume(used);
-    if (ec == bhttp::error::need_more) {
-      ec = {};
-      return parse_state::need_more;
-    }
-    if (ec) return parse_state::failed;
-    if (p.is_done() || (header_only && p.is_header_done())) return parse_state::done;
-    if (used == 0) break;
-  }
-  return parse_state::need_more;
-}
-
-// parse_buffered for the body of a streamed message, out of the small requests' way.
-template <class Parser>
-[[gnu::noinline]] parse_state parse_body_piece(Parser& p, beast::flat_buffer& buf,
-                                               beast::error_code& ec) {
-  return parse_buffered(p, buf, false, ec);
-}
-
-// The peer closed: the message ends here if it may (a body read until EOF), else the error
-// beast::http::async_read gives.
-template <class Parser>
-beast::error_code at_eof(Parser& p) {
-  if (!p.got_some()) return bhttp::error::end_of_stream;
-  beast::error_code ec;
-  p.put_eof(ec);
-  return ec;
-}
-
-constexpr std::size_t read_chunk = 65536;
-constexpr std::uint32_t response_header_limit = 64 * 1024;
-
-// Beast bounds a message's header (header_limit) and its body (body_limit), but not a chunk's
-// header line (its extensions) or the trailer section: a peer could make the read buffer grow
-// without end. Once the header is in, what the buffer holds unparsed while more is needed is
-// one incomplete line or trailer section; past `limit` bytes, it is refused.
-template <class Parser>
-bool chunk_line_over_limit(const Parser& p, const beast::flat_buffer& buf, std::size_t limit) {
-  return buf.size() > limit && p.is_header_done();
-}
-
-// The field an edge adds to its own 503 when it had no target to send a request to: whoever is
-// in front of it (the accelerator in front of a region's load balancer) knows that no
-// application saw the request, so it may go to another endpoint whatever its method.
-constexpr std::string_view unrouted_field = "X-Edge-Error: no-healthy-target\r\n";
-
-[[gnu::always_inline]] inline bool is_unrouted_response(unsigned status, std::string_view head) {
-  if (status != 503) return false;
-  const auto at = head.find(unrouted_field);
-  return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
-}
-
-// The field on a 504 that refused a request because its deadline had passed (an edge's own, or
-// an app service's): nothing was applied, so the request may go to another endpoint.
-constexpr std::string_view expired_field = "X-Edge-Error: deadline-expired\r\n";
-
-[[gnu::always_inline]] inline bool is_expired_response(unsigned status, std::string_view head) {
-  if (status != 504) return false;
-  const auto at = head.find(expired_field);
-  return at != std::string_view::npos && at >= 2 && head.substr(at - 2, 2) == "\r\n";
-}
-
 constexpr std::size_t deadline_field_room = 48;  // "X-Edge-Deadline: " + 19 digits + CRLF
 
 // Writes `X-Edge-Deadline: <deadline_ms>` as the last field of the finished request `head`,
@@ -226,131 +122,6 @@ void write_deadline_field(std::string& head, std::size_t& at, std::size_t& len,
 
 }  // namespace
 
-namespace {
-
-// Whether a final response whose header is in and whose body is not complete yet is to be
-// streamed: over the threshold by its Content-Length, or, without one, by what came of it so far
-// (`body_so_far`). An edge's marked 503 / 504 (which may send the request elsewhere) is read
-// whole.
-bool should_stream(downstream_response_parser& rp, std::string_view head, std::size_t body_so_far,
-                   const options& o) {
-  if (rp.is_done() || rp.status() / 100 == 1) return false;
-  if (is_unrouted_response(rp.status(), head) || is_expired_response(rp.status(), head)) {
-    return false;
-  }
-  const auto length = rp.content_length();
-  return length ? *length > o.stream_threshold : body_so_far > o.stream_threshold;
-}
-
-// The streaming paths (docs/edge.md "Bodies"), coroutines of their own so that the small
-// requests' path, inline in run_http_session, stays as it was.
-
-// Sends a streamed request's head and what is here of its body to the upstream, then the rest as
-// the client sends it: a piece is read from the client only once the one before it went. Each
-// read from the client has request_timeout (`dl`), each write to the upstream upstream_timeout
-// (`udl`). Returns the upstream's error, or the client's (timeout, body_limit, a parse error,
-// partial_message when it closed), or neither once the whole body went.
-struct relay_errors {
-  beast::error_code upstream, client;
-};
-asio::awaitable<relay_errors> relay_request_body(tcp::socket& client, deadline& dl,
-                                                 beast::flat_buffer& buffer,
-                                                 upstream_request_parser& parser,
-                                                 const std::string& head, std::string& body,
-                                                 tcp::socket& upstream, deadline& udl,
-                                                 const options& o) {
-  relay_errors r;
-  std::string_view prefix = head;
-  const bool chunked = !parser.content_length();
-  for (;;) {
-    if (!parser.is_done() && parse_body_piece(parser, buffer, r.client) == parse_state::failed) {
-      co_return r;
-    }
-    const bool last = parser.is_done();
-    if (!prefix.empty() || !body.empty() || last) {
-      udl.expires_after(o.upstream_timeout);
-      r.upstream = co_await write_piece(upstream, prefix, body, chunked, last);
-      if (r.upstream == asio::error::operation_aborted && udl.fired()) {
-        r.upstream = beast::error::timeout;
-      }
-      prefix = {};
-      body.clear();
-      if (r.upstream || last) co_return r;
-    }
-    if (chunk_line_over_limit(parser, buffer, o.header_limit)) {
-      r.client = bhttp::error::bad_chunk;
-      co_return r;
-    }
-    dl.expires_after(o.request_timeout);
-    // Whole pieces (read_size would keep to the buffer's capacity, often a few KiB).
-    auto [rec, n] = co_await client.async_read_some(buffer.prepare(read_chunk),
-                                                    asio::as_tuple(asio::use_awaitable));
-    if (rec) {
-      if (rec == asio::error::operation_aborted && dl.fired()) {
-        r.client = beast::error::timeout;
-      } else {
-        r.client = rec == asio::error::eof ? at_eof(parser) : rec;
-        if (!r.client) r.client = bhttp::error::partial_message;
-      }
-      dl.expires_never();
-      co_return r;
-    }
-    dl.expires_never();
-    buffer.commit(n);
-  }
-}
-
-// Sends a streamed response's head (`head`, finished) and what is here of its body to the
-// client, then the rest as the upstream sends it (re-chunked when `chunked`): a piece is read
-// from the upstream only once the one before it went. Each write to the client has
-// request_timeout (`dl`), each read from the upstream upstream_timeout (`udl`). The upstream's
-// error (a cut or timeout: the message is left incomplete), or the client gone.
-struct relay_outcome {
-  beast::error_code upstream;
-  bool client_gone = false;
-};
-asio::awaitable<relay_outcome> relay_response_body(tcp::socket& client, deadline& dl,
-                                                   upstream_connection& conn, deadline& udl,
-                                                   downstream_response_parser& rp,
-                                                   const std::string& head, std::string& body,
-                                                   bool chunked, const options& o) {
-  relay_outcome r;
-  std::string_view prefix = head;
-  for (;;) {
-    const bool last = rp.is_done();
-    if (!prefix.empty() || !body.empty() || last) {
-      dl.expires_after(o.request_timeout);
-      const auto wec = co_await write_piece(client, prefix, body, chunked, last);
-      dl.expires_never();
-      prefix = {};
-      body.clear();
-      if (wec) r.client_gone = true;
-      if (wec || last) co_return r;
-    }
-    if (chunk_line_over_limit(rp, conn.buffer, response_header_limit)) {
-      r.upstream = bhttp::error::bad_chunk;
-      co_return r;
-    }
-    udl.expires_after(o.upstream_timeout);
-    auto [rec, n] = co_await conn.socket.async_read_some(conn.buffer.prepare(read_chunk),
-                                                         asio::as_tuple(asio::use_awaitable));
-    if (rec) {
-      if (rec == asio::error::operation_aborted && udl.fired()) {
-        r.upstream = beast::error::timeout;
-        co_return r;
-      }
-      r.upstream = rec == asio::error::eof ? at_eof(rp) : rec;
-      if (!r.upstream && !rp.is_done()) r.upstream = bhttp::error::partial_message;
-      if (r.upstream) co_return r;
-      continue;  // a body ended by closing: its end goes to the client
-    }
-    conn.buffer.commit(n);
-    if (parse_body_piece(rp, conn.buffer, r.upstream) == parse_state::failed) co_return r;
-  }
-}
-
-}  // namespace
-
 // One coroutine per client connection, with the forwarding of each request (routing, retries,
 // the upstream exchange) written inline rather than in nested coroutines: a request costs no
 // coroutine frame.
@@ -370,6 +141,9 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
   // Reused by every request of the connection (they keep their capacity).
   std::string up_head, up_body;    // the request for the upstream
   std::string res_head, res_body;  // the response for the client
+  // The connection closes after a response sent before the client's streamed body was read to
+  // its end: lingering close (linger_close).
+  bool body_left_unread = false;
 
   for (;;) {
     if (w.stopping->load(std::memory_order_relaxed)) break;
@@ -610,12 +384,47 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           write_deadline_field(up_head, deadline_at, deadline_len, attempt_deadline);
         }
+        // A parser per response: interim (1xx) responses before the final one are read and
+        // dropped — each is a whole message to the parser, and taking one for the answer
+        // would leave the final response on the connection for the next request. (Made after
+        // the request went, or, for a streamed one, before: its response is read meanwhile.)
+        std::optional<downstream_response_parser> rpo;
+        auto new_response = [&] {
+          rpo.emplace(res_head, res_body, version, is_head);
+          rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
+          rpo->eager(true);
+        };
+        bool interim_seen = false;
         if (stream_up) {
+          new_response();
           // The head and what is here of the body, then the rest as the client sends it: a
           // piece is read from the client only once the one before it went to the target; each
-          // read and each write has its own timeout (request_timeout, upstream_timeout).
-          auto [uec, cec] = co_await relay_request_body(client, dl, buffer, parser, up_head,
-                                                        up_body, conn->socket, udl, o);
+          // read and each write has its own timeout (request_timeout, upstream_timeout). The
+          // response is read meanwhile: an early answer ends the exchange.
+          const auto x = co_await exchange_streamed_request(
+              w, client, dl, buffer, parser, up_head, up_body, *conn, udl, target, rpo, res_head,
+              res_body, version, is_head, interim_seen, awaiting_first_byte);
+          if (x.over) {
+            // The target answered (or failed) before the whole body went: the upload stopped,
+            // the connection to it is closed (it goes out of scope, never pooled), and so is the
+            // client's after the answer (the rest of its body is not read).
+            give_up = true;
+            keep_alive = false;
+            body_left_unread = !parser.is_done();
+            if (x.answered) {
+              answered = true;
+              status = x.status;
+              if (x.streamed_out)
+                streamed = x.client_gone ? streamed_out_client_gone : streamed_out;
+            } else {
+              fail_status = x.response == beast::error::timeout ? 504 : 502;
+              fail_message = "upstream " + target.id() +
+                             " failed before the request body went: " + x.response.message();
+              target.count_response(fail_status);
+            }
+            break;
+          }
+          auto [uec, cec] = x.upload;
           ec = uec;
           if (cec) {
             // The client stopped mid-upload: the target's connection is closed (it goes out of
@@ -655,18 +464,8 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           if (!send_now(conn->socket, head, body, ec) && !ec) {
             ec = co_await send_rest(conn->socket, head, body);
           }
+          new_response();
         }
-        // A parser per response: interim (1xx) responses before the final one are read and
-        // dropped — each is a whole message to the parser, and taking one for the answer
-        // would leave the final response on the connection for the next request.
-        std::optional<downstream_response_parser> rpo;
-        auto new_response = [&] {
-          rpo.emplace(res_head, res_body, version, is_head);
-          rpo->set_limits(response_header_limit, o.body_limit, o.stream_threshold);
-          rpo->eager(true);
-        };
-        new_response();
-        bool interim_seen = false;
         while (!ec) {
           const auto st = parse_buffered(*rpo, conn->buffer, false, ec);
           if (st == parse_state::done && rpo->status() / 100 == 1) {
@@ -838,7 +637,10 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
       status = fail_status;
       keep_alive = client_keep_alive && !w.stopping->load(std::memory_order_relaxed);
       // The rest of a streamed request body is still on the connection.
-      if (stream_up && !parser.is_done()) keep_alive = false;
+      if (stream_up && !parser.is_done()) {
+        keep_alive = false;
+        body_left_unread = true;
+      }
       write_error_response(res_head, res_body, status, fail_message, version, keep_alive);
       if (expired_unapplied) {
         res_head.insert(res_head.size() - 2, expired_field);
@@ -865,12 +667,16 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
     if (latency) {
       latency->observe(std::chrono::duration<double>(clock::now() - started_at).count());
     }
-    if (wec || !keep_alive) break;
+    if (wec || !keep_alive) {
+      if (wec) body_left_unread = false;  // the client is gone
+      break;
+    }
     // A connection keeps its strings' capacity for the next request, but not a large body's.
     constexpr std::size_t keep_capacity = 64 * 1024;
     if (up_body.capacity() > keep_capacity) std::string().swap(up_body);
     if (res_body.capacity() > keep_capacity) std::string().swap(res_body);
   }
+  if (body_left_unread) co_await linger_close(client, dl, o);
   beast::error_code ignored;
   client.shutdown(tcp::socket::shutdown_both, ignored);
   client.close(ignored);
