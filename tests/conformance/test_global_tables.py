@@ -475,6 +475,15 @@ def test_counter_merge_keeps_concurrent_increments(regions):
                                                         ":n": {"S": "Gretta (east)"}})
     finally:
         regions.heal(EAST)
+
+    # Equal contents alone are no proof: each region can for a moment hold its own increments
+    # and all but the other's last one, with the same total. So the total is waited for first
+    # (a lost increment times out here), then the replicas must be identical.
+    def likes_everywhere(n):
+        return all(c.get_item(TableName=name, Key={"p": {"S": "mysfit"}})["Item"]["likes"]
+                   == {"N": str(n)} for c in (west, east))
+
+    wait_until(lambda: likes_everywhere(5), what="5 likes in both regions")
     final = wait_converged(regions, name, names=[WEST, EAST])
     item = json.loads(final['{"S": "mysfit"}'])
     assert item["likes"] == {"N": "5"}  # 3 + 2: no increment lost
@@ -485,5 +494,6 @@ def test_counter_merge_keeps_concurrent_increments(regions):
         c.update_item(TableName=name, Key={"p": {"S": "mysfit"}},
                       UpdateExpression="ADD likes :one",
                       ExpressionAttributeValues={":one": {"N": "1"}})
+    wait_until(lambda: likes_everywhere(8), what="8 likes in both regions")
     final = wait_converged(regions, name, names=[WEST, EAST])
     assert json.loads(final['{"S": "mysfit"}'])["likes"] == {"N": "8"}

@@ -787,6 +787,24 @@ class early_uploader {
   std::thread thread_;
 };
 
+// The upstream's early 413 ("too large"), read while `writer` still uploads; then the edge
+// closes the connection (Connection: close) and the upload ends.
+void expect_early_413_then_close(raw_client& c, early_uploader& writer) {
+  response r;
+  beast::error_code ec;
+  ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }))
+      << "no answer while the upload was going";
+  writer.answered();
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(r.result_int(), 413);
+  EXPECT_EQ(r.body(), "too large");
+  EXPECT_FALSE(r.keep_alive());
+  bool closed = false;
+  EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] { closed = c.closed(); }));
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(writer.finish());
+}
+
 std::string upload_head(const std::string& target, std::size_t size, bool chunked) {
   return "PUT " + target + " HTTP/1.1\r\nHost: edge.test\r\n" +
          (chunked ? std::string("Transfer-Encoding: chunked")
@@ -827,19 +845,7 @@ void expect_early_refusal(bool chunked, const std::string& how) {
     raw_client c(port);
     early_uploader writer(c, upload_head("/refuse", big_body().size(), chunked), big_body(),
                           chunked);
-    response r;
-    beast::error_code ec;
-    ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }))
-        << "no answer while the upload was going";
-    writer.answered();
-    ASSERT_FALSE(ec) << ec.message();
-    EXPECT_EQ(r.result_int(), 413);
-    EXPECT_EQ(r.body(), "too large");
-    EXPECT_FALSE(r.keep_alive());
-    bool closed = false;
-    EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] { closed = c.closed(); }));
-    EXPECT_TRUE(closed);
-    EXPECT_TRUE(writer.finish());
+    ASSERT_NO_FATAL_FAILURE(expect_early_413_then_close(c, writer));
   }
   client_answered.set();
   EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
@@ -911,18 +917,7 @@ TEST(EdgeStream, EarlyAnswerFromADrainingUpstreamClosesBothConnections) {
       raw_client c(port);
       early_uploader writer(c, upload_head("/drain", big_body().size(), chunked), big_body(),
                             chunked);
-      response r;
-      beast::error_code ec;
-      ASSERT_TRUE(within(c, std::chrono::seconds(15), [&] { r = c.read(ec); }));
-      writer.answered();
-      ASSERT_FALSE(ec) << ec.message();
-      EXPECT_EQ(r.result_int(), 413);
-      EXPECT_EQ(r.body(), "too large");
-      EXPECT_FALSE(r.keep_alive());
-      bool closed = false;
-      EXPECT_TRUE(within(c, std::chrono::seconds(15), [&] { closed = c.closed(); }));
-      EXPECT_TRUE(closed);
-      EXPECT_TRUE(writer.finish());
+      ASSERT_NO_FATAL_FAILURE(expect_early_413_then_close(c, writer));
     }
     EXPECT_TRUE(eventually([&] { return drains_cut == cut_before + 1; }));
     EXPECT_TRUE(eventually([&] { return active_connections(port) == 0; }));
