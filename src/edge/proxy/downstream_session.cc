@@ -187,6 +187,12 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
         chunk_line_too_long = true;
         break;
       }
+      if (dl.fired()) {
+        // The ticker fired while no read was pending (this read's completion was still queued):
+        // its cancel hit nothing and cleared the deadline, so the next read would have none.
+        ec = asio::error::operation_aborted;
+        break;
+      }
       auto [rec, n] =
           co_await client.async_read_some(buffer.prepare(beast::read_size(buffer, read_chunk)),
                                           asio::as_tuple(asio::use_awaitable));
@@ -503,6 +509,10 @@ asio::awaitable<void> run_http_session(worker_context& w, listener_stats& stats,
           }
           if (chunk_line_over_limit(*rpo, conn->buffer, response_header_limit)) {
             ec = bhttp::error::bad_chunk;
+            break;
+          }
+          if (udl.fired()) {  // as for the client's reads above: a fire that hit no read
+            ec = asio::error::operation_aborted;
             break;
           }
           auto [rec, n] = co_await conn->socket.async_read_some(
