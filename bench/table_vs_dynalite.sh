@@ -12,6 +12,11 @@
 #                                   [--rounds R] [--million [N]] [--skip-dynalite]
 #                                   [--build-dir DIR] [--no-build]
 #                                   [--table-args "--no-sync"]   (extra mysfits-table flags)
+#                                   [--dynalite-scheduling normal|batch]
+# mysfits-table runs under its default CPU scheduling policy (SCHED_BATCH; `--table-args
+# "--scheduling normal"` for the ordinary one), dynalite under the ordinary policy as it ships;
+# `--dynalite-scheduling batch` runs dynalite under SCHED_BATCH too (chrt -b 0), for the
+# comparison with both under the same policy (docs/table.md, "Scheduling policy").
 set -euo pipefail
 # AUTOGROUP_NICE=-10 weights this run against other sessions' work on a shared machine
 # (bench/autogroup.sh).
@@ -20,6 +25,7 @@ source "$(dirname "$0")/autogroup.sh" "$@"
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build/bench-release"
 duration=10 connections=16 threads=2 items=10000 rounds=1 million=0 skip_dynalite=0 no_build=0 table_args=""
+dynalite_scheduling=normal
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift ;;
@@ -32,11 +38,17 @@ while (($#)); do
     --no-build) no_build=1 ;;
     --table-args) table_args=$2; shift ;;
     --build-dir) build=$2; shift ;;
+    --dynalite-scheduling) dynalite_scheduling=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "--rounds needs a positive whole number" >&2; exit 2; }
+case "$dynalite_scheduling" in
+  normal) dynalite_policy=() ;;
+  batch) dynalite_policy=(chrt -b 0) ;;
+  *) echo "--dynalite-scheduling takes normal or batch" >&2; exit 2 ;;
+esac
 
 if ((!no_build)); then
   echo "== building the release preset in $build (mysfits-table, table_ops_bench)"
@@ -86,13 +98,13 @@ dyn_url=""
 if ((!skip_dynalite)); then
   port=$(free_port)
   # LevelDB on disk (--path), so both servers persist what they acknowledge.
-  node "$root/bench/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$port" \
+  "${dynalite_policy[@]}" node "$root/bench/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$port" \
     --path "$work/dynalite" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 \
     > "$work/dynalite.log" 2>&1 &
   dyn_pid=$!; pids+=("$dyn_pid")
   wait_for_line "$work/dynalite.log" 'listening at' > /dev/null
   dyn_url="http://127.0.0.1:$port"
-  echo "== dynalite pid $dyn_pid at $dyn_url"
+  echo "== dynalite pid $dyn_pid at $dyn_url (scheduling: $dynalite_scheduling)"
 fi
 
 bench="$build/bench/table_ops_bench"
@@ -148,7 +160,7 @@ echo "label=mysfits-table rss_mb=$(($(rss_kb "$table_pid") / 1024))" \
 
 echo
 echo "== $connections connections, $threads client threads, ${duration}s per operation, $items items," \
-  "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), mysfits-table flags: ${table_args:-none}${AUTOGROUP_NICE:+, autogroup nice $AUTOGROUP_NICE}"
+  "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), mysfits-table flags: ${table_args:-none}, dynalite scheduling: $dynalite_scheduling${AUTOGROUP_NICE:+, autogroup nice $AUTOGROUP_NICE}"
 awk -v rounds="$rounds" '
   function median(a, m,    i, j, t, b) {  # of a[1..m]
     for (i = 1; i <= m; i++) b[i] = a[i]
