@@ -280,6 +280,12 @@ def test_replica_update_settings(regions, global_table, cli):
     wait_until(lambda: east_seen_from(WEST) == "STANDARD", what="us-west-2 sees the change")
     reps = regions[WEST].client().describe_table(TableName=global_table)["Table"]["Replicas"]
     assert {r["RegionName"]: r for r in reps}[EAST]["KMSMasterKeyId"] == "alias/mysfits"
+    # Only DynamoDB's fields: the engine's own version of the settings stays inside.
+    for r in (WEST, EAST, EU):
+        for rep in regions[r].client().describe_table(TableName=global_table)["Table"]["Replicas"]:
+            assert set(rep) <= {"RegionName", "ReplicaStatus", "ReplicaTableClassSummary",
+                                "KMSMasterKeyId", "GlobalSecondaryIndexes",
+                                "ProvisionedThroughputOverride", "OnDemandThroughputOverride"}, rep
     # Validation, as DynamoDB answers it.
     west = regions[WEST].client()
 

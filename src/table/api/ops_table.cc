@@ -270,7 +270,8 @@ json::object describe(op_context& ctx, const table_info& t) {
     json::array replicas;
     for (const auto& r : t.replicas) {
       json::object rd{{"RegionName", r.region}, {"ReplicaStatus", r.status}};
-      for (const auto& kv : t.replica_settings(r.region)) rd[kv.key()] = kv.value();
+      for (const auto& kv : t.replica_settings(r.region))
+        if (kv.key() != storage::table_info::settings_version_key) rd[kv.key()] = kv.value();
       replicas.emplace_back(std::move(rd));
     }
     d["Replicas"] = std::move(replicas);

@@ -4,13 +4,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -391,7 +394,7 @@ struct replicator::impl {
                                [&](const storage::replica_info& x) { return x.region == r; });
         if (r == from_peer)
           if (const auto* st = v.as_object().if_contains("Settings"); st && st->is_object())
-            if (t.replica_settings(r) != st->as_object()) {
+            if (table_info::settings_replace(st->as_object(), t.replica_settings(r))) {
               t.set_replica_settings(r, st->as_object());
               changed = true;
             }
@@ -1108,6 +1111,9 @@ struct replicator::impl {
       if (settings && settings->is_object()) {
         // ReplicaUpdates Update made in another region (for this region's replica or another's).
         if (region != opts.region && !t.find_replica(region)) return false;
+        // Not over newer ones (an update made here after the one this message carries).
+        if (!table_info::settings_replace(settings->as_object(), t.replica_settings(region)))
+          return false;
         t.set_replica_settings(region, settings->as_object());
         return true;
       }
@@ -1254,6 +1260,15 @@ struct replicator::impl {
           throw api_error::validation(
               "One or more parameter values were invalid: Cannot update the replica of table " +
               t.name + " in region " + region + ": the table has no replica there");
+        // Versioned above what it replaces, so an older report still on its way loses to it.
+        const auto now_us =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+        const auto version =
+            std::max({now_us, table_info::settings_version(t.replica_settings(region)) + 1,
+                      table_info::settings_version(settings) + 1});
+        settings[table_info::settings_version_key] = static_cast<std::int64_t>(version);
         t.set_replica_settings(region, settings);
         peers.clear();
         for (const auto& r : t.replicas) peers.push_back(r.region);

@@ -37,6 +37,20 @@ void table_info::set_replica_settings(std::string_view region, json::object sett
   if (all->as_object().empty()) extra.erase(replica_settings_key);
 }
 
+std::uint64_t table_info::settings_version(const json::object& settings) {
+  const auto* v = settings.if_contains(settings_version_key);
+  if (v && v->is_uint64()) return v->as_uint64();
+  if (v && v->is_int64() && v->as_int64() > 0) return static_cast<std::uint64_t>(v->as_int64());
+  return 0;
+}
+
+bool table_info::settings_replace(const json::object& incoming, const json::object& local) {
+  std::uint64_t in = settings_version(incoming), have = settings_version(local);
+  if (in != have) return in > have;
+  if (in == 0) return incoming != local;
+  return json::serialize(incoming) > json::serialize(local);
+}
+
 bool table_info::has_tag(std::string_view key, std::string_view value) const {
   for (const auto& [k, v] : tags)
     if (k == key && v == value) return true;

@@ -81,6 +81,18 @@ struct table_info {
   // this region's own replica too. Empty when none were set.
   boost::json::object replica_settings(std::string_view region) const;
   void set_replica_settings(std::string_view region, boost::json::object settings);
+  // Settings carry a version under this key (not a DynamoDB field: DescribeTable leaves it out):
+  // the microsecond timestamp of the ReplicaUpdates Update that made them, above the version it
+  // replaced. Regions pass settings on to one another in both directions, so a report sent
+  // before an update can arrive after it; the version lets it lose.
+  static constexpr std::string_view settings_version_key = "MysfitsSettingsVersion";
+  // The version `settings` carry; 0 for none (settings written before versions existed).
+  static std::uint64_t settings_version(const boost::json::object& settings);
+  // Whether `incoming` settings replace `local` ones: a higher version wins; at equal versions
+  // the greater serialized text (so every region picks the same one); unversioned settings
+  // replace unversioned ones that differ, as before versions existed.
+  static bool settings_replace(const boost::json::object& incoming,
+                               const boost::json::object& local);
   bool is_global() const { return !replicas.empty(); }
   bool has_tag(std::string_view key, std::string_view value) const;
   // Tag mysfits:counter-merge = true (issue 7, beyond DynamoDB): ADD on a number and

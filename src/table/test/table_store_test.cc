@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -331,6 +332,44 @@ TEST(TableStore, ConcurrentDescriptionChangesAreAllKept) {
   auto missing = f.ts->modify_table("Nope", [](table_info&) { return true; });
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, errc::not_found);
+}
+
+}  // namespace
+}  // namespace mysfits::table::storage
+
+namespace mysfits::table::storage {
+namespace {
+
+// Replica settings (ReplicaUpdates Update) travel between regions in both directions: a report
+// sent before an update can arrive after it. Whether incoming settings replace the local ones:
+// the higher version wins whichever arrives last; equal versions pick the same settings in every
+// region; unversioned settings (written before versions existed) behave as they did.
+TEST(ReplicaSettings, AHigherVersionReplacesAndAnOlderOneDoesNot) {
+  auto settings = [](std::int64_t version, std::string_view table_class) {
+    json::object o{{"ReplicaTableClassSummary", {{"TableClass", table_class}}}};
+    if (version) o[table_info::settings_version_key] = version;
+    return o;
+  };
+  const json::object updated = settings(2'000, "STANDARD_INFREQUENT_ACCESS");
+  const json::object stale = settings(1'000, "STANDARD");
+  EXPECT_EQ(table_info::settings_version(updated), 2'000u);
+  EXPECT_EQ(table_info::settings_version(json::object{}), 0u);
+  EXPECT_TRUE(table_info::settings_replace(updated, stale));
+  EXPECT_FALSE(table_info::settings_replace(stale, updated));
+  EXPECT_FALSE(table_info::settings_replace(updated, updated));
+  // Unversioned reports never undo a versioned update; unversioned ones replace each other.
+  EXPECT_FALSE(table_info::settings_replace(settings(0, "STANDARD"), updated));
+  EXPECT_FALSE(table_info::settings_replace(json::object{}, updated));
+  EXPECT_TRUE(table_info::settings_replace(settings(0, "STANDARD"), json::object{}));
+  EXPECT_FALSE(table_info::settings_replace(settings(0, "STANDARD"), settings(0, "STANDARD")));
+  // Equal versions, different settings: exactly one direction replaces.
+  const json::object a = settings(3'000, "STANDARD"),
+                     b = settings(3'000, "STANDARD_INFREQUENT_ACCESS");
+  EXPECT_NE(table_info::settings_replace(a, b), table_info::settings_replace(b, a));
+  // A version read back from stored JSON (an int64 there) is the same version.
+  auto parsed = json::parse(json::serialize(updated)).as_object();
+  EXPECT_EQ(table_info::settings_version(parsed), 2'000u);
+  EXPECT_FALSE(table_info::settings_replace(parsed, updated));
 }
 
 }  // namespace
