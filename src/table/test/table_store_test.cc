@@ -334,12 +334,6 @@ TEST(TableStore, ConcurrentDescriptionChangesAreAllKept) {
   EXPECT_EQ(missing.error().code, errc::not_found);
 }
 
-}  // namespace
-}  // namespace mysfits::table::storage
-
-namespace mysfits::table::storage {
-namespace {
-
 // Replica settings (ReplicaUpdates Update) travel between regions in both directions: a report
 // sent before an update can arrive after it. Whether incoming settings replace the local ones:
 // the higher version wins whichever arrives last; equal versions pick the same settings in every
