@@ -1266,8 +1266,7 @@ struct replicator::impl {
                                            std::chrono::system_clock::now().time_since_epoch())
                                            .count());
         const auto version =
-            std::max({now_us, table_info::settings_version(t.replica_settings(region)) + 1,
-                      table_info::settings_version(settings) + 1});
+            std::max(now_us, table_info::settings_version(t.replica_settings(region)) + 1);
         settings[table_info::settings_version_key] = static_cast<std::int64_t>(version);
         t.set_replica_settings(region, settings);
         peers.clear();
