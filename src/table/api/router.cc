@@ -3,7 +3,6 @@
 #include "api/router.h"
 
 #include <fmt/format.h>
-#include <isa-l/crc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 
 #include "mysfits/common/metrics.h"
 #include "mysfits/common/request_deadline.h"
+#include "storage/isal_crc.h"
 #include "types/attribute_value.h"
 
 namespace mysfits::table::api {
@@ -121,8 +121,8 @@ void log_request(spdlog::level::level_enum level, std::string_view op, std::stri
 std::uint32_t checksum(std::string_view body) {
   // ISA-L's CRC-32 (the same checksum as zlib's and DynamoDB's) folds 64 bytes per step with
   // the CPU's carry-less multiply: zlib's table loop was a quarter of the table's instructions
-  // on a list answer of a dozen items.
-  return crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(body.data()), body.size());
+  // on a list answer of a dozen items. (Through storage/isal_crc.h, which cleans up after it.)
+  return storage::crc32_gzip(body);
 }
 
 http::response make_response(unsigned status, std::string body, unsigned version,
