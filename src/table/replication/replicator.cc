@@ -1261,12 +1261,8 @@ struct replicator::impl {
               "One or more parameter values were invalid: Cannot update the replica of table " +
               t.name + " in region " + region + ": the table has no replica there");
         // Versioned above what it replaces, so an older report still on its way loses to it.
-        const auto now_us =
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
         const auto version =
-            std::max(now_us, table_info::settings_version(t.replica_settings(region)) + 1);
+            std::max(now_us(), table_info::settings_version(t.replica_settings(region)) + 1);
         settings[table_info::settings_version_key] = static_cast<std::int64_t>(version);
         t.set_replica_settings(region, settings);
         peers.clear();
